@@ -1,0 +1,45 @@
+"""brickwork: a small deep-learning framework with PyTorch's API, on NumPy and CuPy.
+
+Change ``import torch`` to ``import brickwork as torch`` and the code of the "deep learning
+computation" chapter runs unchanged.
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from . import dtypes as _dtypes
+from .dtypes import (bool, double, dtype, float, float16, float32, float64, get_default_dtype,  # noqa: A004
+                     half, int, int8, int16, int32, int64, long, promote_types, result_type,
+                     set_default_dtype, short, uint8)
+from .device import device
+from .size import Size
+from .tensor import Tensor
+from . import _tensor_methods  # noqa: F401  (installs operators and methods on Tensor)
+from .factories import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,
+                        HalfTensor, IntTensor, LongTensor, ShortTensor, arange, as_tensor,
+                        asarray, bernoulli, empty, empty_like, eye, from_numpy, full, full_like,
+                        linspace, logspace, multinomial, normal, ones, ones_like, rand,
+                        rand_like, randint, randint_like, randn, randn_like, randperm, tensor,
+                        zeros, zeros_like)
+from .ops.activation import *  # noqa: F401,F403
+from .ops.comparison import *  # noqa: F401,F403
+from .ops.elementwise import *  # noqa: F401,F403
+from .ops.indexing import *  # noqa: F401,F403
+from .ops.linalg import *  # noqa: F401,F403
+from .ops.reduction import *  # noqa: F401,F403
+from .ops.shape import *  # noqa: F401,F403
+from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
+                                 set_grad_enabled)
+from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed,
+                     seed, set_rng_state)
+from . import autograd, cuda  # noqa: E402
+
+is_tensor = lambda obj: isinstance(obj, Tensor)  # noqa: E731
+
+
+def numel(input: Tensor) -> int:
+    return input.numel()
+
+
+def is_floating_point(input: Tensor) -> bool:
+    return input.is_floating_point()

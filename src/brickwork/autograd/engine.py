@@ -1,0 +1,306 @@
+"""Reverse-mode differentiation: walks the graph of Function nodes from the outputs back."""
+from __future__ import annotations
+
+from .function import AccumulateGrad, _SECOND_BACKWARD, _edge
+from .grad_mode import STATE
+
+
+class RemovableHandle:
+    """Returned by ``register_hook`` calls; ``remove()`` takes the hook out again."""
+
+    def __init__(self, container, key) -> None:
+        self._container, self._key = container, key
+
+    def remove(self) -> None:
+        c = self._container
+        if isinstance(c, dict):
+            c.pop(self._key, None)
+        elif self._key in c:
+            c.remove(self._key)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+
+def _topo_dependencies(roots) -> dict:
+    """How many edges point at each node reachable from ``roots``."""
+    deps: dict = {}
+    stack = list(roots)
+    seen = set(stack)
+    while stack:
+        node = stack.pop()
+        for nxt, _ in node.next_functions:
+            if nxt is None:
+                continue
+            deps[nxt] = deps.get(nxt, 0) + 1
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return deps
+
+
+def _call_backward(node, grads):
+    fcls = node._forward_cls
+    if fcls._array_level:
+        result = fcls.backward(node, *grads)
+    else:
+        result = _call_tensor_backward(node, fcls, grads)
+    if not isinstance(result, tuple):
+        result = (result,)
+    return result
+
+
+def _call_tensor_backward(node, fcls, grads):
+    from ..tensor import Tensor, _make
+
+    dev = None
+    wrapped = []
+    for g in grads:
+        if g is None:
+            wrapped.append(None)
+        else:
+            from ..device import device_of_array
+
+            dev = dev or device_of_array(g)
+            wrapped.append(_make(g, dev))
+    prev, STATE.enabled = STATE.enabled, False
+    try:
+        result = fcls.backward(node, *wrapped)
+    finally:
+        STATE.enabled = prev
+    if not isinstance(result, tuple):
+        result = (result,)
+    meta = node._input_meta
+    if len(result) < len(meta):
+        raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
+                           f"(expected {len(meta)}, got {len(result)})")
+    out = []
+    for i, (g, m) in enumerate(zip(result, meta)):
+        if g is None or m is None:
+            out.append(None)
+            continue
+        if not isinstance(g, Tensor):
+            raise TypeError(f"function {node.name()} returned a gradient of type "
+                            f"{type(g).__name__} at index {i}, expected a Tensor or None")
+        if tuple(g.shape) != tuple(m[0]):
+            raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index "
+                               f"{i} - got {list(g.shape)} but expected shape compatible with "
+                               f"{list(m[0])}")
+        out.append(g._data)
+    return tuple(out)
+
+
+def _materialize(node, grads):
+    meta = getattr(node, "_out_meta", None)
+    if meta is None:
+        return grads
+    from ..device import array_module, device_of_array
+
+    ref = next(g for g in grads if g is not None)
+    xp = array_module(device_of_array(ref))
+    return [xp.zeros(m[0], m[1]) if g is None else g for g, m in zip(grads, meta)]
+
+
+def run_backward(roots, root_grads, retain_graph: bool, capture=None) -> dict | None:
+    """Propagate ``root_grads`` from ``roots`` (a list of ``(node, output_nr)``).
+
+    With ``capture`` (a dict ``{(node, output_nr): None}``) the gradients reaching those edges
+    are returned instead of being accumulated into leaves' ``.grad`` (``autograd.grad``).
+    """
+    buffers: dict = {}
+    root_nodes = []
+    for (node, nr), g in zip(roots, root_grads):
+        buf = buffers.get(node)
+        if buf is None:
+            buf = buffers[node] = [None] * node._n_out
+            root_nodes.append(node)
+        buf[nr] = g if buf[nr] is None else buf[nr] + g
+    deps = _topo_dependencies(root_nodes)
+    ready = [n for n in root_nodes if deps.get(n, 0) == 0]
+    prev, STATE.enabled = STATE.enabled, False
+    try:
+        while ready:
+            node = ready.pop()
+            grads = buffers.pop(node, None)
+            if grads is not None and node._hooks:
+                for nr, fns in node._hooks.items():
+                    for fn in list(fns):
+                        if grads[nr] is not None:
+                            new = fn(_wrap_grad(grads[nr]))
+                            if new is not None:
+                                grads[nr] = new._data
+            if capture is not None and grads is not None:
+                for nr, g in enumerate(grads):
+                    if (node, nr) in capture and g is not None:
+                        capture[(node, nr)] = g if capture[(node, nr)] is None \
+                            else capture[(node, nr)] + g
+            if isinstance(node, AccumulateGrad):
+                if grads is not None and capture is None:
+                    _accumulate(node.variable, grads[0])
+                continue
+            if node._released:
+                raise RuntimeError(_SECOND_BACKWARD)
+            in_grads = None
+            if grads is not None and (capture is None or _reaches_capture(node, capture)):
+                if node._n_out > 1 and node._materialize:
+                    grads = _materialize(node, grads)
+                in_grads = _call_backward(node, grads)
+                for hook in node.__dict__.get("_node_hooks", ()):
+                    hook(in_grads, grads)
+            for i, (nxt, nr) in enumerate(node.next_functions):
+                if nxt is None:
+                    continue
+                g = in_grads[i] if in_grads is not None and i < len(in_grads) else None
+                if g is not None:
+                    buf = buffers.get(nxt)
+                    if buf is None:
+                        buf = buffers[nxt] = [None] * nxt._n_out
+                    buf[nr] = g if buf[nr] is None else buf[nr] + g
+                d = deps[nxt] - 1
+                deps[nxt] = d
+                if d == 0:
+                    ready.append(nxt)
+            if not retain_graph:
+                node._release()
+    finally:
+        STATE.enabled = prev
+    return capture
+
+
+def _reaches_capture(node, capture) -> bool:
+    # autograd.grad only needs the part of the graph that leads to the requested inputs; the
+    # result is cached per node for the duration of one call.
+    cache = capture.setdefault("__reach__", {})
+    hit = cache.get(node)
+    if hit is not None:
+        return hit
+    stack, seen, found = [node], {node}, False
+    targets = {k[0] for k in capture if k != "__reach__"}
+    while stack and not found:
+        n = stack.pop()
+        for nxt, _ in n.next_functions:
+            if nxt is None or nxt in seen:
+                continue
+            if nxt in targets:
+                found = True
+                break
+            seen.add(nxt)
+            stack.append(nxt)
+    cache[node] = found
+    return found
+
+
+def _wrap_grad(g):
+    from ..device import device_of_array
+    from ..tensor import _make
+
+    return _make(g, device_of_array(g))
+
+
+def _accumulate(t, g) -> None:
+    if g.dtype != t._data.dtype:
+        g = g.astype(t._data.dtype)
+    if g.shape != t._data.shape:
+        raise RuntimeError(f"gradient of shape {list(g.shape)} does not match the leaf tensor's "
+                           f"shape {list(t._data.shape)}")
+    old = t._grad
+    if old is None:
+        from ..tensor import _make
+
+        # Copy: the same array may also flow to another leaf or be the user's `gradient`.
+        t._grad = _make(g.copy(), t._device)
+    elif old._data.shape == g.shape and old._data.flags.writeable:
+        old._data += g
+    else:
+        old._data = old._data + g
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
+             inputs=None) -> None:
+    """Accumulate the gradients of ``tensors`` into the leaves' ``.grad``.
+
+    See: torch.autograd.backward.
+    """
+    from ..tensor import Tensor
+
+    if create_graph:
+        raise NotImplementedError("create_graph=True (higher-order gradients) is not supported")
+    if isinstance(tensors, Tensor):
+        tensors = (tensors,)
+    if grad_tensors is None or isinstance(grad_tensors, Tensor):
+        grad_tensors = (grad_tensors,) * len(tensors) if grad_tensors is None else (grad_tensors,)
+    roots, grads = _roots_and_grads(tensors, grad_tensors)
+    if inputs is not None:
+        raise NotImplementedError("backward(inputs=...) is not supported; use autograd.grad")
+    run_backward(roots, grads, bool(retain_graph))
+
+
+def _roots_and_grads(tensors, grad_tensors):
+    from ..tensor import Tensor
+
+    roots, grads = [], []
+    for t, g in zip(tensors, grad_tensors):
+        if not t._requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a "
+                               "grad_fn")
+        if g is None:
+            if t._data.size != 1:
+                raise RuntimeError(f"grad can be implicitly created only for scalar outputs "
+                                   f"(got a tensor of shape {list(t._data.shape)})")
+            from ..device import array_module
+
+            g_arr = array_module(t._device).ones(t._data.shape, t._data.dtype)
+        else:
+            if not isinstance(g, Tensor):
+                raise TypeError(f"gradient must be a Tensor, got {type(g).__name__}")
+            if g._data.shape != t._data.shape:
+                raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of "
+                                   f"{g.shape} and output[0] has a shape of {t.shape}.")
+            g_arr = g._data
+        roots.append(_edge(t))
+        grads.append(g_arr)
+    return roots, grads
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False, materialize_grads=False):
+    """Gradients of ``outputs`` with respect to ``inputs``, without touching ``.grad``.
+
+    See: torch.autograd.grad.
+    """
+    from ..tensor import Tensor, _make
+
+    if create_graph:
+        raise NotImplementedError("create_graph=True (higher-order gradients) is not supported")
+    if isinstance(outputs, Tensor):
+        outputs = (outputs,)
+    single = isinstance(inputs, Tensor)
+    inputs = (inputs,) if single else tuple(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = (grad_outputs,) * len(outputs) if grad_outputs is None else (grad_outputs,)
+    for i, t in enumerate(inputs):
+        if not t._requires_grad:
+            raise RuntimeError(f"One of the differentiated Tensors (index {i}) does not require "
+                               "grad")
+    roots, grads = _roots_and_grads(outputs, grad_outputs)
+    edges = [_edge(t) for t in inputs]
+    capture = {e: None for e in edges}
+    run_backward(roots, grads, bool(retain_graph), capture)
+    result = []
+    for i, (e, t) in enumerate(zip(edges, inputs)):
+        g = capture[e]
+        if g is None:
+            if materialize_grads:
+                result.append(t.new_zeros(t.shape))
+                continue
+            if not allow_unused:
+                raise RuntimeError(f"One of the differentiated Tensors (index {i}) appears to "
+                                   "not have been used in the graph. Set allow_unused=True if "
+                                   "this is the desired behavior.")
+            result.append(None)
+        else:
+            result.append(_make(g, t._device))
+    return tuple(result)

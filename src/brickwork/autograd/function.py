@@ -1,0 +1,237 @@
+"""The one op mechanism: ``Function`` with ``forward(ctx, ...)`` and ``backward(ctx, ...)``.
+
+Every built-in op is a Function subclass whose forward and backward work on backend arrays
+(NumPy or CuPy) and sit side by side. User-defined Functions use the same class with PyTorch's
+contract: forward receives Tensors (with grad recording off) and backward receives and returns
+Tensors. Calling ``apply`` creates the graph node: the ``ctx`` object, which is also the
+tensor's ``grad_fn`` (an instance of a class named ``<Op>Backward0`` like PyTorch's).
+"""
+from __future__ import annotations
+
+from .grad_mode import STATE
+
+_Tensor = None  # brickwork.tensor.Tensor, bound on first use to avoid an import cycle
+_make = None
+
+
+def _bind_tensor():
+    global _Tensor, _make
+    from ..tensor import Tensor, _make as make
+
+    _Tensor, _make = Tensor, make
+
+
+class Node:
+    """A node of the backward graph; the ``ctx`` of a Function and a tensor's ``grad_fn``.
+
+    Attributes:
+        next_functions: one ``(node, output_nr)`` pair per input, ``(None, 0)`` for inputs that
+            need no gradient; leaves that require grad are reached through ``AccumulateGrad``.
+        needs_input_grad: one bool per input of forward.
+    """
+
+    _forward_cls = None
+    _n_out = 1
+    _released = False
+    _hooks = None
+    _saved = ()
+    _materialize = True
+    _non_diff = ()
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} object at {hex(id(self))}>"
+
+    # -- the ctx API ---------------------------------------------------------------------------
+    def save_for_backward(self, *tensors) -> None:
+        self._saved = tensors
+
+    @property
+    def saved_tensors(self) -> tuple:
+        if self._released:
+            raise RuntimeError(_SECOND_BACKWARD)
+        return self._saved
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        self._non_diff = tuple(id(t) for t in tensors)
+
+    def mark_dirty(self, *tensors) -> None:
+        """Accepted for PyTorch compatibility; in-place outputs need no extra bookkeeping here."""
+
+    def set_materialize_grads(self, value: bool) -> None:
+        self._materialize = bool(value)
+
+    def register_hook(self, fn):
+        """Run ``fn(grad_inputs, grad_outputs)`` after this node's backward (PyTorch's order)."""
+        from .engine import RemovableHandle
+
+        hooks = self.__dict__.setdefault("_node_hooks", [])
+        hooks.append(fn)
+        return RemovableHandle(hooks, fn)
+
+    def _release(self) -> None:
+        # Free what forward saved: the graph can no longer be replayed (retain_graph=False).
+        keep = {k: v for k, v in self.__dict__.items() if k in _STRUCTURAL}
+        self.__dict__.clear()
+        self.__dict__.update(keep)
+        self._released = True
+
+
+_STRUCTURAL = frozenset(("next_functions", "needs_input_grad", "_n_out", "_hooks", "_input_meta",
+                         "_out_meta", "_node_hooks", "_materialize"))
+_SECOND_BACKWARD = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Saved intermediate values of the graph are freed when you "
+    "call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward "
+    "through the graph a second time or if you need to access saved tensors after calling "
+    "backward."
+)
+
+
+class AccumulateGrad(Node):
+    """The node that adds an incoming gradient into a leaf tensor's ``.grad``."""
+
+    next_functions = ()
+
+    def __init__(self, variable) -> None:
+        self.variable = variable
+
+
+class Function:
+    """Base class for differentiable operations. See: torch.autograd.Function.
+
+    Subclass it with static ``forward(ctx, *args)`` and ``backward(ctx, *grad_outputs)`` and call
+    ``MyOp.apply(*args)``. ``backward`` returns one gradient (or None) per forward argument.
+
+    Example:
+        >>> class Exp(Function):
+        ...     @staticmethod
+        ...     def forward(ctx, x):
+        ...         y = x.exp()
+        ...         ctx.save_for_backward(y)
+        ...         return y
+        ...     @staticmethod
+        ...     def backward(ctx, grad):
+        ...         (y,) = ctx.saved_tensors
+        ...         return grad * y
+    """
+
+    # Built-in ops set this: forward/backward then take and return backend arrays, which keeps
+    # the per-op cost low. User Functions keep PyTorch's Tensor-level contract.
+    _array_level = False
+    _backward_name: str | None = None
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        name = cls.__dict__.get("_backward_name") or f"{cls.__name__}Backward"
+        cls._node_cls = type(name, (Node,), {"_forward_cls": cls})
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("You must implement the forward function for custom "
+                                  "autograd.Function.")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("You must implement either the backward or vjp method for "
+                                  "your custom autograd.Function to use it with backward "
+                                  "mode AD.")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        if _Tensor is None:
+            _bind_tensor()
+        Tensor = _Tensor
+        ctx = cls._node_cls()
+        dev = None
+        requires = False
+        for a in args:
+            if isinstance(a, Tensor):
+                if dev is None:
+                    dev = a._device
+                elif a._device is not dev:
+                    _raise_device_mismatch(cls, dev, a._device)
+                if a._requires_grad:
+                    requires = True
+        requires = requires and STATE.enabled
+        if requires:
+            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad
+                                         for a in args)
+        else:
+            ctx.needs_input_grad = (False,) * len(args)
+        if cls._array_level:
+            out = cls.forward(ctx, *[a._data if isinstance(a, Tensor) else a for a in args],
+                              **kwargs)
+            if dev is None:
+                from ..device import device_of_array
+
+                dev = device_of_array(out[0] if isinstance(out, tuple) else out)
+            if isinstance(out, tuple):
+                outs = tuple(_make(_as_array(o), dev) for o in out)
+            else:
+                outs = _make(_as_array(out), dev)
+        else:
+            prev, STATE.enabled = STATE.enabled, False
+            try:
+                outs = cls.forward(ctx, *args, **kwargs)
+            finally:
+                STATE.enabled = prev
+            if requires:
+                ctx._input_meta = tuple((a.shape, a.dtype) if isinstance(a, Tensor) else None
+                                        for a in args)
+        if not requires:
+            return outs
+        ctx.next_functions = tuple(_edge(a) if isinstance(a, Tensor) and a._requires_grad
+                                   else (None, 0) for a in args)
+        if isinstance(outs, tuple):
+            ctx._n_out = len(outs)
+            ctx._out_meta = tuple((o._data.shape, o._data.dtype) for o in outs)
+            non_diff = ctx._non_diff
+            for i, o in enumerate(outs):
+                if id(o) not in non_diff and o._data.dtype.kind == "f":
+                    o._requires_grad = True
+                    o.grad_fn = ctx
+                    o._output_nr = i
+        else:
+            if id(outs) not in ctx._non_diff:
+                outs._requires_grad = True
+                outs.grad_fn = ctx
+        return outs
+
+
+def _as_array(x):
+    # NumPy reductions and 0-d arithmetic return NumPy scalars; tensors always hold arrays.
+    if x.__class__ is not _NDARRAY:
+        if hasattr(x, "__cuda_array_interface__"):
+            return x
+        import numpy as np
+
+        return np.asarray(x)
+    return x
+
+
+def _edge(t):
+    fn = t.grad_fn
+    if fn is not None:
+        return (fn, t._output_nr)
+    acc = t._accum
+    if acc is None:
+        acc = t._accum = AccumulateGrad(t)
+    return (acc, 0)
+
+
+def _raise_device_mismatch(cls, first, other):
+    from ..device import describe_op_location
+
+    raise RuntimeError(
+        f"Expected all tensors to be on the same device, but found at least two devices, "
+        f"{first} and {other}! (when checking arguments for {cls.__name__.lower()}"
+        f"{describe_op_location()})"
+    )
+
+
+import numpy as _np  # noqa: E402
+
+_NDARRAY = _np.ndarray

@@ -1,0 +1,1 @@
+def gradcheck(*a, **k): raise NotImplementedError

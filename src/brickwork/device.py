@@ -1,0 +1,165 @@
+"""Devices and the array module (NumPy or CuPy) behind each one.
+
+Every op takes its array module from its inputs' device, so the CPU and the GPU share one code
+path. CuPy is imported only when a CUDA device is first asked for, which keeps ``import
+brickwork`` fast and working on machines without it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+_CUPY = None  # the cupy module once imported; False when it is not installed
+_CUPY_HINT = (
+    "CUDA tensors need CuPy: install brickwork with `pip install brickwork[cuda12]` (CUDA 12) or "
+    "`pip install brickwork[cuda13]` (CUDA 13)"
+)
+
+
+def cupy_module():
+    """The cupy module, or None when CuPy is not installed or no GPU can be used."""
+    global _CUPY
+    if _CUPY is None:
+        try:
+            import cupy
+
+            cupy.cuda.runtime.getDeviceCount()
+            _CUPY = cupy
+        except Exception:  # ImportError, or CuPy present but no driver/GPU
+            _CUPY = False
+    return _CUPY or None
+
+
+class device:
+    """Where a tensor's memory lives: ``device('cpu')``, ``device('cuda:1')``, ``device('cuda', 1)``.
+
+    Equal devices compare equal and hash alike; ``repr`` matches PyTorch's. A device is also a
+    context manager that makes factory functions allocate on it.
+
+    See: torch.device.
+    """
+
+    __slots__ = ("type", "index", "_str")
+
+    def __new__(cls, type_or_str, index: int | None = None):
+        if isinstance(type_or_str, device):
+            if index is not None:
+                raise TypeError("device(): an index cannot be given with a device object")
+            return type_or_str
+        if isinstance(type_or_str, int) and not isinstance(type_or_str, bool):
+            type_or_str, index = "cuda", type_or_str
+        if isinstance(type_or_str, tuple):
+            type_or_str, index = type_or_str
+        if not isinstance(type_or_str, str):
+            raise TypeError(
+                f"device() received an invalid combination of arguments - got "
+                f"({type(type_or_str).__name__}), expected a string like 'cpu' or 'cuda:0'"
+            )
+        key = (type_or_str, index)
+        cached = _CACHE.get(key)
+        if cached is not None:
+            return cached
+        dev_type, _, idx_str = type_or_str.partition(":")
+        if dev_type not in _TYPES or (idx_str and not idx_str.isdigit()):
+            raise RuntimeError(
+                f"Expected one of {', '.join(_TYPES)} device type at start of device string: "
+                f"{type_or_str}"
+            )
+        if idx_str:
+            if index is not None:
+                raise RuntimeError(f"type (string) must not include an index because index was "
+                                   f"passed explicitly: {type_or_str}")
+            index = int(idx_str)
+        if index is not None and (not isinstance(index, int) or index < 0):
+            raise RuntimeError(f"Device index must not be negative, got {index}")
+        self = object.__new__(cls)
+        self.type = dev_type
+        self.index = index
+        self._str = dev_type if index is None else f"{dev_type}:{index}"
+        _CACHE[key] = self
+        return self
+
+    def __repr__(self) -> str:
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+    def __str__(self) -> str:
+        return self._str
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, str):
+            other = device(other)
+        return isinstance(other, device) and self._str == other._str
+
+    def __hash__(self) -> int:
+        return hash(self._str)
+
+    def __reduce__(self):
+        return (device, (self._str,))
+
+    def __enter__(self):
+        _DEFAULT_STACK.append(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _DEFAULT_STACK.pop()
+
+
+_TYPES = ("cpu", "cuda", "meta")
+_CACHE: dict = {}
+_DEFAULT_STACK: list = []
+CPU = device("cpu")
+
+
+def default_device() -> device:
+    """The device factories use when none is given: the innermost ``with device(...)``."""
+    return _DEFAULT_STACK[-1] if _DEFAULT_STACK else CPU
+
+
+def resolve(dev) -> device:
+    """Normalise a user's device argument (None, str, int, device) to a concrete device.
+
+    ``cuda`` without an index becomes the current CUDA device, as PyTorch does when allocating.
+    Raises RuntimeError naming what to install or which devices exist when it cannot be used.
+    """
+    if dev is None:
+        dev = default_device()
+    dev = device(dev)
+    if dev.type == "cpu":
+        return CPU
+    if dev.type == "cuda":
+        cp = cupy_module()
+        if cp is None:
+            raise RuntimeError(f"Cannot use device '{dev}': {_CUPY_HINT}, and make sure an "
+                               "NVIDIA GPU and driver are present.")
+        count = cp.cuda.runtime.getDeviceCount()
+        index = cp.cuda.runtime.getDevice() if dev.index is None else dev.index
+        if index >= count:
+            raise RuntimeError(
+                f"CUDA error: invalid device ordinal: asked for cuda:{index} but "
+                f"{count} CUDA device(s) are available (cuda:0..cuda:{count - 1})"
+            )
+        return device("cuda", index)
+    raise RuntimeError(f"device '{dev}' cannot hold data")
+
+
+def array_module(dev: device):
+    """NumPy for the CPU, CuPy for CUDA devices."""
+    return np if dev.type == "cpu" else cupy_module()
+
+
+def device_of_array(arr) -> device:
+    """The device an array lives on (NumPy arrays on the CPU, CuPy arrays on their GPU)."""
+    if isinstance(arr, np.ndarray):
+        return CPU
+    return device("cuda", arr.device.id)
+
+
+# Module.__call__ pushes "net.2 (Linear)"-style labels here so that a cross-device error can say
+# which layer it happened in; ops never read it on their hot path.
+MODULE_STACK: list = []
+
+
+def describe_op_location() -> str:
+    """`` while running net.2 (Linear)`` for the innermost running module, or ``''``."""
+    return f", while running {MODULE_STACK[-1]}" if MODULE_STACK else ""

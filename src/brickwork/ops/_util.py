@@ -1,0 +1,102 @@
+"""Helpers shared by the op families: broadcasting gradients back and PyTorch's promotion."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..tensor import Tensor, _make
+
+
+def unbroadcast(grad, shape):
+    """Sum ``grad`` down to ``shape``: the gradient of broadcasting an input to grad's shape."""
+    if grad.shape == shape:
+        return grad
+    nd = grad.ndim - len(shape)
+    axes = tuple(range(nd)) + tuple(i + nd for i, s in enumerate(shape)
+                                    if s == 1 and grad.shape[i + nd] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+def xp_of(arr):
+    """The array module (NumPy or CuPy) an array belongs to."""
+    if isinstance(arr, np.ndarray):
+        return np
+    from ..device import cupy_module
+
+    return cupy_module()
+
+
+def as_tensor_arg(x, like: Tensor) -> Tensor:
+    """Turn a Python scalar or array into a tensor on ``like``'s device (no grad)."""
+    if isinstance(x, Tensor):
+        return x
+    from ..factories import tensor
+
+    return tensor(x, device=like._device)
+
+
+def promote(a, b):
+    """Cast a pair of operands (tensors or Python scalars) to their common PyTorch dtype.
+
+    Tensors are cast with a differentiable ``to``; Python scalars stay as they are because
+    NumPy treats them as weakly typed, which matches PyTorch once the tensor side is right.
+    """
+    if isinstance(a, Tensor):
+        ad = a._data.dtype
+        if isinstance(b, Tensor):
+            if b._data.dtype is ad or b._data.dtype == ad:
+                return a, b
+        elif isinstance(b, float) and ad.kind == "f":
+            return a, b
+        elif isinstance(b, int) and not isinstance(b, bool) and ad.kind in "fiu" \
+                and ad != np.uint8:
+            return a, b
+    rt = _dt.result_type(a, b)
+    return _cast(a, rt), _cast(b, rt)
+
+
+def _cast(x, rt):
+    if isinstance(x, Tensor):
+        return x if x._data.dtype == rt.np else x.to(rt)
+    if isinstance(x, (bool, int, float)):
+        if rt.is_floating_point:
+            return float(x)
+        if rt is _dt.bool:
+            return bool(x)
+        return int(x)
+    if isinstance(x, np.ndarray) or np.isscalar(x):
+        return np.asarray(x, dtype=rt.np)
+    raise TypeError(f"unsupported operand type: {type(x).__name__}")
+
+
+def wrap(arr, like: Tensor) -> Tensor:
+    """A result array as a tensor on ``like``'s device, outside autograd."""
+    if not isinstance(arr, np.ndarray) and not hasattr(arr, "__cuda_array_interface__"):
+        arr = np.asarray(arr)
+    return _make(arr, like._device)
+
+
+def normalize_dim(dim, ndim: int) -> int:
+    """Wrap a possibly negative ``dim`` with PyTorch's IndexError for one out of range."""
+    lo, hi = (-1, 0) if ndim == 0 else (-ndim, ndim - 1)
+    if not lo <= dim <= hi:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], "
+                         f"but got {dim})")
+    return dim % ndim if ndim else 0
+
+
+def normalize_dims(dim, ndim: int):
+    """``None`` (all dims), an int, or a sequence of ints -> a sorted tuple of axes or None."""
+    if dim is None:
+        return None
+    if isinstance(dim, (list, tuple)):
+        if len(dim) == 0:
+            return None
+        return tuple(sorted({normalize_dim(d, ndim) for d in dim}))
+    return (normalize_dim(dim, ndim),)
+
+
+def shape_error(op: str, a, b) -> RuntimeError:
+    return RuntimeError(f"{op}: the size of tensor a ({a}) must match the size of tensor b ({b})")

@@ -1,0 +1,125 @@
+"""Activations used by the core: relu, sigmoid, softmax and log_softmax, with their gradients.
+
+softmax and log_softmax subtract the row maximum before exponentiating (log-sum-exp), so they
+stay finite for large inputs, as PyTorch's do.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._util import normalize_dim
+from .elementwise import _float_input
+
+
+class Relu(Function):
+    _array_level = True
+    _backward_name = "ReluBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.maximum(x, 0)
+        if ctx.needs_input_grad[0]:
+            ctx.out = out
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        # NOTE: the gradient at exactly 0 is 0, as in PyTorch (mask from the output, not x >= 0).
+        return g * (ctx.out > 0)
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``max(input, 0)``. See: torch.relu."""
+    if inplace:
+        return input._inplace(lambda t: Relu.apply(t))
+    return Relu.apply(input)
+
+
+class Sigmoid(Function):
+    _array_level = True
+    _backward_name = "SigmoidBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        # Split by sign so exp never overflows: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) otherwise.
+        with np.errstate(over="ignore"):
+            e = np.exp(-np.abs(x))
+        out = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        if ctx.needs_input_grad[0]:
+            ctx.out = out
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx.out
+        return g * y * (1 - y)
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    """``1 / (1 + exp(-input))``, computed without overflow. See: torch.sigmoid."""
+    return Sigmoid.apply(_float_input(input))
+
+
+class Softmax(Function):
+    _array_level = True
+    _backward_name = "SoftmaxBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        e = np.exp(x - x.max(axis=dim, keepdims=True))
+        out = e / e.sum(axis=dim, keepdims=True)
+        ctx.out, ctx.dim = out, dim
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx.out
+        return y * (g - (g * y).sum(axis=ctx.dim, keepdims=True)), None
+
+
+class LogSoftmax(Function):
+    _array_level = True
+    _backward_name = "LogSoftmaxBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        shifted = x - x.max(axis=dim, keepdims=True)
+        out = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+        ctx.out, ctx.dim = out, dim
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return g - np.exp(ctx.out) * g.sum(axis=ctx.dim, keepdims=True), None
+
+
+def _softmax_dim(input: Tensor, dim, dtype):
+    if dtype is not None:
+        input = input.to(dtype)
+    if dim is None:
+        # PyTorch's legacy implicit choice (with a warning): 0 for 0-, 1- and 3-d inputs, else 1.
+        dim = 0 if input.ndim in (0, 1, 3) else 1
+    if not input.is_floating_point():
+        raise RuntimeError(f'"softmax_lastdim_kernel_impl" not implemented for '
+                           f"'{input.dtype.name.capitalize()}'")
+    return input, normalize_dim(dim, input.ndim) if input.ndim else None
+
+
+def softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
+    """``exp(x) / sum(exp(x))`` along ``dim``. See: torch.softmax."""
+    input, dim = _softmax_dim(input, dim, dtype)
+    return Softmax.apply(input, dim)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
+    """``log(softmax(x))`` computed stably along ``dim``. See: torch.log_softmax."""
+    input, dim = _softmax_dim(input, dim, dtype)
+    return LogSoftmax.apply(input, dim)
+
+
+TENSOR_METHODS = {"relu": relu, "sigmoid": sigmoid, "softmax": softmax,
+                  "log_softmax": log_softmax}
+INPLACE_METHODS = ("relu", "sigmoid")
+__all__ = list(TENSOR_METHODS)

@@ -1,0 +1,84 @@
+"""dtype and device conversion (``Tensor.to``), differentiable in both directions."""
+from __future__ import annotations
+
+from .. import dtypes as _dt
+from ..autograd.function import Function
+from ..device import array_module, device as _device, resolve
+from ..tensor import Tensor
+
+
+class ToCopy(Function):
+    _array_level = True
+    _backward_name = "ToCopyBackward0"
+
+    @staticmethod
+    def forward(ctx, x, np_dtype, dev, copy):
+        ctx.src_dtype, ctx.src_dev = x.dtype, None
+        src_dev = _device_of(x)
+        if dev is not None and dev != src_dev:
+            ctx.src_dev = src_dev
+            x = _move(x, dev)
+        if np_dtype is not None and np_dtype != x.dtype:
+            return x.astype(np_dtype)
+        return x.copy() if copy or ctx.src_dev is None else x
+
+    @staticmethod
+    def backward(ctx, g):
+        if ctx.src_dev is not None:
+            g = _move(g, ctx.src_dev)
+        return g.astype(ctx.src_dtype, copy=False), None, None, None
+
+
+def _device_of(arr):
+    from ..device import device_of_array
+
+    return device_of_array(arr)
+
+
+def _move(arr, dev):
+    """Copy an array to another device (host <-> GPU, GPU <-> GPU)."""
+    if dev.type == "cpu":
+        return arr.get() if hasattr(arr, "get") and not hasattr(arr, "__array_interface__") \
+            else arr
+    cp = array_module(dev)
+    with cp.cuda.Device(dev.index):
+        return cp.asarray(arr)
+
+
+def to_copy(t: Tensor, dev, dtype, copy: bool = False) -> Tensor:
+    """``t`` on ``dev`` with ``dtype``: ``t`` itself when nothing changes and no copy is asked."""
+    same_dev = dev is None or dev is t._device
+    same_dtype = dtype is None or dtype.np == t._data.dtype
+    if same_dev and same_dtype and not copy:
+        return t
+    out = ToCopy.apply(t, None if same_dtype else dtype.np, None if same_dev else dev, copy)
+    if out._device is not (dev or t._device):
+        out._device = dev
+    return out
+
+
+def parse_to_args(t: Tensor, args, kwargs):
+    """Read ``to(...)``'s overloads: (dtype), (device, dtype), (tensor), plus keywords."""
+    dev = kwargs.pop("device", None)
+    dtype = kwargs.pop("dtype", None)
+    copy = kwargs.pop("copy", False)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
+    for a in args:
+        if isinstance(a, Tensor):
+            dev, dtype = a._device, a.dtype
+        elif isinstance(a, _dt.dtype):
+            dtype = a
+        elif isinstance(a, (str, _device, int)) and not isinstance(a, bool):
+            dev = a
+        elif isinstance(a, bool):
+            pass  # the positional non_blocking flag
+        else:
+            dtype = _dt.to_dtype(a)
+    if dev is not None:
+        dev = resolve(dev)
+    if dtype is not None:
+        dtype = _dt.to_dtype(dtype)
+    return dev, dtype, copy

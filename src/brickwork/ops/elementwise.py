@@ -1,0 +1,517 @@
+"""Element-wise arithmetic and math, each op's backward beside its forward.
+
+Binary ops broadcast as NumPy does; their backward sums each gradient back to the input's shape
+(``unbroadcast``). Python scalars pass straight through to NumPy, which treats them as weakly
+typed exactly like PyTorch does once ``promote`` has fixed the tensor side.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._util import promote, unbroadcast, xp_of
+
+
+def _shape(x):
+    return x.shape if hasattr(x, "shape") else ()
+
+
+def _broadcast_error(op: str, a, b) -> RuntimeError:
+    sa, sb = _shape(a), _shape(b)
+    n = max(len(sa), len(sb))
+    pa, pb = (1,) * (n - len(sa)) + tuple(sa), (1,) * (n - len(sb)) + tuple(sb)
+    for i, (x, y) in enumerate(zip(pa, pb)):
+        if x != y and x != 1 and y != 1:
+            return RuntimeError(f"{op}: The size of tensor a ({x}) must match the size of "
+                                f"tensor b ({y}) at non-singleton dimension {i} (shapes "
+                                f"{list(sa)} and {list(sb)})")
+    return RuntimeError(f"{op}: shapes {list(sa)} and {list(sb)} cannot be broadcast")
+
+
+class _Binary(Function):
+    """Base for broadcasting binary ops: records input shapes for the backward's reduction."""
+
+    _array_level = True
+    _op_name = ""
+
+    @classmethod
+    def _run(cls, ctx, a, b, fn):
+        try:
+            out = fn(a, b)
+        except ValueError:
+            raise _broadcast_error(cls._op_name, a, b) from None
+        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
+            ctx.shapes = (_shape(a), _shape(b))
+        return out
+
+
+class Add(_Binary):
+    _backward_name = "AddBackward0"
+    _op_name = "add"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return Add._run(ctx, a, b, np.add)
+
+    @staticmethod
+    def backward(ctx, g):
+        sa, sb = ctx.shapes
+        na, nb = ctx.needs_input_grad
+        return (unbroadcast(g, sa) if na else None, unbroadcast(g, sb) if nb else None)
+
+
+class Sub(_Binary):
+    _backward_name = "SubBackward0"
+    _op_name = "sub"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return Sub._run(ctx, a, b, np.subtract)
+
+    @staticmethod
+    def backward(ctx, g):
+        sa, sb = ctx.shapes
+        na, nb = ctx.needs_input_grad
+        return (unbroadcast(g, sa) if na else None, unbroadcast(-g, sb) if nb else None)
+
+
+class Mul(_Binary):
+    _backward_name = "MulBackward0"
+    _op_name = "mul"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.a, ctx.b = a, b
+        return Mul._run(ctx, a, b, np.multiply)
+
+    @staticmethod
+    def backward(ctx, g):
+        sa, sb = ctx.shapes
+        na, nb = ctx.needs_input_grad
+        return (unbroadcast(g * ctx.b, sa) if na else None,
+                unbroadcast(g * ctx.a, sb) if nb else None)
+
+
+class Div(_Binary):
+    _backward_name = "DivBackward0"
+    _op_name = "div"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.a, ctx.b = a, b
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return Div._run(ctx, a, b, np.true_divide)
+
+    @staticmethod
+    def backward(ctx, g):
+        sa, sb = ctx.shapes
+        na, nb = ctx.needs_input_grad
+        a, b = ctx.a, ctx.b
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ga = unbroadcast(g / b, sa) if na else None
+            gb = unbroadcast(-g * a / (b * b), sb) if nb else None
+        return ga, gb
+
+
+class Pow(_Binary):
+    _backward_name = "PowBackward0"
+    _op_name = "pow"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = Pow._run(ctx, a, b, np.power)
+        ctx.a, ctx.b, ctx.out = a, b, out
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        sa, sb = ctx.shapes
+        na, nb = ctx.needs_input_grad
+        a, b, out = ctx.a, ctx.b, ctx.out
+        ga = gb = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if na:
+                # d(a^b)/da = b * a^(b-1); PyTorch defines it as 0 where b == 0.
+                ga = g * b * np.power(a, b - 1)
+                if not np.isscalar(b) or b == 0:
+                    ga = np.where(np.asarray(b) == 0, 0, ga).astype(ga.dtype, copy=False)
+                ga = unbroadcast(ga, sa)
+            if nb:
+                # d(a^b)/db = a^b * log(a); 0 where a == 0 and b >= 0, as PyTorch.
+                xp = xp_of(out)
+                lg = g * out * xp.log(a)
+                lg = xp.where((xp.asarray(a) == 0) & (xp.asarray(b) >= 0), 0, lg)
+                gb = unbroadcast(lg.astype(out.dtype, copy=False), sb)
+        return ga, gb
+
+
+class Maximum(_Binary):
+    _backward_name = "MaximumBackward0"
+    _op_name = "maximum"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.a, ctx.b = a, b
+        return Maximum._run(ctx, a, b, np.maximum)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _minmax_grad(ctx, g, ctx.a > ctx.b)
+
+
+class Minimum(_Binary):
+    _backward_name = "MinimumBackward0"
+    _op_name = "minimum"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.a, ctx.b = a, b
+        return Minimum._run(ctx, a, b, np.minimum)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _minmax_grad(ctx, g, ctx.a < ctx.b)
+
+
+def _minmax_grad(ctx, g, a_wins):
+    # Ties split the gradient evenly between both inputs, as PyTorch does.
+    sa, sb = ctx.shapes
+    na, nb = ctx.needs_input_grad
+    tie = ctx.a == ctx.b
+    wa = a_wins + 0.5 * tie
+    ga = unbroadcast((g * wa).astype(g.dtype, copy=False), sa) if na else None
+    gb = unbroadcast((g * (1 - wa)).astype(g.dtype, copy=False), sb) if nb else None
+    return ga, gb
+
+
+def add(input, other, *, alpha=1, out=None) -> Tensor:
+    """``input + alpha * other`` with broadcasting. See: torch.add."""
+    if alpha != 1:
+        other = mul(other, alpha)
+    a, b = promote(input, other)
+    if not isinstance(a, Tensor):  # scalar + tensor: keep the tensor first for the device
+        return Add.apply(b, a)
+    return Add.apply(a, b)
+
+
+def sub(input, other, *, alpha=1) -> Tensor:
+    """``input - alpha * other``. See: torch.sub."""
+    if alpha != 1:
+        other = mul(other, alpha)
+    if isinstance(input, bool) or (isinstance(input, Tensor) and input._data.dtype == np.bool_
+                                   and isinstance(other, Tensor) and other._data.dtype == np.bool_):
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                           "supported. Use the `^` or `logical_xor()` operator instead.")
+    a, b = promote(input, other)
+    return Sub.apply(a, b)
+
+
+def rsub(input, other, alpha=1) -> Tensor:
+    return sub(other, input, alpha=alpha)
+
+
+def mul(input, other) -> Tensor:
+    """Element-wise product. See: torch.mul."""
+    a, b = promote(input, other)
+    if not isinstance(a, Tensor):
+        return Mul.apply(b, a)
+    return Mul.apply(a, b)
+
+
+def div(input, other, *, rounding_mode=None) -> Tensor:
+    """True division (integers give float32), or ``'trunc'``/``'floor'``. See: torch.div."""
+    if rounding_mode == "floor":
+        return floor_divide(input, other)
+    from .. import dtypes as _dt
+
+    a, b = promote(input, other)
+    t = a if isinstance(a, Tensor) else b
+    if not t.is_floating_point():
+        a, b = promote(a if isinstance(a, Tensor) else float(a),
+                       b if isinstance(b, Tensor) else float(b))
+        if not (isinstance(a, Tensor) and a.is_floating_point()) and not (
+                isinstance(b, Tensor) and b.is_floating_point()):
+            a = a.to(_dt.get_default_dtype()) if isinstance(a, Tensor) else a
+            b = b.to(_dt.get_default_dtype()) if isinstance(b, Tensor) else b
+    out = Div.apply(a, b)
+    if rounding_mode == "trunc":
+        out = trunc(out).to(t.dtype)
+    elif rounding_mode is not None:
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+                           f"but found '{rounding_mode}'")
+    return out
+
+
+true_divide = divide = div
+multiply = mul
+subtract = sub
+
+
+def _no_grad_binary(fn, input, other):
+    a, b = promote(input, other)
+    t = a if isinstance(a, Tensor) else b
+    ad = a._data if isinstance(a, Tensor) else a
+    bd = b._data if isinstance(b, Tensor) else b
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a._device is not b._device:
+        Function.apply.__func__(_Binary, a, b)  # raises the cross-device error
+    with np.errstate(divide="ignore", invalid="ignore"):
+        try:
+            res = fn(ad, bd)
+        except ValueError:
+            raise _broadcast_error(fn.__name__, ad, bd) from None
+    from ._util import wrap
+
+    return wrap(res, t)
+
+
+def floor_divide(input, other) -> Tensor:
+    """Division rounded down; not differentiable. See: torch.floor_divide."""
+    return _no_grad_binary(np.floor_divide, input, other)
+
+
+class Remainder(_Binary):
+    _backward_name = "RemainderBackward0"
+    _op_name = "remainder"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.a, ctx.b = a, b
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return Remainder._run(ctx, a, b, np.remainder)
+
+    @staticmethod
+    def backward(ctx, g):
+        sa, sb = ctx.shapes
+        na, nb = ctx.needs_input_grad
+        gb = None
+        if nb:
+            gb = unbroadcast(-g * np.floor_divide(ctx.a, ctx.b), sb)
+        return (unbroadcast(g, sa) if na else None), gb
+
+
+def remainder(input, other) -> Tensor:
+    """Python-style modulus (sign of the divisor). See: torch.remainder."""
+    return Remainder.apply(*promote(input, other))
+
+
+def fmod(input, other) -> Tensor:
+    """C-style modulus (sign of the dividend); not differentiable in ``other``."""
+    return _no_grad_binary(np.fmod, input, other)
+
+
+def pow(input, exponent) -> Tensor:
+    """``input ** exponent`` for tensors and scalars on either side. See: torch.pow."""
+    a, b = promote(input, exponent)
+    if isinstance(a, Tensor) and isinstance(b, int) and a._data.dtype.kind in "iu" and b < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    if not isinstance(a, Tensor):
+        from .. import factories
+
+        a = factories.tensor(a, dtype=b.dtype, device=b.device)
+    return Pow.apply(a, b)
+
+
+def maximum(input, other) -> Tensor:
+    """Element-wise maximum of two tensors. See: torch.maximum."""
+    return Maximum.apply(*promote(input, other))
+
+
+def minimum(input, other) -> Tensor:
+    """Element-wise minimum of two tensors. See: torch.minimum."""
+    return Minimum.apply(*promote(input, other))
+
+
+# -- unary ------------------------------------------------------------------------------------
+class _Unary(Function):
+    _array_level = True
+
+
+def _float_input(x: Tensor) -> Tensor:
+    """Integer inputs of float-valued math (exp, sqrt...) are computed in the default dtype."""
+    if x._data.dtype.kind in "biu":
+        from .. import dtypes as _dt
+
+        return x.to(_dt.get_default_dtype())
+    return x
+
+
+def _unary(name: str, fwd, grad_fn, *, saves: str = "x", float_only: bool = True,
+           backward_name: str | None = None):
+    """Build a unary Function from its forward ufunc and ``grad_fn(g, x, out) -> grad``."""
+
+    def forward(ctx, x):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            out = fwd(x)
+        if ctx.needs_input_grad[0]:
+            ctx.x, ctx.out = x, out
+        return out
+
+    def backward(ctx, g):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return grad_fn(g, ctx.x, ctx.out)
+
+    cls = type(name.capitalize(), (_Unary,), {
+        "_backward_name": backward_name or f"{name.capitalize()}Backward0",
+        "forward": staticmethod(forward), "backward": staticmethod(backward)})
+
+    def op(input: Tensor) -> Tensor:
+        if float_only:
+            input = _float_input(input)
+        return cls.apply(input)
+
+    op.__name__ = name
+    op.__doc__ = f"Element-wise {name}. See: torch.{name}."
+    return cls, op
+
+
+Neg, neg = _unary("neg", np.negative, lambda g, x, y: -g, float_only=False)
+Exp, exp = _unary("exp", np.exp, lambda g, x, y: g * y)
+Log, log = _unary("log", np.log, lambda g, x, y: g / x)
+Log2, log2 = _unary("log2", np.log2, lambda g, x, y: g / (x * np.log(2).astype(x.dtype)))
+Log10, log10 = _unary("log10", np.log10, lambda g, x, y: g / (x * np.log(10).astype(x.dtype)))
+Log1p, log1p = _unary("log1p", np.log1p, lambda g, x, y: g / (1 + x))
+Expm1, expm1 = _unary("expm1", np.expm1, lambda g, x, y: g * (y + 1))
+Sqrt, sqrt = _unary("sqrt", np.sqrt, lambda g, x, y: g / (2 * y))
+Rsqrt, rsqrt = _unary("rsqrt", lambda x: 1 / np.sqrt(x), lambda g, x, y: -0.5 * g * y ** 3)
+Sin, sin = _unary("sin", np.sin, lambda g, x, y: g * np.cos(x))
+Cos, cos = _unary("cos", np.cos, lambda g, x, y: -g * np.sin(x))
+Tan, tan = _unary("tan", np.tan, lambda g, x, y: g * (1 + y * y))
+Tanh, tanh = _unary("tanh", np.tanh, lambda g, x, y: g * (1 - y * y))
+Reciprocal, reciprocal = _unary("reciprocal", lambda x: 1 / x, lambda g, x, y: -g * y * y)
+Abs, abs = _unary("abs", np.abs, lambda g, x, y: g * np.sign(x), float_only=False)
+Square, _square = _unary("square", np.square, lambda g, x, y: 2 * g * x, float_only=False,
+                         backward_name="PowBackward0")
+
+
+def square(input: Tensor) -> Tensor:
+    """``input ** 2``. See: torch.square."""
+    return _square(input)
+
+
+absolute = abs
+negative = neg
+
+
+def _nograd_unary(fn):
+    def op(input: Tensor) -> Tensor:
+        from ._util import wrap
+
+        return wrap(fn(input._data), input)
+
+    op.__name__ = fn.__name__
+    return op
+
+
+sign = _nograd_unary(np.sign)
+sign.__doc__ = "-1, 0 or 1 by the sign of each element (zero gradient). See: torch.sign."
+
+
+def _rounding(name, fn):
+    # Rounding is piecewise constant: its gradient is zero almost everywhere (PyTorch agrees).
+    cls, op = _unary(name, fn, lambda g, x, y: np.zeros_like(g), float_only=False)
+    return op
+
+
+floor = _rounding("floor", np.floor)
+ceil = _rounding("ceil", np.ceil)
+trunc = _rounding("trunc", np.trunc)
+fix = trunc
+frac = None  # defined below (needs sub)
+
+
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
+    """Round half to even, as PyTorch. See: torch.round."""
+    return _round(input) if decimals == 0 else _round(input * 10 ** decimals) / 10 ** decimals
+
+
+_round = _rounding("round", np.round)
+
+
+def frac(input: Tensor) -> Tensor:  # noqa: F811
+    """Fractional part, ``input - trunc(input)``. See: torch.frac."""
+    return input - trunc(input)
+
+
+class Clamp(Function):
+    _array_level = True
+    _backward_name = "ClampBackward1"
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        out = np.clip(x, lo, hi) if not (lo is None and hi is None) else x.copy()
+        if ctx.needs_input_grad[0]:
+            ctx.mask = _inside(x, lo, hi)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.mask, None, None
+
+
+def _inside(x, lo, hi):
+    mask = np.ones_like(x, dtype=bool) if lo is None else x >= lo
+    if hi is not None:
+        mask = mask & (x <= hi)
+    return mask
+
+
+def clamp(input: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
+    """Limit every element to ``[min, max]``; the gradient flows only inside. See: torch.clamp."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = input
+        if min is not None:
+            out = maximum(out, min)
+        if max is not None:
+            out = minimum(out, max)
+        return out
+    if input._data.dtype.kind in "iu" and (isinstance(min, float) or isinstance(max, float)):
+        from .. import dtypes as _dt
+
+        input = input.to(_dt.get_default_dtype())
+    return Clamp.apply(input, min, max)
+
+
+clip = clamp
+
+
+def clamp_min(input: Tensor, min) -> Tensor:  # noqa: A002
+    return clamp(input, min=min)
+
+
+def clamp_max(input: Tensor, max) -> Tensor:  # noqa: A002
+    return clamp(input, max=max)
+
+
+def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
+    """``input + weight * (end - input)``. See: torch.lerp."""
+    return add(input, mul(sub(end, input), weight))
+
+
+def addcmul(input, tensor1, tensor2, *, value=1) -> Tensor:
+    return add(input, mul(mul(tensor1, tensor2), value))
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1) -> Tensor:
+    return add(input, mul(div(tensor1, tensor2), value))
+
+
+TENSOR_METHODS = {
+    "add": add, "sub": sub, "mul": mul, "div": div, "true_divide": div, "divide": div,
+    "multiply": mul, "subtract": sub, "floor_divide": floor_divide, "remainder": remainder,
+    "fmod": fmod, "pow": pow, "maximum": maximum, "minimum": minimum, "neg": neg,
+    "negative": neg, "exp": exp, "log": log, "log2": log2, "log10": log10, "log1p": log1p,
+    "expm1": expm1, "sqrt": sqrt, "rsqrt": rsqrt, "sin": sin, "cos": cos, "tan": tan,
+    "tanh": tanh, "reciprocal": reciprocal, "abs": abs, "absolute": abs, "square": square,
+    "sign": sign, "floor": floor, "ceil": ceil, "trunc": trunc, "round": round, "frac": frac,
+    "clamp": clamp, "clip": clamp, "clamp_min": clamp_min, "clamp_max": clamp_max,
+    "lerp": lerp, "addcmul": addcmul, "addcdiv": addcdiv,
+}
+INPLACE_METHODS = ("add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "sin", "cos",
+                   "tanh", "abs", "clamp", "clip", "clamp_min", "clamp_max", "floor", "ceil",
+                   "round", "trunc", "reciprocal", "remainder", "fmod", "lerp", "addcmul",
+                   "addcdiv", "square", "sign", "log1p", "expm1", "rsqrt", "floor_divide")
+__all__ = list(TENSOR_METHODS) + ["rsub"]

@@ -1,0 +1,514 @@
+"""Tensor: a backend array with a device, and the autograd bookkeeping around it.
+
+The operators and math methods (``+``, ``sum``, ``reshape``...) are installed from
+``brickwork/_tensor_methods.py`` and live, with their gradients, in ``brickwork/ops``. This file
+holds what a tensor *is*: its data, dtype, device, gradient state, conversions and the rule for
+in-place updates.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import dtypes as _dt
+from .autograd.grad_mode import STATE as _GRAD
+from .device import CPU, array_module, device_of_array
+from .size import Size
+
+_new = object.__new__
+
+
+def _make(arr, dev, requires_grad: bool = False):
+    """Wrap a backend array without copying or checking: the constructor ops use."""
+    t = _new(Tensor)
+    t._data = arr
+    t._device = dev
+    if requires_grad:
+        t._requires_grad = True
+    return t
+
+
+class Tensor:
+    """A multi-dimensional array that records operations for automatic differentiation.
+
+    Tensors are made with factory functions (``brickwork.tensor``, ``zeros``, ``rand``...).
+    ``Tensor(*sizes)`` and ``Tensor(data)`` work as PyTorch's legacy constructor (float32).
+
+    See: torch.Tensor.
+    """
+
+    # Class-level defaults: most tensors never set these, so creating one only writes
+    # `_data` and `_device` (the hot path of every op).
+    _requires_grad = False
+    _grad = None
+    grad_fn = None
+    _output_nr = 0
+    _accum = None
+    _retains_grad = False
+    __array_priority__ = 1000  # make `ndarray + tensor` defer to Tensor.__radd__
+
+    def __init__(self, *args, device=None) -> None:
+        from .factories import _legacy_data
+
+        self._data, self._device = _legacy_data(args, _dt.float32, device)
+
+    # -- basic properties ----------------------------------------------------------------------
+    @property
+    def dtype(self) -> _dt.dtype:
+        return _dt._FROM_NP[self._data.dtype]
+
+    @property
+    def device(self):
+        return self._device
+
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim: int | None = None):
+        """The shape as a ``Size``, or the length of one dimension."""
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[self._wrap_dim(dim)]
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        return int(self._data.size)
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        return self._data.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self._data.nbytes
+
+    @property
+    def is_cuda(self) -> bool:
+        return self._device.type == "cuda"
+
+    @property
+    def is_cpu(self) -> bool:
+        return self._device.type == "cpu"
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    def is_contiguous(self, memory_format=None) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def get_device(self) -> int:
+        return -1 if self._device.type == "cpu" else self._device.index
+
+    def _wrap_dim(self, dim: int, ndim: int | None = None) -> int:
+        n = self._data.ndim if ndim is None else ndim
+        lo, hi = (-1, 0) if n == 0 else (-n, n - 1)
+        if not isinstance(dim, (int, np.integer)) or not lo <= dim <= hi:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], "
+                             f"but got {dim})")
+        return dim % n if n else 0
+
+    # -- autograd state ------------------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if self.grad_fn is not None:
+            if value:
+                return
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If "
+                               "you want to use a computed variable in a subgraph that doesn't "
+                               "require differentiation use var_no_grad = var.detach().")
+        if value and self._data.dtype.kind != "f":
+            raise RuntimeError("only Tensors of floating point dtype can require gradients "
+                               f"(got {self.dtype})")
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "
+                                f"type {type(value).__name__}")
+            if value._data.shape != self._data.shape:
+                raise RuntimeError(f"assigned grad has data of a different size: got "
+                                   f"{list(value.shape)}, expected {list(self.shape)}")
+            if value._device != self._device:
+                raise RuntimeError(f"assigned grad has data located on a different device: "
+                                   f"got {value._device}, expected {self._device}")
+        self._grad = value
+
+    @property
+    def data(self) -> "Tensor":
+        """A tensor sharing this one's storage, outside autograd (edits change this tensor)."""
+        return _make(self._data, self._device)
+
+    @data.setter
+    def data(self, value: "Tensor") -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
+        self._data, self._device = value._data, value._device
+
+    def detach(self) -> "Tensor":
+        """A new tensor on the same storage, cut from the graph. See: torch.Tensor.detach."""
+        return _make(self._data, self._device)
+
+    def detach_(self) -> "Tensor":
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``. See: torch.Tensor.backward."""
+        from .autograd.engine import backward
+
+        backward(self, gradient, retain_graph, create_graph, inputs)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        from .autograd.engine import RemovableHandle
+        from .autograd.function import _edge
+
+        node, nr = _edge(self)
+        if node._hooks is None:
+            node._hooks = {}
+        fns = node._hooks.setdefault(nr, [])
+        fns.append(hook)
+        return RemovableHandle(fns, hook)
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` on this non-leaf tensor after backward."""
+        if self.grad_fn is None or self._retains_grad:
+            return
+        import weakref
+
+        ref = weakref.ref(self)
+
+        def keep(g):
+            t = ref()
+            if t is not None:
+                t._grad = g.clone() if t._grad is None else t._grad + g
+
+        self.register_hook(keep)
+        self._retains_grad = True
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    # -- conversions ---------------------------------------------------------------------------
+    def item(self):
+        """The value of a one-element tensor as a Python number. See: torch.Tensor.item."""
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
+                               "to Scalar")
+        return self._data.reshape(()).item()
+
+    def tolist(self):
+        return self._host().tolist()
+
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The NumPy array behind a CPU tensor (shared, not copied). See: torch.Tensor.numpy."""
+        if self._device.type != "cpu":
+            if force:
+                return self._host()
+            raise TypeError(f"can't convert {self._device.type}:{self._device.index or 0} "
+                            "device type tensor to numpy. Use Tensor.cpu() to copy the tensor "
+                            "to host memory first.")
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
+        return self._data
+
+    def _host(self) -> np.ndarray:
+        """The data as a NumPy array, copied from the GPU when needed."""
+        d = self._data
+        return d if isinstance(d, np.ndarray) else d.get()
+
+    def __array__(self, dtype=None, copy=None):
+        arr = self._host()
+        return arr if dtype is None else arr.astype(dtype)
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def _scalar(self, kind: str):
+        if self._data.size != 1:
+            raise RuntimeError(f"{kind} value of Tensor with more than one value is ambiguous"
+                               if kind == "Boolean" else
+                               f"only one element tensors can be converted to Python scalars")
+        return self._data.reshape(()).item()
+
+    def __bool__(self) -> bool:
+        return bool(self._scalar("Boolean"))
+
+    def __float__(self) -> float:
+        return float(self._scalar("float"))
+
+    def __int__(self) -> int:
+        return int(self._scalar("int"))
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an "
+                            "index")
+        return int(self._data.reshape(()).item())
+
+    def __complex__(self) -> complex:
+        return complex(self._scalar("complex"))
+
+    __hash__ = object.__hash__
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
+    def __repr__(self) -> str:
+        from ._tensor_str import tensor_repr
+
+        return tensor_repr(self)
+
+    __str__ = __repr__
+
+    def __reduce_ex__(self, protocol):
+        return (_rebuild, (self._host(), str(self._device), self._requires_grad))
+
+    def __deepcopy__(self, memo):
+        if id(self) in memo:
+            return memo[id(self)]
+        new = type(self).__new__(type(self))
+        new.__dict__.update({k: v for k, v in self.__dict__.items()
+                             if k not in ("_data", "grad_fn", "_accum", "_grad")})
+        new._data = self._data.copy()
+        new._device = self._device
+        if self._grad is not None:
+            new._grad = _make(self._grad._data.copy(), self._device)
+        memo[id(self)] = new
+        return new
+
+    # -- the in-place rule ---------------------------------------------------------------------
+    def _inplace(self, fn, *args, **kwargs) -> "Tensor":
+        """Apply out-of-place ``fn(self, *args)`` and store the result into ``self``.
+
+        Outside autograd the result is written into the existing buffer, so views and ``.data``
+        aliases see it. When the update must be recorded, the tensor is re-pointed at the new
+        result and its ``grad_fn`` (values saved for backward stay intact, so gradients remain
+        correct where PyTorch would need a version check).
+        """
+        tracked = _GRAD.enabled and (self._requires_grad or any(
+            isinstance(a, Tensor) and a._requires_grad for a in args))
+        if tracked:
+            if self._requires_grad and self.grad_fn is None:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                                   "in-place operation.")
+            out = fn(self, *args, **kwargs)
+        else:
+            prev, _GRAD.enabled = _GRAD.enabled, False
+            try:
+                out = fn(self, *args, **kwargs)
+            finally:
+                _GRAD.enabled = prev
+        res = out._data
+        dst = self._data
+        if res.dtype != dst.dtype:
+            if not _can_cast(res.dtype, dst.dtype):
+                raise RuntimeError(f"result type {_dt._FROM_NP[res.dtype].name.capitalize()} "
+                                   f"can't be cast to the desired output type "
+                                   f"{_dt._FROM_NP[dst.dtype].name.capitalize()}")
+            if tracked:
+                out = out.to(self.dtype)
+                res = out._data
+        if res.shape != dst.shape:
+            raise RuntimeError(f"output with shape {list(dst.shape)} doesn't match the "
+                               f"broadcast shape {list(res.shape)}")
+        if tracked:
+            self._data = res
+            self.grad_fn = out.grad_fn
+            self._output_nr = out._output_nr
+            self._requires_grad = True
+        else:
+            if dst.flags.writeable:
+                dst[...] = res
+            else:
+                self._data = res.astype(dst.dtype, copy=False)
+        return self
+
+    def _inplace_fill(self, value) -> "Tensor":
+        """``fill_``/``zero_``: write ``value`` everywhere (a zero gradient flows back)."""
+        if isinstance(value, Tensor):
+            if value._data.ndim:
+                raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "
+                                   f"with {value._data.ndim} dimensions.")
+            value = value.item()
+        if _GRAD.enabled and self._requires_grad:
+            return self._inplace(lambda t: t * 0 + value)
+        self._data[...] = value
+        return self
+
+    # -- device and dtype movement -------------------------------------------------------------
+    def to(self, *args, **kwargs) -> "Tensor":
+        """Return a tensor with the requested dtype and/or device; ``self`` when nothing changes.
+
+        Accepts ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other_tensor)`` and the
+        keywords ``dtype``, ``device``, ``non_blocking``, ``copy``. See: torch.Tensor.to.
+        """
+        from .ops.conversion import parse_to_args, to_copy
+
+        dev, dtype, copy = parse_to_args(self, args, kwargs)
+        return to_copy(self, dev, dtype, copy)
+
+    def cpu(self) -> "Tensor":
+        return self.to(CPU)
+
+    def cuda(self, device=None, non_blocking: bool = False) -> "Tensor":
+        from .device import device as _device
+
+        if device is None:
+            device = "cuda"
+        elif isinstance(device, int):
+            device = _device("cuda", device)
+        return self.to(device)
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return _LEGACY_TYPE_NAMES[self.dtype]
+        if isinstance(dtype, str):
+            dtype = {v: k for k, v in _LEGACY_TYPE_NAMES.items()}[dtype]
+        return self.to(dtype)
+
+    def float(self) -> "Tensor":
+        return self.to(_dt.float32)
+
+    def double(self) -> "Tensor":
+        return self.to(_dt.float64)
+
+    def half(self) -> "Tensor":
+        return self.to(_dt.float16)
+
+    def long(self) -> "Tensor":
+        return self.to(_dt.int64)
+
+    def int(self) -> "Tensor":
+        return self.to(_dt.int32)
+
+    def short(self) -> "Tensor":
+        return self.to(_dt.int16)
+
+    def byte(self) -> "Tensor":
+        return self.to(_dt.uint8)
+
+    def char(self) -> "Tensor":
+        return self.to(_dt.int8)
+
+    def bool(self) -> "Tensor":
+        return self.to(_dt.bool)
+
+    def type_as(self, other: "Tensor") -> "Tensor":
+        return self.to(other.dtype)
+
+    # -- new_* factories -----------------------------------------------------------------------
+    def new_tensor(self, data, dtype=None, device=None, requires_grad: bool = False) -> "Tensor":
+        from .factories import tensor
+
+        return tensor(data, dtype=dtype or self.dtype, device=device or self._device,
+                      requires_grad=requires_grad)
+
+    def _new_filled(self, fill, size, dtype, device, requires_grad) -> "Tensor":
+        from .factories import full
+
+        return full(_size_args(size), fill, dtype=dtype or self.dtype,
+                    device=device or self._device, requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False) -> "Tensor":
+        return self._new_filled(0, size, dtype, device, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False) -> "Tensor":
+        return self._new_filled(1, size, dtype, device, requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False) -> "Tensor":
+        return self._new_filled(0, size, dtype, device, requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None,
+                 requires_grad=False) -> "Tensor":
+        return self._new_filled(fill_value, size, dtype, device, requires_grad)
+
+
+def _size_args(size) -> tuple:
+    """Accept sizes as varargs or one tuple/list/Size: ``(2, 3)``, ``((2, 3),)``."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = size[0]
+    out = []
+    for s in size:
+        if isinstance(s, Tensor):
+            s = s.__index__()
+        if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
+            raise TypeError(f"size must be a tuple of ints, but got an element of type "
+                            f"{type(s).__name__}")
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
+                               f"{list(size)}")
+        out.append(int(s))
+    return tuple(out)
+
+
+def _can_cast(src: np.dtype, dst: np.dtype) -> bool:
+    # PyTorch's canCast: no float -> integral, no non-bool -> bool.
+    order = {"b": 0, "u": 1, "i": 1, "f": 2}
+    return order[src.kind] <= order[dst.kind]
+
+
+def _rebuild(arr, dev, requires_grad):
+    from .device import resolve
+
+    d = resolve(dev)
+    xp = array_module(d)
+    t = _make(xp.asarray(arr), d)
+    t._requires_grad = requires_grad
+    return t
+
+
+_LEGACY_TYPE_NAMES = {
+    _dt.float32: "brickwork.FloatTensor", _dt.float64: "brickwork.DoubleTensor",
+    _dt.float16: "brickwork.HalfTensor", _dt.int64: "brickwork.LongTensor",
+    _dt.int32: "brickwork.IntTensor", _dt.int16: "brickwork.ShortTensor",
+    _dt.int8: "brickwork.CharTensor", _dt.uint8: "brickwork.ByteTensor",
+    _dt.bool: "brickwork.BoolTensor",
+}
+
+__all__ = ["Tensor", "Size", "device_of_array"]
