@@ -1,0 +1,115 @@
+"""The one reference helper: run the same code on brickwork and PyTorch and compare.
+
+``check_op(fn, inputs)`` calls ``fn(lib, *tensors)`` once with ``lib=brickwork`` and once with
+``lib=torch`` on tensors built from the same NumPy arrays, then compares the outputs' shapes,
+dtypes and values and, when an input requires grad, the gradients of a shared random upstream
+gradient with respect to every such input. Tests that use it skip when torch is absent; keep a
+NumPy expectation or a ``gradcheck`` beside them so something still runs without torch.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import brickwork
+
+try:
+    import torch
+except ImportError:  # pragma: no cover - the reference tests skip
+    torch = None
+
+requires_torch = pytest.mark.skipif(torch is None, reason="PyTorch (the reference) not installed")
+
+TOLERANCES = {  # (atol, rtol) by dtype name
+    "float16": (1e-2, 1e-2), "float32": (1e-5, 1e-4), "float64": (1e-10, 1e-8),
+}
+
+
+def rand_array(shape, dtype="float32", low=-2.0, high=2.0, seed=0) -> np.ndarray:
+    """Deterministic test data of ``shape`` and ``dtype`` (ints in ``[low, high)``)."""
+    rng = np.random.default_rng(seed)
+    if np.dtype(dtype).kind == "b":
+        return rng.random(shape) > 0.5
+    if np.dtype(dtype).kind in "iu":
+        return rng.integers(int(low), int(high), size=shape).astype(dtype)
+    return rng.uniform(low, high, size=shape).astype(dtype)
+
+
+def to_torch(arr, requires_grad=False):
+    t = torch.from_numpy(np.array(arr, copy=True))
+    return t.requires_grad_(requires_grad)
+
+
+def to_brick(arr, requires_grad=False):
+    return brickwork.tensor(np.array(arr, copy=True), requires_grad=requires_grad)
+
+
+def _as_tuple(x):
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+
+
+def assert_close(b, t, atol=None, rtol=None, what="output", check_dtype=True):
+    """Compare one brickwork tensor with one torch tensor: shape, dtype and values."""
+    assert isinstance(b, brickwork.Tensor), f"{what}: brickwork gave {type(b).__name__}"
+    tn = t.detach().cpu().numpy()
+    assert tuple(b.shape) == tuple(t.shape), f"{what}: shape {tuple(b.shape)} != {tuple(t.shape)}"
+    if check_dtype:
+        assert b.dtype.name == str(t.dtype).replace("torch.", ""), \
+            f"{what}: dtype {b.dtype} != {t.dtype}"
+    d_atol, d_rtol = TOLERANCES.get(b.dtype.name, (0, 0))
+    np.testing.assert_allclose(b.detach()._host(), tn, atol=d_atol if atol is None else atol,
+                               rtol=d_rtol if rtol is None else rtol, err_msg=what,
+                               equal_nan=True)
+
+
+def check_op(fn, inputs, *, grad=None, atol=None, rtol=None, grad_atol=None, grad_rtol=None,
+             check_dtype=True, seed=1):
+    """Run ``fn(lib, *tensors)`` on brickwork and PyTorch and compare everything.
+
+    Args:
+        fn: a function of ``(lib, *tensors)`` written once against the shared API.
+        inputs: NumPy arrays (or shapes, which become float32 data).
+        grad: which inputs require grad; default: every floating-point input.
+        atol, rtol: forward tolerances (default by dtype); grad_atol, grad_rtol for gradients.
+
+    Returns:
+        The brickwork outputs, for extra checks.
+    """
+    if torch is None:
+        pytest.skip("PyTorch (the reference) not installed")
+    arrays = [rand_array(a, seed=seed + i) if isinstance(a, tuple) else np.asarray(a)
+              for i, a in enumerate(inputs)]
+    if grad is None:
+        grad = [a.dtype.kind == "f" for a in arrays]
+    b_in = [to_brick(a, g) for a, g in zip(arrays, grad)]
+    t_in = [to_torch(a, g) for a, g in zip(arrays, grad)]
+    b_out = _as_tuple(fn(brickwork, *b_in))
+    t_out = _as_tuple(fn(torch, *t_in))
+    assert len(b_out) == len(t_out), f"{len(b_out)} outputs, torch has {len(t_out)}"
+    for i, (b, t) in enumerate(zip(b_out, t_out)):
+        if isinstance(t, torch.Tensor):
+            assert_close(b, t, atol, rtol, what=f"output {i}", check_dtype=check_dtype)
+        else:
+            assert b == t, f"output {i}: {b!r} != {t!r}"
+    diff = [(b, t) for b, t in zip(b_out, t_out)
+            if isinstance(t, torch.Tensor) and t.requires_grad]
+    if any(grad) and diff:
+        rng = np.random.default_rng(seed + 100)
+        b_loss, t_loss = None, None
+        for b, t in diff:
+            up = rng.uniform(-1, 1, size=tuple(t.shape)).astype(str(t.dtype)[6:])
+            bl = (b * to_brick(up)).sum()
+            tl = (t * to_torch(up)).sum()
+            b_loss = bl if b_loss is None else b_loss + bl
+            t_loss = tl if t_loss is None else t_loss + tl
+        b_loss.backward()
+        t_loss.backward()
+        for i, (b, t) in enumerate(zip(b_in, t_in)):
+            if not t.requires_grad:
+                continue
+            if t.grad is None:
+                assert b.grad is None or not b.grad._host().any(), f"grad of input {i}"
+                continue
+            assert b.grad is not None, f"input {i}: brickwork produced no gradient"
+            assert_close(b.grad, t.grad, grad_atol, grad_rtol, what=f"grad of input {i}")
+    return b_out
