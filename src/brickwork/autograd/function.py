@@ -19,6 +19,7 @@ def _bind_tensor():
     from ..tensor import Tensor, _make as make
 
     _Tensor, _make = Tensor, make
+    return Tensor
 
 
 class Node:
@@ -141,37 +142,45 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        if _Tensor is None:
-            _bind_tensor()
-        Tensor = _Tensor
-        ctx = cls._node_cls()
+        # The hot path of every op: one pass over the arguments, no generator expressions.
+        Tensor = _Tensor or _bind_tensor()
         dev = None
         requires = False
+        arrays = []
         for a in args:
             if isinstance(a, Tensor):
+                d = a._device
                 if dev is None:
-                    dev = a._device
-                elif a._device is not dev:
-                    _raise_device_mismatch(cls, dev, a._device)
+                    dev = d
+                elif d is not dev:
+                    _raise_device_mismatch(cls, dev, d)
                 if a._requires_grad:
                     requires = True
-        requires = requires and STATE.enabled
-        if requires:
-            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad
-                                         for a in args)
+                arrays.append(a._data)
+            else:
+                arrays.append(a)
+        ctx = cls._node_cls()
+        if requires and STATE.enabled:
+            ctx.needs_input_grad = tuple([isinstance(a, Tensor) and a._requires_grad
+                                          for a in args])
         else:
-            ctx.needs_input_grad = (False,) * len(args)
+            requires = False
+            ctx.needs_input_grad = _NO_GRADS[len(args)] if len(args) < 8 \
+                else (False,) * len(args)
         if cls._array_level:
-            out = cls.forward(ctx, *[a._data if isinstance(a, Tensor) else a for a in args],
-                              **kwargs)
+            out = cls.forward(ctx, *arrays, **kwargs)
             if dev is None:
                 from ..device import device_of_array
 
                 dev = device_of_array(out[0] if isinstance(out, tuple) else out)
             if isinstance(out, tuple):
-                outs = tuple(_make(_as_array(o), dev) for o in out)
+                outs = tuple([_make(_as_array(o), dev) for o in out])
             else:
-                outs = _make(_as_array(out), dev)
+                if out.__class__ is not _NDARRAY:
+                    out = _as_array(out)
+                outs = _new(Tensor)
+                outs._data = out
+                outs._device = dev
         else:
             prev, STATE.enabled = STATE.enabled, False
             try:
@@ -179,26 +188,36 @@ class Function:
             finally:
                 STATE.enabled = prev
             if requires:
-                ctx._input_meta = tuple((a.shape, a.dtype) if isinstance(a, Tensor) else None
-                                        for a in args)
+                ctx._input_meta = tuple([(a.shape, a.dtype) if isinstance(a, Tensor) else None
+                                         for a in args])
         if not requires:
             return outs
-        ctx.next_functions = tuple(_edge(a) if isinstance(a, Tensor) and a._requires_grad
-                                   else (None, 0) for a in args)
+        edges = []
+        for a in args:
+            if isinstance(a, Tensor) and a._requires_grad:
+                fn = a.grad_fn
+                edges.append((fn, a._output_nr) if fn is not None else _edge(a))
+            else:
+                edges.append(_NO_EDGE)
+        ctx.next_functions = tuple(edges)
         if isinstance(outs, tuple):
             ctx._n_out = len(outs)
-            ctx._out_meta = tuple((o._data.shape, o._data.dtype) for o in outs)
+            ctx._out_meta = tuple([(o._data.shape, o._data.dtype) for o in outs])
             non_diff = ctx._non_diff
             for i, o in enumerate(outs):
                 if id(o) not in non_diff and o._data.dtype.kind == "f":
                     o._requires_grad = True
                     o.grad_fn = ctx
                     o._output_nr = i
-        else:
-            if id(outs) not in ctx._non_diff:
-                outs._requires_grad = True
-                outs.grad_fn = ctx
+        elif not ctx._non_diff or id(outs) not in ctx._non_diff:
+            outs._requires_grad = True
+            outs.grad_fn = ctx
         return outs
+
+
+_NO_GRADS = tuple((False,) * n for n in range(8))
+_NO_EDGE = (None, 0)
+_new = object.__new__
 
 
 def _as_array(x):

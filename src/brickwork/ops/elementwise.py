@@ -41,8 +41,9 @@ class _Binary(Function):
             out = fn(a, b)
         except ValueError:
             raise _broadcast_error(cls._op_name, a, b) from None
-        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
-            ctx.shapes = (_shape(a), _shape(b))
+        na, nb = ctx.needs_input_grad
+        if na or nb:
+            ctx.shapes = (a.shape if na else None, b.shape if nb else None)
         return out
 
 
