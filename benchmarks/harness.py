@@ -84,14 +84,16 @@ def main(script: str, workloads, run_worker, targets=None, description: str = ""
             target = (targets or {}).get(key, "")
             rows.append({"workload": key, "brickwork_s": b, "torch_s": t, "ratio": ratio,
                          "target": target})
-            print(f"{key:<48} {_fmt(b):>12} {_fmt(t):>12} {ratio:>7.2f} {str(target):>8}")
+            print(f"{key:<48} {_fmt(b, key):>12} {_fmt(t, key):>12} {ratio:>7.2f} {str(target):>8}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)
     return {"rows": rows}
 
 
-def _fmt(seconds: float) -> str:
+def _fmt(seconds: float, key: str = "") -> str:
+    if key.endswith("_mem"):  # memory workloads report bytes
+        return f"{seconds / 2**20:.1f} MB"
     if seconds < 1e-3:
         return f"{seconds * 1e6:.2f} us"
     if seconds < 1:

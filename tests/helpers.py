@@ -113,3 +113,27 @@ def check_op(fn, inputs, *, grad=None, atol=None, rtol=None, grad_atol=None, gra
             assert b.grad is not None, f"input {i}: brickwork produced no gradient"
             assert_close(b.grad, t.grad, grad_atol, grad_rtol, what=f"grad of input {i}")
     return b_out
+
+
+def check_error(fn, inputs=(), *, match_message=True):
+    """Run ``fn(lib, *tensors)`` on brickwork and PyTorch; both must raise alike.
+
+    Compares the exception type and (by default) the message text exactly.
+
+    Returns:
+        The brickwork exception, for extra checks.
+    """
+    if torch is None:
+        pytest.skip("PyTorch (the reference) not installed")
+    arrays = [rand_array(a, seed=i) if isinstance(a, tuple) else np.asarray(a)
+              for i, a in enumerate(inputs)]
+    with pytest.raises(Exception) as t_exc:
+        fn(torch, *[to_torch(a) for a in arrays])
+    with pytest.raises(Exception) as b_exc:
+        fn(brickwork, *[to_brick(a) for a in arrays])
+    t_err, b_err = t_exc.value, b_exc.value
+    assert type(b_err).__name__ == type(t_err).__name__, \
+        f"brickwork raised {type(b_err).__name__}: {b_err}; torch {type(t_err).__name__}: {t_err}"
+    if match_message:
+        assert str(b_err) == str(t_err), f"message {str(b_err)!r} != torch's {str(t_err)!r}"
+    return b_err

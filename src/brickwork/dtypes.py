@@ -93,11 +93,14 @@ def from_numpy_dtype(np_dtype) -> dtype:
 
 
 def to_dtype(d) -> dtype:
-    """Accept a brickwork dtype, a NumPy dtype or a Python type (float, int, bool)."""
+    """Accept a brickwork dtype, a NumPy dtype or a Python type (float, int, bool).
+
+    Python's ``float`` means float64 (PyTorch's ``dtype=float``), whatever the default dtype.
+    """
     if isinstance(d, dtype):
         return d
     if d is builtins_float:
-        return _default_float
+        return float64
     if d is builtins_int:
         return int64
     if d is builtins_bool:

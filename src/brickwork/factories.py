@@ -25,7 +25,10 @@ def _finish(arr: np.ndarray, dtype, device, requires_grad: bool) -> Tensor:
             arr = xp.asarray(arr)
     t = _make(arr, dev)
     if requires_grad:
-        t.requires_grad = True
+        if arr.dtype.kind != "f":
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require "
+                               "gradients")
+        t._requires_grad = True
     return t
 
 
@@ -40,17 +43,56 @@ def _infer_array(data) -> np.ndarray:
     else:
         try:
             arr = np.array(data)
-        except ValueError as e:
-            raise ValueError(f"expected sequence of equal-length lists to build a tensor, got "
-                             f"ragged data ({e})") from None
+        except ValueError:
+            _raise_ragged(data, 0)
+            raise
         if arr.dtype == np.float64:
             arr = arr.astype(_dt.get_default_dtype().np)
-    if arr.dtype == object or arr.dtype.kind in "USV":
-        raise TypeError(f"new(): invalid data type '{type(data).__name__}': tensors hold "
-                        "numbers and bools")
+    if arr.dtype == object:
+        _raise_ragged(data, 0)
+        bad = _first_non_number(data)
+        raise RuntimeError(f"Could not infer dtype of {type(bad).__name__}")
+    if arr.dtype.kind in "USV":
+        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
     if arr.dtype.kind == "c":
         raise TypeError("complex tensors are not supported")
     return _dt.from_numpy_dtype(arr.dtype) and arr
+
+
+def _is_seq(x) -> bool:
+    return isinstance(x, (list, tuple)) or (isinstance(x, (np.ndarray, Tensor)) and x.ndim > 0)
+
+
+def _raise_ragged(data, dim: int) -> None:
+    """Raise PyTorch's error for nested sequences whose lengths disagree (if they do)."""
+    if not _is_seq(data) or len(data) == 0:
+        return
+    first = data[0]
+    if _is_seq(first):
+        n = len(first)
+        for item in data:
+            if not _is_seq(item):
+                raise TypeError("not a sequence")
+            if len(item) != n:
+                raise ValueError(f"expected sequence of length {n} at dim {dim + 1} "
+                                 f"(got {len(item)})")
+        for item in data:
+            _raise_ragged(item, dim + 1)
+    else:
+        for item in data:
+            if _is_seq(item):
+                raise TypeError(f"'{type(item).__name__}' object cannot be interpreted as an "
+                                "integer")
+
+
+def _first_non_number(data):
+    if _is_seq(data):
+        for item in data:
+            bad = _first_non_number(item)
+            if bad is not None:
+                return bad
+        return None
+    return None if isinstance(data, (int, float, bool, np.generic, Tensor)) else data
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad: bool = False,
@@ -96,7 +138,7 @@ def _float_dtype(dtype):
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from it). See: torch.full."""
-    size = _size_args((size,) if isinstance(size, (tuple, list)) else size)
+    size = _size_args((size,), "full")
     if dtype is None:
         dtype = _dt.scalar_dtype(fill_value.item() if isinstance(fill_value, Tensor)
                                  else fill_value)
@@ -104,27 +146,48 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = Fal
     return _finish(np.full(size, fill_value, dtype=d.np), None, device, requires_grad)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad: bool = False, out=None) -> Tensor:
-    """A tensor of zeros. See: torch.zeros."""
+def _shape(args: tuple, size, name: str) -> tuple:
+    """The shape given as varargs (``zeros(2, 3)``, ``zeros((2, 3))``) or ``size=(2, 3)``."""
+    if size is not None:
+        if args:
+            raise TypeError(f"{name}() got multiple values for argument 'size'")
+        args = (size,) if isinstance(size, (tuple, list)) else (size,)
+    return _size_args(args, name)
+
+
+def zeros(*args, size=None, out=None, dtype=None, device=None,
+          requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros; the shape as varargs, a tuple or ``size=``. See: torch.zeros.
+
+    Example:
+        >>> brickwork.zeros(2, 3).shape
+        brickwork.Size([2, 3])
+    """
     d = _float_dtype(dtype)
-    return _finish(np.zeros(_size_args(size), d.np), None, device, requires_grad)
+    return _finish(np.zeros(_shape(args, size, "zeros"), d.np), None, device, requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def ones(*args, size=None, out=None, dtype=None, device=None,
+         requires_grad: bool = False) -> Tensor:
     """A tensor of ones. See: torch.ones."""
     d = _float_dtype(dtype)
-    return _finish(np.ones(_size_args(size), d.np), None, device, requires_grad)
+    return _finish(np.ones(_shape(args, size, "ones"), d.np), None, device, requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad: bool = False,
+def empty(*args, size=None, out=None, dtype=None, device=None, requires_grad: bool = False,
           memory_format=None) -> Tensor:
     """An uninitialised tensor (zero-filled here, which costs little). See: torch.empty."""
-    return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+    d = _float_dtype(dtype)
+    return _finish(np.zeros(_shape(args, size, "empty"), d.np), None, device, requires_grad)
 
 
 def eye(n: int, m: int | None = None, *, dtype=None, device=None,
         requires_grad: bool = False) -> Tensor:
     """A 2-D identity matrix. See: torch.eye."""
+    if n < 0:
+        raise RuntimeError(f"n must be greater or equal to 0, got {n}")
+    if m is not None and m < 0:
+        raise RuntimeError(f"m must be greater or equal to 0, got {m}")
     return _finish(np.eye(n, m, dtype=_float_dtype(dtype).np), None, device, requires_grad)
 
 
@@ -137,8 +200,10 @@ def arange(start, end=None, step=1, *, dtype=None, device=None,
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
-    if step == 0:
+    if vals[2] == 0:
         raise RuntimeError("step must be nonzero")
+    if (vals[1] - vals[0]) * vals[2] < 0:
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if dtype is None:
         dtype = _dt.int64 if all(isinstance(v, (int, np.integer)) for v in vals) \
             else _dt.get_default_dtype()
@@ -152,9 +217,25 @@ def linspace(start, end, steps: int, *, dtype=None, device=None,
              requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end``. See: torch.linspace."""
     if steps < 0:
-        raise RuntimeError("linspace(): number of steps must be non-negative")
-    arr = np.linspace(start, end, steps)
-    return _finish(arr, _float_dtype(dtype), device, requires_grad)
+        raise RuntimeError("number of steps must be non-negative")
+    d = _float_dtype(dtype)
+    start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
+    if steps <= 1:
+        arr = np.full(steps, start).astype(d.np)
+    else:
+        # PyTorch's kernel: the step in the output dtype (float64 for integers), the first half
+        # counted up from start and the second half down from end, so both ends are exact.
+        # `start + step * i` is then evaluated in float64 and rounded once, as the fused
+        # multiply-add of PyTorch's compiled kernel does for float32/float16.
+        idx = np.arange(steps)
+        exact = d.np if d.is_floating_point else np.dtype(np.float64)
+        lo, hi = (np.asarray(v).astype(d.np).astype(exact) for v in (start, end))
+        step = ((hi - lo) / exact.type(steps - 1)).astype(np.float64)
+        lo, hi = lo.astype(np.float64), hi.astype(np.float64)
+        up = lo + step * idx
+        down = hi - step * (steps - 1 - idx)
+        arr = np.where(idx < steps // 2, up, down).astype(d.np)
+    return _finish(arr, None, device, requires_grad)
 
 
 def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,
@@ -163,24 +244,30 @@ def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=N
     return _finish(arr, _float_dtype(dtype), device, requires_grad)
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def rand(*args, size=None, generator=None, out=None, dtype=None, device=None,
+         requires_grad: bool = False) -> Tensor:
     """Uniform samples from [0, 1). See: torch.rand."""
     d = _float_dtype(dtype)
-    arr = rng_for(generator).random(_size_args(size), dtype=_draw_dtype(d))
+    shape = _shape(args, size, "rand")
+    arr = rng_for(generator).random(shape, dtype=_draw_dtype(d, "check_uniform_bounds"))
     return _finish(arr, d, device, requires_grad)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def randn(*args, size=None, generator=None, out=None, dtype=None, device=None,
+          requires_grad: bool = False) -> Tensor:
     """Standard normal samples. See: torch.randn."""
     d = _float_dtype(dtype)
-    arr = rng_for(generator).standard_normal(_size_args(size), dtype=_draw_dtype(d))
+    shape = _shape(args, size, "randn")
+    arr = rng_for(generator).standard_normal(shape, dtype=_draw_dtype(d, "normal_kernel_cpu"))
     return _finish(arr, d, device, requires_grad)
 
 
-def _draw_dtype(d):
+def _draw_dtype(d, kernel: str):
     if not d.is_floating_point:
-        raise RuntimeError(f'"check_uniform_bounds" not implemented for '
-                           f"'{d.name.capitalize()}'")
+        from .tensor import _SCALAR_TYPE_NAMES
+
+        raise NotImplementedError(f'"{kernel}" not implemented for '
+                                  f"'{_SCALAR_TYPE_NAMES[d.name]}'")
     return np.float64 if d is _dt.float64 else np.float32
 
 
@@ -196,7 +283,8 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     if high <= low:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= "
                            f"to={high}")
-    arr = rng_for(generator).integers(low, high, _size_args((size,)), dtype=np.int64)
+    shape = _size_args((size,), "randint")
+    arr = rng_for(generator).integers(low, high, shape, dtype=np.int64)
     return _finish(arr, dtype or _dt.int64, device, requires_grad)
 
 
@@ -219,7 +307,8 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     if size is None:
         raise TypeError("normal() with float mean and std needs a size")
     d = _float_dtype(dtype)
-    arr = rng_for(generator).normal(mean, std, _size_args((size,)))
+    shape = _size_args((size,), "normal")
+    arr = rng_for(generator).normal(mean, std, shape)
     return _finish(arr, d, device, requires_grad)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes as _dt
+from .autograd.function import Function
 from .autograd.grad_mode import STATE as _GRAD
 from .device import CPU, array_module, device_of_array
 from .size import Size
@@ -134,8 +135,8 @@ class Tensor:
                                "you want to use a computed variable in a subgraph that doesn't "
                                "require differentiation use var_no_grad = var.detach().")
         if value and self._data.dtype.kind != "f":
-            raise RuntimeError("only Tensors of floating point dtype can require gradients "
-                               f"(got {self.dtype})")
+            # PyTorch's exact message (it names no dtype).
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self._requires_grad = bool(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
@@ -265,23 +266,30 @@ class Tensor:
     def __iter__(self):
         if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
+        # PyTorch iterates over unbind(0), so the rows carry grad_fn=<UnbindBackward0>.
+        unbind = getattr(self, "unbind", None)
+        if unbind is not None:
+            return iter(unbind(0))
         return (self[i] for i in range(self._data.shape[0]))
 
-    def _scalar(self, kind: str):
+    def _scalar(self):
         if self._data.size != 1:
-            raise RuntimeError(f"{kind} value of Tensor with more than one value is ambiguous"
-                               if kind == "Boolean" else
-                               f"only one element tensors can be converted to Python scalars")
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return self._data.reshape(()).item()
 
     def __bool__(self) -> bool:
-        return bool(self._scalar("Boolean"))
+        n = self._data.size
+        if n != 1:
+            raise RuntimeError("Boolean value of Tensor with no values is ambiguous" if n == 0
+                               else "Boolean value of Tensor with more than one value is "
+                               "ambiguous")
+        return bool(self._data.reshape(()).item())
 
     def __float__(self) -> float:
-        return float(self._scalar("float"))
+        return float(self._scalar())
 
     def __int__(self) -> int:
-        return int(self._scalar("int"))
+        return int(self._scalar())
 
     def __index__(self) -> int:
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
@@ -290,7 +298,7 @@ class Tensor:
         return int(self._data.reshape(()).item())
 
     def __complex__(self) -> complex:
-        return complex(self._scalar("complex"))
+        return complex(self._scalar())
 
     __hash__ = object.__hash__
 
@@ -348,9 +356,9 @@ class Tensor:
         dst = self._data
         if res.dtype != dst.dtype:
             if not _can_cast(res.dtype, dst.dtype):
-                raise RuntimeError(f"result type {_dt._FROM_NP[res.dtype].name.capitalize()} "
-                                   f"can't be cast to the desired output type "
-                                   f"{_dt._FROM_NP[dst.dtype].name.capitalize()}")
+                raise RuntimeError(f"result type {_SCALAR_TYPE_NAMES[res.dtype.name]} can't be "
+                                   f"cast to the desired output type "
+                                   f"{_SCALAR_TYPE_NAMES[dst.dtype.name]}")
             if tracked:
                 out = out.to(self.dtype)
                 res = out._data
@@ -380,6 +388,25 @@ class Tensor:
             return self._inplace(lambda t: t * 0 + value)
         self._data[...] = value
         return self
+
+    def copy_(self, src: "Tensor", non_blocking: bool = False) -> "Tensor":
+        """Write ``src`` (broadcast, cast to this dtype, moved to this device) into ``self``.
+
+        Differentiable: the gradient flows to ``src``; the overwritten values get none.
+        See: torch.Tensor.copy_.
+        """
+        if not isinstance(src, Tensor):
+            raise TypeError(f"copy_(): argument 'other' (position 1) must be Tensor, not "
+                            f"{type(src).__name__}")
+        if src._device != self._device:
+            src = src.to(self._device)
+        dst_shape, src_shape = self._data.shape, src._data.shape
+        if src_shape != dst_shape:
+            out_shape = _broadcast_shape(dst_shape, src_shape)
+            if out_shape != dst_shape:
+                raise RuntimeError(f"output with shape {list(dst_shape)} doesn't match the "
+                                   f"broadcast shape {list(out_shape)}")
+        return self._inplace(_CopyFrom.apply, src)
 
     # -- device and dtype movement -------------------------------------------------------------
     def to(self, *args, **kwargs) -> "Tensor":
@@ -469,28 +496,84 @@ class Tensor:
         return self._new_filled(fill_value, size, dtype, device, requires_grad)
 
 
-def _size_args(size) -> tuple:
-    """Accept sizes as varargs or one tuple/list/Size: ``(2, 3)``, ``((2, 3),)``."""
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+def _size_args(size, name: str = "empty") -> tuple:
+    """Accept sizes as varargs or one tuple/list/Size: ``(2, 3)``, ``((2, 3),)``.
+
+    ``name`` is the calling function, for PyTorch's error text.
+    """
+    packed = len(size) == 1 and isinstance(size[0], (tuple, list))
+    if packed:
         size = size[0]
     out = []
-    for s in size:
+    for pos, s in enumerate(size):
         if isinstance(s, Tensor):
             s = s.__index__()
         if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
-            raise TypeError(f"size must be a tuple of ints, but got an element of type "
-                            f"{type(s).__name__}")
+            kind = type(s).__name__
+            if len(size) == 1 and not packed:
+                raise TypeError(f"{name}(): argument 'size' (position 1) must be tuple of ints, "
+                                f"not {kind}")
+            raise TypeError(f"{name}(): argument 'size' failed to unpack the object at pos "
+                            f"{pos + 1} with error \"type must be tuple of ints,but got {kind}\"")
         if s < 0:
+            if name == "zeros":  # PyTorch checks zeros' sizes with its own message
+                raise RuntimeError("zeros: Dimension size must be non-negative.")
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
-                               f"{list(size)}")
+                               f"{[int(v) for v in size]}")
         out.append(int(s))
     return tuple(out)
+
+
+def _broadcast_shape(a: tuple, b: tuple) -> tuple:
+    """``np.broadcast_shapes`` with PyTorch's error text."""
+    try:
+        return np.broadcast_shapes(a, b)
+    except ValueError:
+        pass
+    for i in range(1, min(len(a), len(b)) + 1):
+        if a[-i] != b[-i] and a[-i] != 1 and b[-i] != 1:
+            raise RuntimeError(f"The size of tensor a ({a[-i]}) must match the size of tensor b "
+                               f"({b[-i]}) at non-singleton dimension {max(len(a), len(b)) - i}")
+    raise RuntimeError(f"shapes {list(a)} and {list(b)} cannot be broadcast together")
+
+
+class _CopyFrom(Function):
+    """``dst.copy_(src)`` as an op of (dst, src): the result is src broadcast into dst."""
+
+    _array_level = True
+    _backward_name = "CopyBackwards"
+
+    @staticmethod
+    def forward(ctx, dst, src):
+        xp = array_module(device_of_array(dst))
+        out = xp.empty_like(dst)
+        out[...] = src  # broadcasts and casts (float -> int truncates, as PyTorch does)
+        if ctx.needs_input_grad[1]:
+            ctx.src_shape, ctx.src_dtype = src.shape, src.dtype
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        g_dst = grad * 0 if ctx.needs_input_grad[0] else None
+        g_src = None
+        if ctx.needs_input_grad[1]:
+            from .ops._util import unbroadcast
+
+            g_src = unbroadcast(grad, ctx.src_shape).astype(ctx.src_dtype, copy=False)
+        return g_dst, g_src
 
 
 def _can_cast(src: np.dtype, dst: np.dtype) -> bool:
     # PyTorch's canCast: no float -> integral, no non-bool -> bool.
     order = {"b": 0, "u": 1, "i": 1, "f": 2}
     return order[src.kind] <= order[dst.kind]
+
+
+# PyTorch's ScalarType names, which its in-place casting errors use.
+_SCALAR_TYPE_NAMES = {
+    "float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char", "int16": "Short",
+    "int32": "Int", "int64": "Long", "uint8": "Byte", "bool": "Bool",
+}
 
 
 def _rebuild(arr, dev, requires_grad):

@@ -1,7 +1,7 @@
 """Reverse-mode differentiation: walks the graph of Function nodes from the outputs back."""
 from __future__ import annotations
 
-from .function import AccumulateGrad, _SECOND_BACKWARD, _edge
+from .function import AccumulateGrad, _SECOND_BACKWARD, _as_array, _edge
 from .grad_mode import STATE
 
 
@@ -46,6 +46,10 @@ def _call_backward(node, grads):
     fcls = node._forward_cls
     if fcls._array_level:
         result = fcls.backward(node, *grads)
+        # NumPy returns scalars from arithmetic on 0-d arrays; gradients must stay arrays.
+        if isinstance(result, tuple):
+            return tuple(None if r is None else _as_array(r) for r in result)
+        return (None if result is None else _as_array(result),)
     else:
         result = _call_tensor_backward(node, fcls, grads)
     if not isinstance(result, tuple):
@@ -74,7 +78,7 @@ def _call_tensor_backward(node, fcls, grads):
     if not isinstance(result, tuple):
         result = (result,)
     meta = node._input_meta
-    if len(result) < len(meta):
+    if len(result) != len(meta):
         raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
                            f"(expected {len(meta)}, got {len(result)})")
     out = []
@@ -158,7 +162,7 @@ def run_backward(roots, root_grads, retain_graph: bool, capture=None) -> dict | 
                     buf = buffers.get(nxt)
                     if buf is None:
                         buf = buffers[nxt] = [None] * nxt._n_out
-                    buf[nr] = g if buf[nr] is None else buf[nr] + g
+                    buf[nr] = g if buf[nr] is None else _as_array(buf[nr] + g)
                 d = deps[nxt] - 1
                 deps[nxt] = d
                 if d == 0:
@@ -242,14 +246,14 @@ def _roots_and_grads(tensors, grad_tensors):
     from ..tensor import Tensor
 
     roots, grads = [], []
-    for t, g in zip(tensors, grad_tensors):
+    for i, (t, g) in enumerate(zip(tensors, grad_tensors)):
         if not t._requires_grad:
-            raise RuntimeError("element 0 of tensors does not require grad and does not have a "
-                               "grad_fn")
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not "
+                               "have a grad_fn")
         if g is None:
             if t._data.size != 1:
-                raise RuntimeError(f"grad can be implicitly created only for scalar outputs "
-                                   f"(got a tensor of shape {list(t._data.shape)})")
+                # PyTorch's exact text; the fix is to pass `gradient=` or reduce to a scalar.
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
             from ..device import array_module
 
             g_arr = array_module(t._device).ones(t._data.shape, t._data.dtype)
@@ -257,8 +261,8 @@ def _roots_and_grads(tensors, grad_tensors):
             if not isinstance(g, Tensor):
                 raise TypeError(f"gradient must be a Tensor, got {type(g).__name__}")
             if g._data.shape != t._data.shape:
-                raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of "
-                                   f"{g.shape} and output[0] has a shape of {t.shape}.")
+                raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of "
+                                   f"{g.shape} and output[{i}] has a shape of {t.shape}.")
             g_arr = g._data
         roots.append(_edge(t))
         grads.append(g_arr)
@@ -281,10 +285,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     inputs = (inputs,) if single else tuple(inputs)
     if grad_outputs is None or isinstance(grad_outputs, Tensor):
         grad_outputs = (grad_outputs,) * len(outputs) if grad_outputs is None else (grad_outputs,)
-    for i, t in enumerate(inputs):
+    for t in inputs:
         if not t._requires_grad:
-            raise RuntimeError(f"One of the differentiated Tensors (index {i}) does not require "
-                               "grad")
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
     roots, grads = _roots_and_grads(outputs, grad_outputs)
     edges = [_edge(t) for t in inputs]
     capture = {e: None for e in edges}
@@ -297,9 +300,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 result.append(t.new_zeros(t.shape))
                 continue
             if not allow_unused:
-                raise RuntimeError(f"One of the differentiated Tensors (index {i}) appears to "
-                                   "not have been used in the graph. Set allow_unused=True if "
-                                   "this is the desired behavior.")
+                raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have "
+                                   "been used in the graph. Set allow_unused=True if this is "
+                                   "the desired behavior.")
             result.append(None)
         else:
             result.append(_make(g, t._device))

@@ -172,7 +172,9 @@ class Function:
             if dev is None:
                 from ..device import device_of_array
 
-                dev = device_of_array(out[0] if isinstance(out, tuple) else out)
+                # No tensor arguments (e.g. an op on two Python scalars): NumPy may have
+                # returned a scalar, which has no device of its own.
+                dev = device_of_array(_as_array(out[0] if isinstance(out, tuple) else out))
             if isinstance(out, tuple):
                 outs = tuple([_make(_as_array(o), dev) for o in out])
             else:

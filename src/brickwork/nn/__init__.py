@@ -1,3 +1,12 @@
-"""Neural-network building blocks: Module, Parameter, containers, layers, init, functional."""
+"""Neural-network building blocks: Module, Parameter, containers, layers, init, functional.
+
+See: torch.nn.
+"""
 from . import functional, init  # noqa: F401
+from .containers import (ModuleDict, ModuleList, ParameterDict, ParameterList,  # noqa: F401
+                         Sequential)
+from .module import Module  # noqa: F401
 from .modules import *  # noqa: F401,F403
+from .parameter import (Buffer, Parameter, UninitializedBuffer,  # noqa: F401
+                        UninitializedParameter)
+from . import parameter  # noqa: F401,E402

@@ -1,7 +1,9 @@
-"""Activations used by the core: relu, sigmoid, softmax and log_softmax, with their gradients.
+"""Activations with their gradients: relu, sigmoid, softmax, log_softmax, gelu, leaky_relu, elu,
+silu, softplus, hardtanh, relu6, mish, softmin, and dropout.
 
 softmax and log_softmax subtract the row maximum before exponentiating (log-sum-exp), so they
-stay finite for large inputs, as PyTorch's do.
+stay finite for large inputs, as PyTorch's do. The pointwise activations past ``log_softmax``
+live in ``activation_extra.py`` (split to keep files short) and are re-exported here.
 """
 from __future__ import annotations
 
@@ -119,7 +121,13 @@ def log_softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
     return LogSoftmax.apply(input, dim)
 
 
+from .activation_extra import (dropout, elu, erf, gelu, hardtanh, leaky_relu,  # noqa: E402
+                               mish, relu6, silu, softmin, softplus)
+
 TENSOR_METHODS = {"relu": relu, "sigmoid": sigmoid, "softmax": softmax,
-                  "log_softmax": log_softmax}
+                  "log_softmax": log_softmax, "erf": erf}
 INPLACE_METHODS = ("relu", "sigmoid")
-__all__ = list(TENSOR_METHODS)
+# torch.* has only these; the rest are nn.functional-only (exported there).
+__all__ = list(TENSOR_METHODS) + ["dropout"]
+FUNCTIONAL = ["gelu", "leaky_relu", "elu", "silu", "softplus", "hardtanh", "relu6", "mish",
+              "softmin", "dropout"]

@@ -32,7 +32,7 @@ def _integral_binary(name, fn):
         a, b = promote(input, other)
         for x in (a, b):
             if isinstance(x, Tensor) and x._data.dtype.kind == "f" or isinstance(x, float):
-                raise RuntimeError(f'"{name}_cpu" not implemented for \'Float\'')
+                raise NotImplementedError(f'"{name}_cpu" not implemented for \'Float\'')
         return _no_grad_binary(fn, a, b)
 
     op.__name__ = name

@@ -123,6 +123,8 @@ class Pow(_Binary):
     def forward(ctx, a, b):
         with np.errstate(divide="ignore", invalid="ignore"):
             out = Pow._run(ctx, a, b, np.power)
+        if isinstance(out, np.generic):  # 0-d arithmetic gives a NumPy scalar; backward needs
+            out = np.asarray(out)        # an array (xp_of)
         ctx.a, ctx.b, ctx.out = a, b, out
         return out
 
@@ -201,12 +203,21 @@ def sub(input, other, *, alpha=1) -> Tensor:
     """``input - alpha * other``. See: torch.sub."""
     if alpha != 1:
         other = mul(other, alpha)
-    if isinstance(input, bool) or (isinstance(input, Tensor) and input._data.dtype == np.bool_
-                                   and isinstance(other, Tensor) and other._data.dtype == np.bool_):
+    ba, bb = _is_boolish(input), _is_boolish(other)
+    if ba and bb:
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
                            "supported. Use the `^` or `logical_xor()` operator instead.")
+    if ba or bb:
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                           "If you are trying to invert a mask, use the `~` or `logical_not()` "
+                           "operator instead.")
     a, b = promote(input, other)
     return Sub.apply(a, b)
+
+
+def _is_boolish(x) -> bool:
+    # PyTorch refuses subtraction when either side is a bool tensor or a Python bool.
+    return isinstance(x, bool) or (isinstance(x, Tensor) and x._data.dtype == np.bool_)
 
 
 def rsub(input, other, alpha=1) -> Tensor:

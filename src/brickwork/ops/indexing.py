@@ -1,4 +1,332 @@
-"""Placeholder: filled in by the ops work."""
-TENSOR_METHODS: dict = {}
-INPLACE_METHODS: tuple = ()
-__all__: list = []
+"""Indexing: ``x[key]`` and ``x[key] = value`` with PyTorch's rules and errors.
+
+A key is first checked and translated into a NumPy key (``_parse``). A basic key (ints, slices,
+None, ``...``) gives a NumPy view, so ``x[0]`` shares memory with ``x`` and writes through it
+reach ``x``, as in PyTorch. A key with index tensors or bool masks (advanced indexing) copies;
+its backward scatters the gradient with ``add.at`` so that repeated indices accumulate.
+
+Gather/scatter, masked ops and sorting live in ``ops/scatter.py`` and ``ops/sorting.py``; this
+module re-exports them so that the indexing family has one ``TENSOR_METHODS`` table.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..autograd.grad_mode import STATE as _GRAD
+from ..tensor import Tensor
+from ._util import unbroadcast, xp_of
+from .shape import Alias, Select, Slice
+
+_BAD_INDEX = ("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
+              "are valid indices (got {})")
+
+
+class Unsqueeze(Slice):
+    """``a[None]``: PyTorch records an unsqueeze."""
+
+    _backward_name = "UnsqueezeBackward0"
+
+
+# -- key parsing --------------------------------------------------------------------------------
+def _as_key_tuple(key) -> tuple:
+    """PyTorch's reading of a key: a list holding slices, None, ... or sequences is a tuple."""
+    if isinstance(key, tuple):
+        return key
+    if isinstance(key, list) and any(
+            k is None or k is Ellipsis or isinstance(k, (slice, list, tuple, Tensor, np.ndarray))
+            for k in key):
+        return tuple(key)
+    return (key,)
+
+
+def _mask_ndim(k):
+    """The number of dims a mask key covers, or None when ``k`` is not a mask."""
+    if isinstance(k, Tensor):
+        k = k._data
+    elif isinstance(k, list):
+        k = np.asarray(k)
+    dt = getattr(k, "dtype", None)
+    if dt is not None and (dt.kind == "b" or dt == np.uint8) and hasattr(k, "ndim"):
+        return k.ndim
+    return None
+
+
+def _index_array(k, xp):
+    """A Tensor, ndarray or list used as an index -> a backend int or bool array."""
+    if isinstance(k, Tensor):
+        arr = k._data
+    else:
+        try:
+            arr = np.asarray(k)
+        except ValueError:
+            raise IndexError(_BAD_INDEX.format(type(k).__name__)) from None
+        if arr.size == 0 and isinstance(k, list):
+            arr = arr.astype(np.int64)  # x[[]] selects nothing along dim 0, as PyTorch
+    if arr.dtype.kind == "f" or arr.dtype.kind not in "iub":
+        if isinstance(k, Tensor) or arr.dtype.kind == "f":
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        raise IndexError(_BAD_INDEX.format(type(k).__name__))
+    if arr.dtype == np.uint8:  # PyTorch's legacy rule: byte tensors are masks
+        arr = arr.astype(bool)
+    return xp.asarray(arr)
+
+
+def _parse(x: Tensor, key):
+    """Check ``key`` against ``x`` and translate it to a NumPy key.
+
+    Returns:
+        ``(np_key, op)`` where ``op`` is the Function class that does the indexing: one of the
+        basic view classes (named after PyTorch's last applied op) or ``Index``.
+    """
+    shape = x._data.shape
+    nd = len(shape)
+    if key is Ellipsis:
+        return (Ellipsis,), Alias
+    if nd == 0 and (isinstance(key, slice) or isinstance(key, (int, np.integer))
+                    and not isinstance(key, bool)):
+        raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                         "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
+    if key.__class__ is int:  # the common x[i]: skip the general walk
+        size = shape[0]
+        if not -size <= key < size:
+            raise IndexError(f"index {key} is out of bounds for dimension 0 with size {size}")
+        return (key,), Select
+    if isinstance(key, slice):
+        _check_slice(key)
+        return (key,), Slice
+    items = _as_key_tuple(key)
+    xp = xp_of(x._data)
+    consumed = 0
+    for k in items:  # count the dims the key uses, to place the items after an ellipsis
+        if k.__class__ is slice or k.__class__ is int:
+            consumed += 1
+            continue
+        mask_nd = _mask_ndim(k)
+        if mask_nd is not None:
+            consumed += mask_nd
+        elif not (k is None or k is Ellipsis or isinstance(k, bool)):
+            consumed += 1
+    if consumed > nd:
+        raise IndexError(f"too many indices for tensor of dimension {nd}")
+    out, dim, op, ellipsis, first_adv = [], 0, None, False, None
+    for k in items:
+        if k is None:
+            out.append(None)
+            op = Unsqueeze if op is not Index else op
+        elif k is Ellipsis:
+            if ellipsis:
+                raise IndexError("an index can only have a single ellipsis ('...')")
+            ellipsis = True
+            out.append(Ellipsis)
+            dim += nd - consumed
+        elif isinstance(k, bool):
+            out.append(k)
+            op = Index
+        elif isinstance(k, (int, np.integer)) or (
+                isinstance(k, Tensor) and k._data.ndim == 0 and k._data.dtype.kind in "iu"):
+            k = int(k)
+            size = shape[dim]
+            if not -size <= k < size:
+                raise IndexError(f"index {k} is out of bounds for dimension {dim} with size "
+                                 f"{size}")
+            out.append(k)
+            op = Select if op is not Index else op
+            dim += 1
+        elif isinstance(k, slice):
+            _check_slice(k)
+            if not all(v is None or v.__class__ is int for v in (k.start, k.stop, k.step)):
+                k = slice(*(None if v is None else int(v) for v in (k.start, k.stop, k.step)))
+            out.append(k)
+            full = k.step in (None, 1) and (k.start or 0) == 0 and \
+                (k.stop is None or k.stop >= shape[dim])
+            if not full and op is not Index:
+                op = Slice
+            dim += 1
+        elif isinstance(k, (Tensor, np.ndarray, list, tuple)):
+            arr = _index_array(k, xp)
+            first_adv = dim if first_adv is None else first_adv
+            if arr.dtype.kind == "b" and arr.ndim == 0:  # a 0-d mask acts as a Python bool
+                out.append(bool(arr))
+            elif arr.dtype.kind == "b":
+                _check_mask(arr, shape, dim)
+                out.extend(arr.nonzero())
+                dim += arr.ndim
+            else:
+                _check_bounds(arr, shape[dim], dim - first_adv)
+                out.append(arr)
+                dim += 1
+            op = Index
+        else:
+            raise IndexError(_BAD_INDEX.format(type(k).__name__))
+    return tuple(out), op or Alias
+
+
+def _check_slice(k: slice) -> None:
+    if k.step is not None:
+        if int(k.step) == 0:
+            raise ValueError("slice step cannot be zero")
+        if int(k.step) < 0:
+            raise ValueError("step must be greater than zero")
+
+
+def _check_mask(mask, shape, dim: int) -> None:
+    for i, s in enumerate(mask.shape):
+        if s != shape[dim + i]:
+            raise IndexError(f"The shape of the mask {list(mask.shape)} at index {i} does not "
+                             f"match the shape of the indexed tensor {list(shape)} at index "
+                             f"{dim + i}")
+
+
+def _check_bounds(arr, size: int, dim: int) -> None:
+    if arr.size == 0:
+        return
+    lo, hi = int(arr.min()), int(arr.max())
+    bad = hi if hi >= size else lo if lo < -size else None
+    if bad is not None:
+        raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
+
+
+# -- reading ------------------------------------------------------------------------------------
+class Index(Function):
+    """``a[key]`` with index arrays; backward accumulates into zeros with ``add.at``."""
+
+    _array_level = True
+    _backward_name = "IndexBackward0"
+
+    @staticmethod
+    def forward(ctx, a, key):
+        if ctx.needs_input_grad[0]:
+            ctx.in_shape, ctx.key = a.shape, key
+        return a[key]
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = xp_of(g)
+        gx = xp.zeros(ctx.in_shape, g.dtype)
+        xp.add.at(gx, ctx.key, g)
+        return gx, None
+
+
+def getitem(self: Tensor, key) -> Tensor:
+    """``self[key]``: PyTorch's indexing (views for basic keys). See: torch.Tensor.__getitem__.
+
+    Example:
+        >>> x = brickwork.arange(6).reshape(2, 3)
+        >>> x[1, 1:].tolist(), x[x > 3].tolist()
+        ([4, 5], [4, 5])
+    """
+    np_key, op = _parse(self, key)
+    return op.apply(self, np_key)
+
+
+# -- writing ------------------------------------------------------------------------------------
+class IndexPut(Function):
+    """``out = a.copy(); out[key] = v`` as a recorded op (``x[key] = v`` under autograd)."""
+
+    _array_level = True
+    _backward_name = "IndexPutBackward0"
+
+    @staticmethod
+    def forward(ctx, a, v, key):
+        out = a.copy()
+        out[key] = v
+        ctx.key, ctx.v_shape = key, getattr(v, "shape", ())
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        ga = gv = None
+        if ctx.needs_input_grad[0]:
+            ga = g.copy()
+            ga[ctx.key] = 0  # overwritten elements no longer depend on the old values
+        if ctx.needs_input_grad[1]:
+            sel = g[ctx.key]
+            extra = len(ctx.v_shape) - sel.ndim
+            if extra > 0:  # the value had leading 1-dims that broadcasting dropped
+                sel = sel.reshape((1,) * extra + sel.shape)
+            gv = unbroadcast(sel, ctx.v_shape)
+        return ga, gv, None
+
+
+class CopySlices(IndexPut):
+    _backward_name = "CopySlices"
+
+
+def _value_for(self: Tensor, value):
+    """The value of an assignment, cast to ``self``'s dtype (a Tensor when it needs grad)."""
+    if isinstance(value, Tensor):
+        if value._data.dtype != self._data.dtype:
+            value = value.to(self.dtype)
+        return value
+    xp = xp_of(self._data)
+    try:
+        return xp.asarray(value, dtype=self._data.dtype)
+    except (TypeError, ValueError):
+        raise TypeError(f"can't assign a {type(value).__name__} to a {self.type()}") from None
+
+
+def _shape_error(self: Tensor, np_key, value, op) -> RuntimeError:
+    target = self._data[np_key].shape
+    vs = list(getattr(value, "shape", ()))
+    if op is Index:
+        return RuntimeError(f"shape mismatch: value tensor of shape {vs} cannot be broadcast to "
+                            f"indexing result of shape {list(target)}")
+    lead = len(target) - len(vs)
+    for i, s in enumerate(vs):
+        t = target[lead + i] if lead + i >= 0 else 1
+        if s != t and s != 1:
+            return RuntimeError(f"The expanded size of the tensor ({t}) must match the existing "
+                                f"size ({s}) at non-singleton dimension {lead + i}.  Target "
+                                f"sizes: {list(target)}.  Tensor sizes: {vs}")
+    return RuntimeError(f"cannot broadcast a value of shape {vs} to {list(target)}")
+
+
+def setitem(self: Tensor, key, value) -> None:
+    """``self[key] = value``, in place. See: torch.Tensor.__setitem__.
+
+    Outside autograd the value is written into this tensor's buffer, so views and ``.data``
+    aliases see it. When autograd must record it (the value requires grad, or ``self`` is a
+    non-leaf that does), the tensor is re-pointed at a recorded copy, as ``Tensor._inplace``.
+    """
+    np_key, op = _parse(self, key)
+    value = _value_for(self, value)
+    v_grad = isinstance(value, Tensor) and value._requires_grad
+    if _GRAD.enabled and (self._requires_grad or v_grad):
+        if self._requires_grad and self.grad_fn is None:
+            what = "a leaf Variable" if op is Index else "a view of a leaf Variable"
+            raise RuntimeError(f"{what} that requires grad is being used in an in-place "
+                               "operation.")
+        cls = IndexPut if op is Index else CopySlices
+        try:
+            out = cls.apply(self, value, np_key)
+        except ValueError:
+            raise _shape_error(self, np_key, value, op) from None
+        self._data, self.grad_fn, self._output_nr = out._data, out.grad_fn, out._output_nr
+        self._requires_grad = True
+        return
+    arr = value._data if isinstance(value, Tensor) else value
+    try:
+        self._data[np_key] = arr
+    except ValueError:
+        if not self._data.flags.writeable:
+            raise RuntimeError("unsupported operation: more than one element of the written-to "
+                               "tensor refers to a single memory location. Please clone() the "
+                               "tensor before performing the operation.") from None
+        raise _shape_error(self, np_key, value, op) from None
+
+
+# The gather/scatter and sorting families use the parsing above; they come in last.
+from .scatter import (gather, index_add, index_fill, index_select, masked_fill,  # noqa: E402
+                      masked_select, scatter, scatter_add, take, take_along_dim)
+from .sorting import argsort, argwhere, nonzero, sort, topk, unique  # noqa: E402
+
+TENSOR_METHODS = {
+    "__getitem__": getitem, "__setitem__": setitem, "gather": gather, "scatter": scatter,
+    "scatter_add": scatter_add, "index_select": index_select, "index_add": index_add,
+    "index_fill": index_fill, "masked_fill": masked_fill, "masked_select": masked_select,
+    "take": take, "take_along_dim": take_along_dim, "nonzero": nonzero, "argwhere": argwhere,
+    "topk": topk, "sort": sort, "argsort": argsort, "unique": unique,
+}
+INPLACE_METHODS = ("scatter", "scatter_add", "masked_fill", "index_add", "index_fill")
+__all__ = [k for k in TENSOR_METHODS if not k.startswith("__")]

@@ -1,4 +1,365 @@
-"""Placeholder: filled in by the layers work."""
+"""Batch, layer and group normalization, embedding, one_hot and dropout2d.
+
+The three normalizations share one backward: with ``xhat = (x - mean) * invstd`` over M values
+and ``h = dL/dxhat``, ``dL/dx = invstd * (h - mean(h) - xhat * mean(h * xhat))``. It is written
+by hand (rather than composed from sub/mul/mean nodes) because it needs only ``xhat`` saved and
+two reductions, where the composed graph keeps several full-size temporaries alive.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._util import wrap, xp_of
+
+
+def _norm_input_grad(h, xhat, invstd, axes):
+    """dL/dx of ``xhat = (x - mean) * invstd`` (stats over ``axes``) given h = dL/dxhat."""
+    mh = h.mean(axis=axes, keepdims=True)
+    mhx = (h * xhat).mean(axis=axes, keepdims=True)
+    return (h - mh - xhat * mhx) * invstd
+
+
+def _channel_shape(ndim: int) -> tuple:
+    return (1, -1) + (1,) * (ndim - 2)
+
+
+class BatchNorm(Function):
+    _array_level = True
+    _backward_name = "NativeBatchNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, w, b, mean, var, eps, training):
+        # mean/var: batch statistics (training) or the running ones (eval), shaped (C,).
+        ctx.training = training
+        cs = _channel_shape(x.ndim)
+        invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
+        xhat = (x - mean.reshape(cs)) * invstd.reshape(cs)
+        y = xhat if w is None else xhat * w.reshape(cs)
+        if b is not None:
+            y = y + b.reshape(cs)
+        ctx.xhat, ctx.invstd, ctx.w = xhat, invstd.reshape(cs), w
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        ni = ctx.needs_input_grad
+        xhat = ctx.xhat
+        axes = (0,) + tuple(range(2, g.ndim))
+        gx = gw = gb = None
+        if ni[1]:
+            gw = (g * xhat).sum(axis=axes)
+        if ni[2]:
+            gb = g.sum(axis=axes)
+        if ni[0]:
+            h = g if ctx.w is None else g * ctx.w.reshape(_channel_shape(g.ndim))
+            if ctx.training:
+                gx = _norm_input_grad(h, xhat, ctx.invstd, axes)
+            else:
+                gx = h * ctx.invstd  # running statistics are constants
+        return gx, gw, gb, None, None, None, None
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None,
+               training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalize each channel of (N, C, ...) by batch statistics (training) or running ones.
+
+    In training the running buffers, when given, are updated in place:
+    ``running = (1 - momentum) * running + momentum * batch_stat`` (unbiased variance).
+
+    See: torch.nn.functional.batch_norm.
+    """
+    if input.ndim < 2:
+        raise ValueError(f"Expected 2D or 3D input (got {input.ndim}D input)")
+    c = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and t.numel() != c:
+            raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
+    x = input._data
+    axes = (0,) + tuple(range(2, x.ndim))
+    if training:
+        m = x.size // max(c, 1)
+        if m <= 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got "
+                             f"input size {input.shape}")
+        mean = x.mean(axis=axes)
+        var = x.var(axis=axes)
+        if running_mean is not None and running_var is not None:
+            rm, rv = running_mean._data, running_var._data
+            rm *= 1 - momentum
+            rm += (momentum * mean).astype(rm.dtype, copy=False)
+            rv *= 1 - momentum
+            rv += (momentum * var * (m / (m - 1))).astype(rv.dtype, copy=False)
+    else:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("running_mean and running_var must be defined in evaluation "
+                               "mode")
+        mean, var = running_mean._data, running_var._data
+    mean = mean.astype(x.dtype, copy=False)
+    var = var.astype(x.dtype, copy=False)
+    # The statistics go in as arrays: constants to autograd, like PyTorch's running buffers.
+    return BatchNorm.apply(input, weight, bias, mean, var, eps, bool(training))
+
+
+class LayerNorm(Function):
+    _array_level = True
+    _backward_name = "NativeLayerNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, w, b, nd, eps):
+        axes = tuple(range(x.ndim - nd, x.ndim))
+        mean = x.mean(axis=axes, keepdims=True)
+        xc = x - mean
+        var = (xc * xc).mean(axis=axes, keepdims=True)
+        invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
+        xhat = xc * invstd
+        y = xhat if w is None else xhat * w
+        if b is not None:
+            y = y + b
+        ctx.xhat, ctx.invstd, ctx.w, ctx.axes = xhat, invstd, w, axes
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        ni = ctx.needs_input_grad
+        xhat = ctx.xhat
+        lead = tuple(range(g.ndim - len(ctx.axes)))
+        gx = gw = gb = None
+        if ni[1]:
+            gw = (g * xhat).sum(axis=lead)
+        if ni[2]:
+            gb = g.sum(axis=lead)
+        if ni[0]:
+            h = g if ctx.w is None else g * ctx.w
+            gx = _norm_input_grad(h, xhat, ctx.invstd, ctx.axes)
+        return gx, gw, gb, None, None
+
+
+def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalize over the trailing ``normalized_shape`` dimensions. See:
+    torch.nn.functional.layer_norm."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else \
+        tuple(normalized_shape)
+    nd = len(shape)
+    if nd == 0 or tuple(input.shape[input.ndim - nd:]) != shape or input.ndim < nd:
+        raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
+                           f"[*, {', '.join(map(str, shape))}], but got input of size"
+                           f"{list(input.shape)}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != shape:
+            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but "
+                               f"got {name} of shape {list(t.shape)} and normalized_shape = "
+                               f"{list(shape)}")
+    return LayerNorm.apply(input, weight, bias, nd, eps)
+
+
+class GroupNorm(Function):
+    _array_level = True
+    _backward_name = "NativeGroupNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, w, b, groups, eps):
+        n, c = x.shape[:2]
+        xg = x.reshape(n, groups, -1)
+        mean = xg.mean(axis=2, keepdims=True)
+        xc = xg - mean
+        var = (xc * xc).mean(axis=2, keepdims=True)
+        invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
+        xhat = (xc * invstd).reshape(x.shape)
+        cs = _channel_shape(x.ndim)
+        y = xhat if w is None else xhat * w.reshape(cs)
+        if b is not None:
+            y = y + b.reshape(cs)
+        ctx.xhat, ctx.invstd, ctx.w, ctx.groups = xhat, invstd, w, groups
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        ni = ctx.needs_input_grad
+        xhat = ctx.xhat
+        axes = (0,) + tuple(range(2, g.ndim))
+        gx = gw = gb = None
+        if ni[1]:
+            gw = (g * xhat).sum(axis=axes)
+        if ni[2]:
+            gb = g.sum(axis=axes)
+        if ni[0]:
+            h = g if ctx.w is None else g * ctx.w.reshape(_channel_shape(g.ndim))
+            n = g.shape[0]
+            gx = _norm_input_grad(h.reshape(n, ctx.groups, -1), xhat.reshape(n, ctx.groups, -1),
+                                  ctx.invstd, (2,)).reshape(g.shape)
+        return gx, gw, gb, None, None
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalize each sample over groups of channels. See: torch.nn.functional.group_norm."""
+    if input.ndim < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received "
+                           f"{input.ndim}")
+    c = input.shape[1]
+    if num_groups <= 0 or c % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by "
+                           f"num_groups, but got input of shape {list(input.shape)} and "
+                           f"num_groups={num_groups}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and (t.ndim != 1 or t.shape[0] != c):
+            raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of "
+                               f"channels in input, but got {name} of shape {list(t.shape)} "
+                               f"and input of shape {list(input.shape)}")
+    return GroupNorm.apply(input, weight, bias, int(num_groups), eps)
+
+
+# -- embedding, one_hot, dropout2d ------------------------------------------------------------
+
+
+class Embedding(Function):
+    _array_level = True
+    _backward_name = "EmbeddingBackward0"
+
+    @staticmethod
+    def forward(ctx, idx, w, padding_idx):
+        ctx.idx, ctx.n, ctx.padding_idx = idx, w.shape[0], padding_idx
+        return w[idx]
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = xp_of(g)
+        gw = xp.zeros((ctx.n,) + g.shape[ctx.idx.ndim:], dtype=g.dtype)
+        # Repeated indices must add up, which fancy-index assignment would not do.
+        np.add.at(gw, ctx.idx.reshape(-1), g.reshape((-1,) + gw.shape[1:]))
+        if ctx.padding_idx is not None:
+            gw[ctx.padding_idx] = 0
+        return None, gw, None
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
+              max_norm: float | None = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """Rows of ``weight`` picked by the integer ``input``; ``padding_idx``'s row gets no
+    gradient. See: torch.nn.functional.embedding."""
+    if input.dtype.is_floating_point or input.dtype.name == "bool":
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
+                           f"following scalar types: Long, Int; but got "
+                           f"torch.{_legacy_name(input)} instead (while checking arguments for "
+                           f"embedding)")
+    n = weight.shape[0]
+    idx = input._data
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise IndexError("index out of range in self")
+    if padding_idx is not None:
+        if not -n <= padding_idx < n:
+            raise AssertionError("Padding_idx must be within num_embeddings")
+        padding_idx = padding_idx % n
+    if max_norm is not None:
+        _renorm_rows(weight, idx, max_norm, norm_type)
+    return Embedding.apply(input, weight, padding_idx)
+
+
+def _legacy_name(t: Tensor) -> str:
+    return {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+            "bool": "BoolTensor"}.get(t.dtype.name, "Tensor")
+
+
+def _renorm_rows(weight: Tensor, idx, max_norm, norm_type):
+    # PyTorch rescales the looked-up rows of the weight in place, outside autograd.
+    xp = xp_of(weight._data)
+    rows = xp.unique(idx.reshape(-1))
+    w = weight._data
+    norms = (xp.abs(w[rows]) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
+    scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
+    w[rows] *= scale[:, None]
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """Int64 one-hot encoding with a new last dimension. See: torch.nn.functional.one_hot."""
+    if tensor.dtype.name != "int64":
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    idx = tensor._data
+    xp = xp_of(idx)
+    if num_classes == -1:
+        if idx.size == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(idx.max()) + 1
+    if idx.size:
+        if idx.min() < 0:
+            raise RuntimeError("Class values must be non-negative.")
+        if idx.max() >= num_classes:
+            raise RuntimeError("Class values must be smaller than num_classes.")
+    out = (idx[..., None] == xp.arange(num_classes)).astype(np.int64)
+    return wrap(out, tensor)
+
+
+class _ChannelMask(Function):
+    _array_level = True
+    _backward_name = "MulBackward0"
+
+    @staticmethod
+    def forward(ctx, x, mask):
+        ctx.mask = mask
+        return x * mask
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.mask, None
+
+
+def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool, name: str,
+                     batched_ndim: int) -> Tensor:
+    if p < 0 or p > 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0:
+        return input
+    from ..random import rng_for
+
+    shape = tuple(input.shape)
+    if input.ndim == batched_ndim - 1:
+        mask_shape = shape[:1] + (1,) * (len(shape) - 1)  # unbatched: (C, 1, ...)
+    else:
+        mask_shape = shape[:2] + (1,) * (len(shape) - 2)
+    if p == 1:
+        mask = np.zeros(mask_shape, dtype=input._data.dtype)
+    else:
+        keep = rng_for(None, input.device).random(mask_shape) >= p
+        mask = (keep / (1 - p)).astype(input._data.dtype)
+    mask = xp_of(input._data).asarray(mask)
+    if inplace:
+        return input._inplace(lambda t: _ChannelMask.apply(t, mask))
+    return _ChannelMask.apply(input, mask)
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    """Zero whole channels of (N, C, H, W) with probability ``p``; scale the rest by 1/(1-p).
+
+    See: torch.nn.functional.dropout2d.
+    """
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"dropout2d: Expected 3D (unbatched) or 4D (batched) input, but got "
+                           f"input of size: {list(input.shape)}")
+    if input.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
+                      "1D dropout behavior is desired - input is interpreted as shape (N, C, L), "
+                      "where C is the channel dim. This behavior will change in a future release "
+                      "to interpret the input as one without a batch dimension, i.e. shape (C, "
+                      "H, W). To maintain the 1D channel-wise dropout behavior, please switch to "
+                      "using dropout1d instead.", stacklevel=2)
+    return _feature_dropout(input, p, training, inplace, "dropout2d", 3)
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    """Zero whole channels of (N, C, L). See: torch.nn.functional.dropout1d."""
+    return _feature_dropout(input, p, training, inplace, "dropout1d", 3)
+
+
 TENSOR_METHODS: dict = {}
 INPLACE_METHODS: tuple = ()
-__all__: list = []
+__all__ = ["batch_norm", "layer_norm", "group_norm", "embedding", "one_hot", "dropout2d",
+           "dropout1d"]

@@ -1,4 +1,276 @@
-"""Placeholder: filled in by the layers work."""
+"""Max, average and adaptive-average pooling (1-d and 2-d), vectorised over strided windows.
+
+Windows are a zero-copy strided view of the (padded) input; backward walks the kh*kw kernel
+offsets (never pixels or batch items) adding one strided slab per offset, as col2im does.
+1-d pooling is 2-d pooling of height 1, done on the arrays so that one node is recorded.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+from . import _im2col as K
+from ._util import xp_of
+from .conv import scalar_name
+
+
+def _pair(v, n: int = 2) -> tuple:
+    if isinstance(v, (int, np.integer)):
+        return (int(v),) * n
+    v = tuple(int(i) for i in v)
+    return v * n if len(v) == 1 else v
+
+
+def _geometry(op, x_shape, nd, kernel_size, stride, padding, dilation, ceil_mode):
+    """Check arguments like PyTorch and return (kernel, stride, pad, dilation, out) pairs."""
+    k = _pair(kernel_size, nd)
+    s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
+        else _pair(stride, nd)
+    p, d = _pair(padding, nd), _pair(dilation, nd)
+    if any(v == 0 for v in s):
+        raise RuntimeError("stride should not be zero")
+    if any(v <= 0 for v in k):
+        raise RuntimeError(f"kernel_size must be greater than zero, but got {list(k)}")
+    if any(v <= 0 for v in d):
+        raise RuntimeError(f"dilation must be greater than zero, but got {list(d)}")
+    for pp, kk, dd in zip(p, k, d):
+        if pp < 0 or pp > ((kk - 1) * dd + 1) // 2:
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
+                               f"pad={pp}, kernel_size={kk} and dilation={dd}")
+    sizes = x_shape[-nd:]
+    out = []
+    for size, kk, ss, pp, dd in zip(sizes, k, s, p, d):
+        span = size + 2 * pp - dd * (kk - 1) - 1
+        o = (span + (ss - 1 if ceil_mode else 0)) // ss + 1
+        if ceil_mode and (o - 1) * ss >= size + pp:
+            o -= 1  # the last window must start inside the input or its left padding
+        out.append(o)
+    if any(o <= 0 for o in out):
+        lead = "x".join(map(str, x_shape[-nd - 1:]))
+        calc = "x".join(map(str, (x_shape[-nd - 1],) + tuple(out)))
+        raise RuntimeError(f"Given input size: ({lead}). Calculated output size: ({calc}). "
+                           f"Output size is too small")
+    return k, s, p, d, out
+
+
+def _to_nchw(x, nd):
+    if nd == 1:
+        x = x.reshape(x.shape[:-1] + (1,) + x.shape[-1:])
+    return x if x.ndim == 4 else x[None]
+
+
+def _padded(x, pad, extra, value):
+    """Pad spatial axes by ``pad`` each side plus ``extra`` (ceil_mode overhang) at the end."""
+    return K.pad_nchw(x, (pad[0], pad[0] + extra[0], pad[1], pad[1] + extra[1]), value)
+
+
+def _overhang(shape, k, s, p, d, out):
+    """Rows/cols past the padded input that the ceil_mode last window reaches."""
+    return tuple(max((o - 1) * ss + dd * (kk - 1) + 1 - (size + 2 * pp), 0)
+                 for size, kk, ss, pp, dd, o in zip(shape[2:], k, s, p, d, out))
+
+
+def _scatter(xp, parts, x_shape, k, s, p, d, out, extra, dtype):
+    """Add per-offset slabs ``parts(i, j)`` (N, C, OH, OW) into a zero (N, C, H, W) array."""
+    xp_arr_shape = (x_shape[0], x_shape[1], x_shape[2] + 2 * p[0] + extra[0],
+                    x_shape[3] + 2 * p[1] + extra[1])
+    gx = xp.zeros(xp_arr_shape, dtype=dtype)
+    oh, ow = out
+    for i in range(k[0]):
+        hi = i * d[0]
+        for j in range(k[1]):
+            wj = j * d[1]
+            gx[:, :, hi:hi + s[0] * (oh - 1) + 1:s[0], wj:wj + s[1] * (ow - 1) + 1:s[1]] += \
+                parts(i, j)
+    return gx[:, :, p[0]:p[0] + x_shape[2], p[1]:p[1] + x_shape[3]]
+
+
+class MaxPool2d(Function):
+    _array_level = True
+    _backward_name = "MaxPool2DWithIndicesBackward0"
+
+    @staticmethod
+    def forward(ctx, x, nd, k, s, p, d, out):
+        ctx.in_shape = x.shape
+        x4 = _to_nchw(x, nd)
+        extra = _overhang(x4.shape, k, s, p, d, out)
+        neg = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+        win = K.windows(_padded(x4, p, extra, neg), k[0], k[1], s, d, out[0], out[1])
+        flat = win.reshape(win.shape[:4] + (-1,))
+        arg = flat.argmax(axis=-1)
+        y = np.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
+        ctx.cfg = (x4.shape, k, s, p, d, out, extra)
+        ctx.arg = arg
+        rows = (xp_of(x).arange(out[0]) * s[0])[:, None] + (arg // k[1]) * d[0] - p[0]
+        cols = (xp_of(x).arange(out[1]) * s[1])[None, :] + (arg % k[1]) * d[1] - p[1]
+        idx = rows * x4.shape[3] + cols
+        out_shape = x.shape[:-nd] + tuple(out[2 - nd:])
+        return y.reshape(out_shape), idx.reshape(out_shape).astype(np.int64)
+
+    @staticmethod
+    def backward(ctx, gy, _gidx):
+        x4_shape, k, s, p, d, out, extra = ctx.cfg
+        gy = gy.reshape(x4_shape[:2] + tuple(out))
+        arg = ctx.arg
+        # Each output's gradient goes to its window's argmax: one masked slab per offset.
+        gx = _scatter(xp_of(gy), lambda i, j: gy * (arg == i * k[1] + j), x4_shape, k, s, p, d, out, extra, gy.dtype)
+        return (xp_of(gy).ascontiguousarray(gx).reshape(ctx.in_shape),) + (None,) * 6
+
+
+class AvgPool2d(Function):
+    _array_level = True
+    _backward_name = "AvgPool2DBackward0"
+
+    @staticmethod
+    def forward(ctx, x, nd, k, s, p, d, out, count_include_pad, divisor_override):
+        ctx.in_shape = x.shape
+        x4 = _to_nchw(x, nd)
+        extra = _overhang(x4.shape, k, s, p, d, out)
+        win = K.windows(_padded(x4, p, extra, 0), k[0], k[1], s, d, out[0], out[1])
+        total = win.sum(axis=(4, 5))
+        if divisor_override:
+            div = divisor_override
+        else:
+            div = (_counts(x4.shape[2], k[0], s[0], p[0], out[0], count_include_pad)[:, None]
+                   * _counts(x4.shape[3], k[1], s[1], p[1], out[1], count_include_pad)[None])
+            div = xp_of(x).asarray(div, dtype=x.dtype)
+        ctx.cfg = (x4.shape, k, s, p, d, out, extra, div)
+        y = (total / div).astype(x.dtype, copy=False)
+        return y.reshape(x.shape[:-nd] + tuple(out[2 - nd:]))
+
+    @staticmethod
+    def backward(ctx, gy):
+        x4_shape, k, s, p, d, out, extra, div = ctx.cfg
+        g = (gy.reshape(x4_shape[:2] + tuple(out)) / div).astype(gy.dtype, copy=False)
+        gx = _scatter(xp_of(gy), lambda i, j: g, x4_shape, k, s, p, d, out, extra, gy.dtype)
+        return (xp_of(gy).ascontiguousarray(gx).reshape(ctx.in_shape),) + (None,) * 8
+
+
+def _counts(size, k, s, p, out, include_pad):
+    """PyTorch's per-window divisor along one axis (windows clipped to the padded input)."""
+    start = np.arange(out) * s - p
+    end = np.minimum(start + k, size + p)
+    if not include_pad:
+        start, end = np.maximum(start, 0), np.minimum(end, size)
+    return end - start
+
+
+def _check_rank(op, input, nd):
+    if input.ndim not in (nd + 1, nd + 2) or input.numel() == 0:
+        names = "2D or 3D" if nd == 1 else "3D or 4D"
+        raise RuntimeError(f"non-empty {names} (batch mode) tensor expected for input")
+
+
+def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    """2-d max pooling over (N, C, H, W) or (C, H, W).
+
+    Example:
+        >>> y = max_pool2d(brickwork.randn(1, 1, 4, 4), 2)  # (1, 1, 2, 2)
+
+    See: torch.nn.functional.max_pool2d.
+    """
+    return _max_pool(input, 2, kernel_size, stride, padding, dilation, ceil_mode,
+                     return_indices)
+
+
+def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    """1-d max pooling over (N, C, L) or (C, L). See: torch.nn.functional.max_pool1d."""
+    return _max_pool(input, 1, kernel_size, stride, padding, dilation, ceil_mode,
+                     return_indices)
+
+
+def _max_pool(input, nd, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    _check_rank("max_pool", input, nd)
+    k, s, p, d, out = _geometry("max_pool", tuple(input.shape), nd, kernel_size, stride,
+                                padding, dilation, ceil_mode)
+    if nd == 1:
+        k, s, p, d, out = (1,) + k, (1,) + s, (0,) + p, (1,) + d, [1] + out
+    # The indices are an integer output, so autograd leaves them out of the graph.
+    y, idx = MaxPool2d.apply(input, nd, k, s, p, d, out)
+    return (y, idx) if return_indices else y
+
+
+def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """2-d average pooling. See: torch.nn.functional.avg_pool2d."""
+    return _avg_pool(input, 2, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override)
+
+
+def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """1-d average pooling. See: torch.nn.functional.avg_pool1d."""
+    return _avg_pool(input, 1, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
+
+
+def _avg_pool(input, nd, kernel_size, stride, padding, ceil_mode, count_include_pad,
+              divisor_override):
+    _check_rank("avg_pool", input, nd)
+    if not input.is_floating_point():
+        raise RuntimeError(f'"avg_pool2d" not implemented for '
+                           f"'{scalar_name(input.dtype)}'")
+    k, s, p, d, out = _geometry("avg_pool", tuple(input.shape), nd, kernel_size, stride,
+                                padding, 1, ceil_mode)
+    if nd == 1:
+        k, s, p, d, out = (1,) + k, (1,) + s, (0,) + p, (1,) + d, [1] + out
+    return AvgPool2d.apply(input, nd, k, s, p, d, out, bool(count_include_pad),
+                           divisor_override)
+
+
+class AdaptiveAvgPool2d(Function):
+    """out = A_h @ x @ A_w^T with averaging matrices: two GEMMs forward, two backward."""
+
+    _array_level = True
+    _backward_name = "AdaptiveAvgPool2DBackward0"
+
+    @staticmethod
+    def forward(ctx, x, out):
+        xp = xp_of(x)
+        ah = xp.asarray(_avg_matrix(x.shape[-2], out[0]), dtype=x.dtype)
+        aw = xp.asarray(_avg_matrix(x.shape[-1], out[1]), dtype=x.dtype)
+        ctx.ah, ctx.aw = ah, aw
+        return xp.ascontiguousarray(ah @ x @ aw.T)
+
+    @staticmethod
+    def backward(ctx, g):
+        return ctx.ah.T @ g @ ctx.aw, None
+
+
+def _avg_matrix(size: int, out: int) -> np.ndarray:
+    """(out, size) rows averaging PyTorch's adaptive bins [floor(i*n/o), ceil((i+1)*n/o))."""
+    i = np.arange(out)
+    start = (i * size) // out
+    end = -((-(i + 1) * size) // out)
+    cols = np.arange(size)
+    m = (cols[None] >= start[:, None]) & (cols[None] < end[:, None])
+    return m / (end - start)[:, None]
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
+    """Average pooling to a fixed output size (None keeps that axis). See:
+    torch.nn.functional.adaptive_avg_pool2d."""
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got "
+                           f"{list(input.shape)}")
+    out = _pair(output_size) if output_size is not None else (None, None)
+    out = tuple(input.shape[-2 + i] if o is None else o for i, o in enumerate(out))
+    if out == (1, 1):
+        # PyTorch takes the mean here (grad_fn MeanBackward1); same numbers either way.
+        return input.mean(dim=(-2, -1), keepdim=True)
+    return AdaptiveAvgPool2d.apply(input, out)
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
+    """1-d adaptive average pooling. See: torch.nn.functional.adaptive_avg_pool1d."""
+    o = _pair(output_size, 1)[0]
+    x = input.unsqueeze(-2)
+    return AdaptiveAvgPool2d.apply(x, (1, o)).squeeze(-2)
+
+
 TENSOR_METHODS: dict = {}
 INPLACE_METHODS: tuple = ()
-__all__: list = []
+__all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
+           "adaptive_avg_pool2d"]

@@ -1,4 +1,711 @@
-"""Placeholder: filled in by the ops work."""
-TENSOR_METHODS: dict = {}
-INPLACE_METHODS: tuple = ()
-__all__: list = []
+"""Reductions (sum, mean, prod, max/min, var/std, all/any, logsumexp) and scans (cumsum).
+
+Every reduction takes ``dim`` as None (all dimensions), an int or a tuple of ints, and
+``keepdim``. Backward broadcasts the incoming gradient back over the reduced axes
+(``_expand``); selecting reductions (max, min, median) send it to the chosen element(s).
+``norm`` lives in ``linalg.py`` beside the other vector/matrix ops.
+"""
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._util import normalize_dim, wrap, xp_of
+from .elementwise import maximum, minimum
+
+
+# -- dims and shapes ---------------------------------------------------------------------------
+def _axes(dim, ndim: int):
+    """``dim`` -> None (reduce everything) or a tuple of non-negative axes, as PyTorch checks it.
+
+    A 0-d tensor accepts dim 0 / -1 and reduces nothing, hence the empty tuple.
+    """
+    if dim is None:
+        return None
+    if isinstance(dim, (list, tuple)):
+        if len(dim) == 0:
+            return None
+        axes = tuple(normalize_dim(_int_dim(d), ndim) for d in dim)
+        seen = set()
+        for a in axes:
+            if a in seen:
+                raise RuntimeError(f"dim {a} appears multiple times in the list of dims")
+            seen.add(a)
+    else:
+        axes = (normalize_dim(_int_dim(dim), ndim),)
+    return () if ndim == 0 else tuple(sorted(axes))
+
+
+def _int_dim(d):
+    if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
+        raise TypeError(f"dim must be an int or a tuple of ints, got {type(d).__name__}")
+    return int(d)
+
+
+def _one_axis(dim, ndim: int) -> int | None:
+    """A single ``dim`` (int) -> an axis, or None for a 0-d tensor."""
+    a = normalize_dim(_int_dim(dim), ndim)
+    return None if ndim == 0 else a
+
+
+def _expand(g, shape, axes, keepdim):
+    """Broadcast a reduction's gradient back to the input ``shape`` (a read-only view)."""
+    if axes is None:
+        g = g.reshape((1,) * len(shape)) if not keepdim else g
+    elif not keepdim:
+        g = np.expand_dims(g, axes)
+    return np.broadcast_to(g, shape)
+
+
+def _count(shape, axes) -> int:
+    if axes is None:
+        return int(np.prod(shape, dtype=np.int64))
+    return int(np.prod([shape[a] for a in axes], dtype=np.int64))
+
+
+def _acc_dtype(arr):
+    """Accumulation dtype: integers and bools sum to int64 and float16 adds in float32."""
+    k = arr.dtype.kind
+    if k in "biu":
+        return np.int64
+    if arr.dtype == np.float16:
+        return np.float32
+    return None
+
+
+def _check_nonempty(name: str, x: Tensor, axes) -> None:
+    """PyTorch refuses to take max/min/argmax over an empty dimension (no identity)."""
+    if axes is None:
+        if x._data.size == 0:
+            extra = " Specify the reduction dim with the 'dim' argument." \
+                if name != "argmax" and name != "argmin" else ""
+            err = IndexError if name in ("argmax", "argmin") else RuntimeError
+            raise err(f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
+                      f"{extra}")
+        return
+    for a in axes:
+        if x._data.shape[a] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {a} to have non-zero size.")
+
+
+# -- sum and mean ------------------------------------------------------------------------------
+class Sum(Function):
+    _array_level = True
+    _backward_name = "SumBackward0"
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        acc = _acc_dtype(x)
+        with np.errstate(invalid="ignore", over="ignore"):  # inf - inf is NaN, silently (torch)
+            out = x.sum(axis=axes, keepdims=keepdim, dtype=acc)
+        if acc is np.float32:
+            out = out.astype(np.float16)
+        if ctx.needs_input_grad[0]:
+            ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return _expand(g, ctx.shape, ctx.axes, ctx.keepdim), None, None
+
+
+class SumDim(Sum):
+    _backward_name = "SumBackward1"
+
+
+class Mean(Function):
+    _array_level = True
+    _backward_name = "MeanBackward0"
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        acc = _acc_dtype(x)
+        n = _count(x.shape, axes)
+        # sum / n is what np.mean computes, minus its warning for empty slices (NaN, as torch).
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = (x.sum(axis=axes, keepdims=keepdim, dtype=acc) / n).astype(x.dtype, copy=False)
+        if ctx.needs_input_grad[0]:
+            ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        n = _count(ctx.shape, ctx.axes)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            g = g / np.asarray(n, dtype=g.dtype)
+        return _expand(g, ctx.shape, ctx.axes, ctx.keepdim), None, None
+
+
+class MeanDim(Mean):
+    _backward_name = "MeanBackward1"
+
+
+def _with_dtype(input: Tensor, dtype) -> Tensor:
+    return input if dtype is None else input.to(_dt.to_dtype(dtype))
+
+
+def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A001
+    """Sum over all elements or over ``dim``; integers and bools sum to int64. See: torch.sum.
+
+    Example:
+        >>> brickwork.ones(2, 3).sum(dim=1)
+        tensor([3., 3.])
+    """
+    input = _with_dtype(input, dtype)
+    axes = _axes(dim, input._data.ndim)
+    return (Sum if dim is None else SumDim).apply(input, axes, bool(keepdim))
+
+
+def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Arithmetic mean over all elements or over ``dim`` (floats only). See: torch.mean."""
+    input = _with_dtype(input, dtype)
+    if input._data.dtype.kind not in "fc":
+        raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a "
+                           "floating point or complex dtype. Got: "
+                           f"{_torch_type_name(input.dtype)}")
+    axes = _axes(dim, input._data.ndim)
+    return (Mean if dim is None else MeanDim).apply(input, axes, bool(keepdim))
+
+
+def _torch_type_name(d) -> str:
+    # PyTorch's ScalarType names as they appear in its messages.
+    return {"float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char",
+            "int16": "Short", "int32": "Int", "int64": "Long", "uint8": "Byte",
+            "bool": "Bool"}[d.name]
+
+
+def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Sum treating NaN as zero. See: torch.nansum."""
+    from .comparison import isnan, where
+
+    if input.is_floating_point():
+        input = where(isnan(input), 0.0, input)
+    return sum(input, dim, keepdim, dtype=dtype)
+
+
+# -- prod --------------------------------------------------------------------------------------
+def _excl_prod(x, axis):
+    """Product of all other elements along ``axis`` for each element, without dividing.
+
+    Dividing ``prod / x`` breaks on zeros; the exclusive prefix and suffix products do not.
+    """
+    xp = xp_of(x)
+    ones = xp.ones_like(xp.take(x, [0], axis=axis))
+    left = xp.cumprod(xp.concatenate([ones, xp.delete(x, -1, axis=axis)], axis=axis), axis=axis)
+    rev = xp.flip(x, axis=axis)
+    right = xp.cumprod(xp.concatenate([ones, xp.delete(rev, -1, axis=axis)], axis=axis),
+                       axis=axis)
+    return left * xp.flip(right, axis=axis)
+
+
+class Prod(Function):
+    _array_level = True
+    _backward_name = "ProdBackward0"
+
+    @staticmethod
+    def forward(ctx, x, axis, keepdim):
+        acc = _acc_dtype(x)
+        out = x.prod(axis=axis, keepdims=keepdim, dtype=acc)
+        if acc is np.float32:
+            out = out.astype(np.float16)
+        if ctx.needs_input_grad[0]:
+            ctx.x, ctx.axis, ctx.keepdim = x, axis, keepdim
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, axis = ctx.x, ctx.axis
+        if x.size == 0:
+            return np.zeros_like(x), None, None
+        if axis is None:
+            others = _excl_prod(x.reshape(-1), 0).reshape(x.shape)
+            axes = None
+        elif x.ndim == 0:
+            return g * np.ones_like(x), None, None
+        else:
+            others = _excl_prod(x, axis)
+            axes = (axis,)
+        return _expand(g, x.shape, axes, ctx.keepdim) * others, None, None
+
+
+class ProdDim(Prod):
+    _backward_name = "ProdBackward1"
+
+
+def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Product of all elements, or along one ``dim``. See: torch.prod."""
+    input = _with_dtype(input, dtype)
+    if dim is None:
+        return Prod.apply(input, None, bool(keepdim))
+    return ProdDim.apply(input, _one_axis(dim, input._data.ndim), bool(keepdim))
+
+
+# -- max, min, amax, amin, argmax, argmin ------------------------------------------------------
+def _return_type(name: str):
+    """A named pair like ``torch.return_types.max``: a tuple with ``.values`` and ``.indices``."""
+
+    def __repr__(self) -> str:
+        return f"brickwork.return_types.{name}(\nvalues={self[0]!r},\nindices={self[1]!r})"
+
+    def __reduce__(self):
+        return (cls, (tuple(self),))
+
+    cls = type(name, (tuple,), {
+        "__slots__": (), "__doc__": f"The (values, indices) pair of ``{name}`` along a dim.",
+        "__new__": lambda c, seq: tuple.__new__(c, seq),
+        "values": property(lambda self: self[0]), "indices": property(lambda self: self[1]),
+        "n_fields": 2, "n_sequence_fields": 2, "n_unnamed_fields": 0,
+        "__repr__": __repr__, "__reduce__": __reduce__, "__module__": "brickwork.return_types"})
+    return cls
+
+
+return_types = {n: _return_type(n) for n in ("max", "min", "median", "mode", "sort", "topk",
+                                             "kthvalue", "aminmax")}
+
+
+class _SelectAll(Function):
+    """Full max/min: PyTorch splits the gradient evenly among tied extreme elements."""
+
+    _array_level = True
+    _pick = None
+
+    @classmethod
+    def _forward(cls, ctx, x, axes, keepdim):
+        out = cls._pick(x, axis=axes, keepdims=keepdim)
+        if ctx.needs_input_grad[0]:
+            ctx.x, ctx.out, ctx.axes, ctx.keepdim = x, out, axes, keepdim
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, axes, keepdim = ctx.x, ctx.axes, ctx.keepdim
+        hit = x == _expand(ctx.out, x.shape, axes, keepdim)
+        n = hit.sum(axis=axes, keepdims=keepdim).astype(g.dtype)
+        share = _expand(g / n, x.shape, axes, keepdim)
+        return np.where(hit, share, 0).astype(g.dtype, copy=False), None, None
+
+
+class MaxAll(_SelectAll):
+    _backward_name = "MaxBackward1"
+    _pick = staticmethod(np.max)
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        return MaxAll._forward(ctx, x, axes, keepdim)
+
+
+class MinAll(_SelectAll):
+    _backward_name = "MinBackward1"
+    _pick = staticmethod(np.min)
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        return MinAll._forward(ctx, x, axes, keepdim)
+
+
+class Amax(MaxAll):
+    _backward_name = "AmaxBackward0"
+
+
+class Amin(MinAll):
+    _backward_name = "AminBackward0"
+
+
+class _SelectDim(Function):
+    """max/min/median along one dim: values and int64 indices; the gradient goes to the index."""
+
+    _array_level = True
+
+    @staticmethod
+    def forward(ctx, x, axis, keepdim, arg):
+        if axis is None:  # a 0-d tensor: the element itself at index 0
+            idx = np.zeros((), dtype=np.int64)
+            values = x.copy()
+        else:
+            idx = arg(x, axis)
+            values = np.take_along_axis(x, np.expand_dims(idx, axis), axis=axis)
+            if not keepdim:
+                values = values.squeeze(axis)
+            else:
+                idx = np.expand_dims(idx, axis)
+        if ctx.needs_input_grad[0]:
+            ctx.shape, ctx.idx, ctx.axis, ctx.keepdim = x.shape, idx, axis, keepdim
+        return values, idx  # int64 indices never require grad (see Function.apply)
+
+    @staticmethod
+    def backward(ctx, g, _g_idx):
+        axis = ctx.axis
+        if axis is None:
+            return g.copy(), None, None, None
+        gx = np.zeros(ctx.shape, dtype=g.dtype)
+        idx = ctx.idx if ctx.keepdim else np.expand_dims(ctx.idx, axis)
+        gv = g if ctx.keepdim else np.expand_dims(g, axis)
+        np.put_along_axis(gx, idx, gv, axis=axis)
+        return gx, None, None, None
+
+
+class MaxDim(_SelectDim):
+    _backward_name = "MaxBackward0"
+
+
+class MinDim(_SelectDim):
+    _backward_name = "MinBackward0"
+
+
+class MedianDim(_SelectDim):
+    _backward_name = "MedianBackward1"
+
+
+def _apply_select(cls, name, input, dim, keepdim, arg):
+    axis = _one_axis(dim, input._data.ndim)
+    if axis is not None:
+        _check_nonempty(name, input, (axis,))
+    values, idx = cls.apply(input, axis, bool(keepdim), arg)
+    return return_types[name]((values, idx))
+
+
+def _argmax_first(x, axis):
+    return np.argmax(x, axis=axis)
+
+
+def _argmin_first(x, axis):
+    return np.argmin(x, axis=axis)
+
+
+def max(input: Tensor, dim=None, keepdim: bool = False, *, out=None):  # noqa: A001
+    """The largest element; with ``dim``, ``(values, indices)``; with a tensor, ``maximum``.
+
+    Example:
+        >>> brickwork.tensor([[1, 5], [7, 2]]).max(dim=1).values
+        tensor([5, 7])
+
+    See: torch.max.
+    """
+    if isinstance(dim, Tensor):
+        return maximum(input, dim)
+    if dim is None:
+        _check_nonempty("max", input, None)
+        return MaxAll.apply(input, None, False)
+    return _apply_select(MaxDim, "max", input, dim, keepdim, _argmax_first)
+
+
+def min(input: Tensor, dim=None, keepdim: bool = False, *, out=None):  # noqa: A001
+    """The smallest element; with ``dim``, ``(values, indices)``; with a tensor, ``minimum``.
+
+    See: torch.min.
+    """
+    if isinstance(dim, Tensor):
+        return minimum(input, dim)
+    if dim is None:
+        _check_nonempty("min", input, None)
+        return MinAll.apply(input, None, False)
+    return _apply_select(MinDim, "min", input, dim, keepdim, _argmin_first)
+
+
+def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    """Maximum over ``dim`` (all dims by default); ties share the gradient. See: torch.amax."""
+    axes = _axes(dim, input._data.ndim)
+    _check_nonempty("amax", input, axes)
+    return Amax.apply(input, axes, bool(keepdim))
+
+
+def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    """Minimum over ``dim`` (all dims by default); ties share the gradient. See: torch.amin."""
+    axes = _axes(dim, input._data.ndim)
+    _check_nonempty("amin", input, axes)
+    return Amin.apply(input, axes, bool(keepdim))
+
+
+def _arg(name, fn, input: Tensor, dim, keepdim):
+    x = input._data
+    if dim is None:
+        _check_nonempty(name, input, None)
+        res = fn(x.reshape(-1))
+        if keepdim:
+            res = np.asarray(res).reshape((1,) * x.ndim)
+        return wrap(np.asarray(res, dtype=np.int64), input)
+    axis = _one_axis(dim, x.ndim)
+    if axis is None:
+        return wrap(np.zeros((), dtype=np.int64), input)
+    _check_nonempty(name, input, (axis,))
+    return wrap(fn(x, axis=axis, keepdims=bool(keepdim)).astype(np.int64, copy=False), input)
+
+
+def argmax(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Index of the largest element (first one on ties), flattened when ``dim`` is None.
+
+    See: torch.argmax.
+    """
+    return _arg("argmax", np.argmax, input, dim, keepdim)
+
+
+def argmin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Index of the smallest element (first one on ties). See: torch.argmin."""
+    return _arg("argmin", np.argmin, input, dim, keepdim)
+
+
+# -- median ------------------------------------------------------------------------------------
+def _argmedian(x, axis):
+    # PyTorch returns the lower of the two middle elements; a stable sort keeps the first of
+    # equal values, matching its choice of index on ties.
+    n = x.shape[axis]
+    order = np.argsort(x, axis=axis, kind="stable")
+    return np.take(order, (n - 1) // 2, axis=axis)
+
+
+class MedianAll(Function):
+    _array_level = True
+    _backward_name = "MedianBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        flat = x.reshape(-1)
+        k = _argmedian(flat, 0)
+        if ctx.needs_input_grad[0]:
+            ctx.shape, ctx.k = x.shape, k
+        return flat[k].copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        gx = np.zeros(ctx.shape, dtype=g.dtype)
+        gx.reshape(-1)[ctx.k] = g
+        return gx
+
+
+def median(input: Tensor, dim=None, keepdim: bool = False):
+    """Lower median of all elements, or ``(values, indices)`` along ``dim``. See: torch.median."""
+    if dim is None:
+        if input._data.size == 0:
+            return wrap(np.full((), np.nan, dtype=input._data.dtype), input)
+        return MedianAll.apply(input)
+    return _apply_select(MedianDim, "median", input, dim, keepdim, _argmedian)
+
+
+# -- var and std -------------------------------------------------------------------------------
+class Var(Function):
+    _array_level = True
+    _backward_name = "VarBackward0"
+
+    @staticmethod
+    def forward(ctx, x, axes, correction, keepdim):
+        xp = xp_of(x)
+        n = _count(x.shape, axes)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            centered = x - x.sum(axis=axes, keepdims=True) / n
+            out = (centered * centered).sum(axis=axes, keepdims=keepdim)
+            out = (out / xp.asarray(builtins.max(n - correction, 0), dtype=x.dtype))
+        if ctx.needs_input_grad[0]:
+            ctx.centered, ctx.axes, ctx.keepdim, ctx.n = centered, axes, keepdim, n - correction
+        return out.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        c = ctx.centered
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scale = g * np.asarray(2.0 / ctx.n if ctx.n > 0 else np.inf, dtype=g.dtype)
+            gx = _expand(scale, c.shape, ctx.axes, ctx.keepdim) * c
+        return gx.astype(g.dtype, copy=False), None, None, None
+
+
+class Std(Function):
+    _array_level = True
+    _backward_name = "StdBackward0"
+
+    @staticmethod
+    def forward(ctx, x, axes, correction, keepdim):
+        var = Var.forward(ctx, x, axes, correction, keepdim)
+        out = np.sqrt(var)
+        if ctx.needs_input_grad[0]:
+            ctx.out = out
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        # d std = d var / (2 std); PyTorch masks std == 0 to a zero gradient instead of NaN.
+        out = ctx.out
+        with np.errstate(invalid="ignore", divide="ignore"):
+            gv = np.where(out == 0, 0, g / (2 * out)).astype(g.dtype, copy=False)
+        return Var.backward(ctx, gv)
+
+
+def _var_args(name, input: Tensor, dim, unbiased, keepdim, correction):
+    if input._data.dtype.kind != "f":
+        raise RuntimeError("std and var only support floating point and complex dtypes")
+    if isinstance(dim, bool):  # var(input, unbiased) overload
+        dim, unbiased = None, dim
+    if correction is not None and unbiased is not None:
+        raise RuntimeError(f"{name}: can't specify both unbiased and correction")
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    axes = _axes(dim, input._data.ndim)
+    return axes, correction, bool(keepdim)
+
+
+def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
+        correction=None) -> Tensor:
+    """Variance with Bessel's correction by default (``correction=1``). See: torch.var."""
+    return Var.apply(input, *_var_args("var", input, dim, unbiased, keepdim, correction))
+
+
+def std(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
+        correction=None) -> Tensor:
+    """Standard deviation, ``sqrt(var)``. See: torch.std."""
+    return Std.apply(input, *_var_args("std", input, dim, unbiased, keepdim, correction))
+
+
+def var_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
+             correction=None):
+    """``(var, mean)`` over the same dims. See: torch.var_mean."""
+    v = var(input, dim, unbiased, keepdim, correction=correction)
+    return v, mean(input, None if isinstance(dim, bool) else dim, keepdim)
+
+
+def std_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
+             correction=None):
+    """``(std, mean)`` over the same dims. See: torch.std_mean."""
+    s = std(input, dim, unbiased, keepdim, correction=correction)
+    return s, mean(input, None if isinstance(dim, bool) else dim, keepdim)
+
+
+# -- all, any, count_nonzero -------------------------------------------------------------------
+def _logical_reduce(fn, input: Tensor, dim, keepdim):
+    x = input._data
+    axes = _axes(dim, x.ndim)
+    res = fn(x, axis=axes, keepdims=bool(keepdim))
+    # PyTorch keeps uint8 for uint8 inputs (a legacy rule) and gives bool for everything else.
+    return wrap(np.asarray(res).astype(np.uint8 if x.dtype == np.uint8 else np.bool_), input)
+
+
+def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    """True where every element (along ``dim``) is non-zero. See: torch.all."""
+    return _logical_reduce(np.all, input, dim, keepdim)
+
+
+def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    """True where some element (along ``dim``) is non-zero. See: torch.any."""
+    return _logical_reduce(np.any, input, dim, keepdim)
+
+
+def count_nonzero(input: Tensor, dim=None) -> Tensor:
+    """Number of non-zero elements (along ``dim``), int64. See: torch.count_nonzero."""
+    x = input._data
+    axes = _axes(dim, x.ndim)
+    return wrap(np.asarray((x != 0).sum(axis=axes), dtype=np.int64), input)
+
+
+# -- logsumexp ---------------------------------------------------------------------------------
+class Logsumexp(Function):
+    _array_level = True
+    _backward_name = "LogsumexpBackward0"
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        if x.size == 0:
+            out = np.log(np.exp(x).sum(axis=axes, keepdims=keepdim))
+        else:
+            # Shift by the maximum so exp never overflows; an infinite maximum is not shifted
+            # (inf - inf would be NaN).
+            m = x.max(axis=axes, keepdims=True)
+            m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
+            with np.errstate(divide="ignore"):
+                out = np.log(np.exp(x - m).sum(axis=axes, keepdims=True)) + m
+            if not keepdim:
+                out = out.squeeze(axis=axes) if axes is not None else out.reshape(())
+        if ctx.needs_input_grad[0]:
+            ctx.x, ctx.out, ctx.axes, ctx.keepdim = x, out, axes, keepdim
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x = ctx.x
+        out = _expand(ctx.out, x.shape, ctx.axes, ctx.keepdim)
+        with np.errstate(invalid="ignore", over="ignore"):
+            return _expand(g, x.shape, ctx.axes, ctx.keepdim) * np.exp(x - out), None, None
+
+
+def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
+    """``log(sum(exp(input)))`` along ``dim``, computed without overflow. See: torch.logsumexp."""
+    from .elementwise import _float_input
+
+    input = _float_input(input)
+    return Logsumexp.apply(input, _axes(dim, input._data.ndim), bool(keepdim))
+
+
+# -- cumulative scans --------------------------------------------------------------------------
+class Cumsum(Function):
+    _array_level = True
+    _backward_name = "CumsumBackward0"
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.axis = axis
+        if axis is None:
+            return x.astype(np.int64) if x.dtype.kind in "biu" else x.copy()
+        return np.cumsum(x, axis=axis, dtype=np.int64 if x.dtype.kind in "biu" else None)
+
+    @staticmethod
+    def backward(ctx, g):
+        if ctx.axis is None:
+            return g, None
+        # The gradient of a prefix sum is the suffix sum of the gradient.
+        rev = np.flip(g, axis=ctx.axis)
+        return np.flip(np.cumsum(rev, axis=ctx.axis), axis=ctx.axis), None
+
+
+class Cumprod(Function):
+    _array_level = True
+    _backward_name = "CumprodBackward0"
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        if axis is None:
+            out = x.astype(np.int64) if x.dtype.kind in "biu" else x.copy()
+        else:
+            out = np.cumprod(x, axis=axis, dtype=np.int64 if x.dtype.kind in "biu" else None)
+        if ctx.needs_input_grad[0]:
+            ctx.x, ctx.out, ctx.axis = x, out, axis
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, axis = ctx.x, ctx.axis
+        if axis is None:
+            return g, None
+        n = x.shape[axis]
+        # grad_i = sum_{j >= i} g_j * prod_{k <= j, k != i} x_k. Computed column by column so
+        # zeros in x need no division (n is the length of one dimension, usually small).
+        xm = np.moveaxis(x, axis, -1)
+        gm = np.moveaxis(g, axis, -1)
+        out = np.zeros_like(xm)
+        for i in range(n):
+            others = xm.copy()
+            others[..., i] = 1
+            partial = np.cumprod(others, axis=-1)[..., i:]
+            out[..., i] = (gm[..., i:] * partial).sum(axis=-1)
+        return np.moveaxis(out, -1, axis), None
+
+
+def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Running sum along ``dim``; integers and bools give int64. See: torch.cumsum."""
+    input = _with_dtype(input, dtype)
+    return Cumsum.apply(input, _one_axis(dim, input._data.ndim))
+
+
+def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Running product along ``dim``. See: torch.cumprod."""
+    input = _with_dtype(input, dtype)
+    return Cumprod.apply(input, _one_axis(dim, input._data.ndim))
+
+
+TENSOR_METHODS = {
+    "sum": sum, "mean": mean, "nansum": nansum, "prod": prod, "max": max, "min": min,
+    "amax": amax, "amin": amin, "argmax": argmax, "argmin": argmin, "median": median,
+    "var": var, "std": std, "all": all, "any": any, "count_nonzero": count_nonzero,
+    "logsumexp": logsumexp, "cumsum": cumsum, "cumprod": cumprod,
+}
+INPLACE_METHODS = ("cumsum", "cumprod")
+__all__ = list(TENSOR_METHODS) + ["var_mean", "std_mean"]

@@ -1,4 +1,443 @@
-"""Placeholder: filled in by the ops work."""
-TENSOR_METHODS: dict = {}
-INPLACE_METHODS: tuple = ()
-__all__: list = []
+"""Shape ops: views (reshape, transpose, expand...), joins (cat, stack) and splits.
+
+Every op here is a ``Function`` whose forward returns a NumPy view of its input where NumPy can
+make one (reshape of a contiguous array, transpose, expand, slicing), so that writes through
+``.data`` reach the original tensor as in PyTorch. Their backwards only move gradients around:
+reshape back, transpose back, sum over the broadcast axes, or scatter into zeros.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._util import normalize_dim, unbroadcast, xp_of
+
+
+# -- argument parsing ---------------------------------------------------------------------------
+def _int_list(args, op: str, what: str = "shape") -> list:
+    """Sizes given as varargs or as one tuple/list/Size: ``(2, 3)`` or ``((2, 3),)``."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = args[0]
+    out = []
+    for s in args:
+        if isinstance(s, Tensor):
+            s = s.__index__()
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
+            raise TypeError(f"{op}(): argument '{what}' must be tuple of ints, but found element "
+                            f"of type {type(s).__name__}")
+        out.append(int(s))
+    return out
+
+
+def _infer_shape(shape: list, numel: int) -> tuple:
+    """Replace the one ``-1`` in ``shape`` by the size that keeps ``numel`` elements."""
+    unknown = None
+    known = 1
+    for i, s in enumerate(shape):
+        if s == -1:
+            if unknown is not None:
+                raise RuntimeError("only one dimension can be inferred")
+            unknown = i
+        elif s < 0:
+            raise RuntimeError(f"invalid shape dimension {s} at index {i} of shape {shape}")
+        else:
+            known *= s
+    if unknown is not None:
+        if known == 0:
+            if numel == 0:
+                raise RuntimeError(f"cannot reshape tensor of 0 elements into shape {shape} "
+                                   "because the unspecified dimension size -1 can be any value "
+                                   "and is ambiguous")
+        elif numel % known == 0:
+            shape = list(shape)
+            shape[unknown] = numel // known
+            return tuple(shape)
+    elif known == numel:
+        return tuple(shape)
+    raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+
+
+def _dims(dims, ndim: int, op: str) -> tuple:
+    """Normalize a list of dims, refusing repeats."""
+    out = tuple(normalize_dim(int(d), ndim) for d in dims)
+    if len(set(out)) != len(out):
+        raise RuntimeError(f"{op}(): duplicate dims are not allowed.")
+    return out
+
+
+# -- reshape family: forward reshapes, backward reshapes back ------------------------------------
+class View(Function):
+    """A reshape that NumPy can do without copying (contiguous input)."""
+
+    _array_level = True
+    _backward_name = "ViewBackward0"
+
+    @staticmethod
+    def forward(ctx, a, shape):
+        ctx.in_shape = a.shape
+        return a.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.reshape(ctx.in_shape), None
+
+
+def _reshape_cls(name: str):
+    return type(name.replace("Backward", "").replace("0", "").replace("1", "").replace("2", ""),
+                (View,), {"_backward_name": name})
+
+
+UnsafeView = _reshape_cls("UnsafeViewBackward0")  # reshape that had to copy
+Squeeze0 = _reshape_cls("SqueezeBackward0")
+Squeeze1 = _reshape_cls("SqueezeBackward1")
+Squeeze2 = _reshape_cls("SqueezeBackward2")
+Unsqueeze = _reshape_cls("UnsqueezeBackward0")
+
+
+def reshape(input: Tensor, *shape) -> Tensor:
+    """The same data with a new shape; one size may be -1 (inferred). See: torch.reshape.
+
+    Example:
+        >>> brickwork.arange(6).reshape(2, -1).shape
+        brickwork.Size([2, 3])
+    """
+    new = _infer_shape(_int_list(shape, "reshape"), input._data.size)
+    if new == input._data.shape:
+        return View.apply(input, new)
+    cls = View if input._data.flags.c_contiguous else UnsafeView
+    return cls.apply(input, new)
+
+
+def view(input: Tensor, *shape) -> Tensor:
+    """Like ``reshape``; ``view(dtype)`` reinterprets the bytes. See: torch.Tensor.view."""
+    if len(shape) == 1 and isinstance(shape[0], _dt.dtype):
+        return _reinterpret(input, shape[0])
+    new = _infer_shape(_int_list(shape, "view"), input._data.size)
+    # A non-contiguous input is copied here where PyTorch would refuse; results are the same.
+    return View.apply(input, new)
+
+
+def _reinterpret(input: Tensor, dtype) -> Tensor:
+    from ._util import wrap
+
+    return wrap(input._data.view(dtype.np), input)
+
+
+def view_as(input: Tensor, other: Tensor) -> Tensor:
+    """``input.view(other.shape)``. See: torch.Tensor.view_as."""
+    return view(input, other._data.shape)
+
+
+def reshape_as(input: Tensor, other: Tensor) -> Tensor:
+    """``input.reshape(other.shape)``. See: torch.Tensor.reshape_as."""
+    return reshape(input, other._data.shape)
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge dims ``start_dim..end_dim`` into one. See: torch.flatten."""
+    nd = input._data.ndim
+    if nd == 0:
+        return reshape(input, 1)
+    s, e = normalize_dim(start_dim, nd), normalize_dim(end_dim, nd)
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if s == e:
+        return input
+    shp = input._data.shape
+    return reshape(input, shp[:s] + (-1 if 0 in shp[s:e + 1] else
+                                     int(np.prod(shp[s:e + 1])),) + shp[e + 1:])
+
+
+def ravel(input: Tensor) -> Tensor:
+    """The elements as a 1-D tensor. See: torch.ravel."""
+    return reshape(input, -1)
+
+
+def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
+    """Split dim ``dim`` into ``sizes`` (one may be -1). See: torch.unflatten."""
+    shp = input._data.shape
+    d = normalize_dim(dim, input._data.ndim)
+    sizes = _int_list((sizes,), "unflatten", "sizes")
+    try:
+        inner = _infer_shape(sizes, shp[d])
+    except RuntimeError:
+        raise RuntimeError(f"unflatten: Provided sizes {sizes} don't multiply up to the size of "
+                           f"dim {dim} ({shp[d]}) in the input tensor") from None
+    return reshape(input, shp[:d] + inner + shp[d + 1:])
+
+
+def squeeze(input: Tensor, dim=None) -> Tensor:
+    """Drop dims of size 1 (all, one, or a tuple of them). See: torch.squeeze."""
+    shp = input._data.shape
+    nd = len(shp)
+    if dim is None:
+        return Squeeze0.apply(input, tuple(s for s in shp if s != 1))
+    many = isinstance(dim, (tuple, list))
+    axes = {normalize_dim(d, nd) for d in (dim if many else (dim,))}
+    new = tuple(s for i, s in enumerate(shp) if not (i in axes and s == 1))
+    return (Squeeze2 if many else Squeeze1).apply(input, new)
+
+
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    """Insert a dim of size 1 at ``dim``. See: torch.unsqueeze."""
+    shp = input._data.shape
+    d = normalize_dim(dim, len(shp) + 1)
+    return Unsqueeze.apply(input, shp[:d] + (1,) + shp[d:])
+
+
+# -- axis permutations --------------------------------------------------------------------------
+class Permute(Function):
+    _array_level = True
+    _backward_name = "PermuteBackward0"
+
+    @staticmethod
+    def forward(ctx, a, dims):
+        ctx.dims = dims
+        return a.transpose(dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.transpose(np.argsort(ctx.dims)), None
+
+
+class Transpose(Permute):
+    _backward_name = "TransposeBackward0"
+
+
+def permute(input: Tensor, *dims) -> Tensor:
+    """Reorder the dims. See: torch.permute."""
+    dims = _int_list(dims, "permute", "dims")
+    nd = input._data.ndim
+    if len(dims) != nd:
+        raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does "
+                           f"not match the length of the desired ordering of dimensions i.e. "
+                           f"input.dim() = {nd} is not equal to len(dims) = {len(dims)}")
+    return Permute.apply(input, _dims(dims, nd, "permute"))
+
+
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    """Swap two dims (a view). See: torch.transpose."""
+    nd = input._data.ndim
+    a, b = normalize_dim(dim0, nd), normalize_dim(dim1, nd)
+    perm = list(range(nd))
+    if nd:
+        perm[a], perm[b] = perm[b], perm[a]
+    return Transpose.apply(input, tuple(perm))
+
+
+swapaxes = swapdims = transpose
+
+
+def movedim(input: Tensor, source, destination) -> Tensor:
+    """Move dims from ``source`` to ``destination`` positions. See: torch.movedim."""
+    nd = input._data.ndim
+    src = list(source) if isinstance(source, (tuple, list)) else [source]
+    dst = list(destination) if isinstance(destination, (tuple, list)) else [destination]
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({src} dims) "
+                           f"should contain the same number of dims as destination ({dst} dims)")
+    src, dst = _dims(src, nd, "movedim"), _dims(dst, nd, "movedim")
+    rest = iter(d for d in range(nd) if d not in src)
+    placed = dict(zip(dst, src))
+    perm = tuple(placed[i] if i in placed else next(rest) for i in range(nd))
+    return Permute.apply(input, perm)
+
+
+moveaxis = movedim
+
+
+# -- broadcasting copies ------------------------------------------------------------------------
+class Expand(Function):
+    _array_level = True
+    _backward_name = "ExpandBackward0"
+
+    @staticmethod
+    def forward(ctx, a, shape):
+        ctx.in_shape = a.shape
+        return xp_of(a).broadcast_to(a, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return unbroadcast(g, ctx.in_shape), None
+
+
+def expand(input: Tensor, *sizes) -> Tensor:
+    """A broadcast view to ``sizes`` (-1 keeps a size). See: torch.Tensor.expand."""
+    sizes = _int_list(sizes, "expand", "size")
+    shp = input._data.shape
+    lead = len(sizes) - len(shp)
+    if lead < 0:
+        raise RuntimeError(f"expand({input.type()}"
+                           f"{{{list(shp)}}}, size={sizes}): the number of sizes provided "
+                           f"({len(sizes)}) must be greater or equal to the number of dimensions "
+                           f"in the tensor ({len(shp)})")
+    out = []
+    for i, s in enumerate(sizes):
+        if i < lead:
+            if s < 0:
+                raise RuntimeError(f"The expanded size of the tensor ({s}) isn't allowed in a "
+                                   f"leading, non-existing dimension {i}")
+            out.append(s)
+            continue
+        old = shp[i - lead]
+        if s == -1:
+            s = old
+        elif old != 1 and s != old:
+            raise RuntimeError(f"The expanded size of the tensor ({s}) must match the existing "
+                               f"size ({old}) at non-singleton dimension {i}.  Target sizes: "
+                               f"{sizes}.  Tensor sizes: {list(shp)}")
+        out.append(s)
+    return Expand.apply(input, tuple(out))
+
+
+def expand_as(input: Tensor, other: Tensor) -> Tensor:
+    """``input.expand(other.size())``. See: torch.Tensor.expand_as."""
+    return expand(input, other._data.shape)
+
+
+def broadcast_to(input: Tensor, size) -> Tensor:
+    """Broadcast to ``size``. See: torch.broadcast_to."""
+    return expand(input, size)
+
+
+class Repeat(Function):
+    _array_level = True
+    _backward_name = "RepeatBackward0"
+
+    @staticmethod
+    def forward(ctx, a, reps):
+        ctx.orig = a.shape
+        ctx.in_shape = (1,) * (len(reps) - a.ndim) + a.shape
+        return xp_of(a).tile(a, reps)
+
+    @staticmethod
+    def backward(ctx, g):
+        # View each dim as (repeat, size) and sum the copies.
+        split = [x for r, s in zip(g.shape, ctx.in_shape) for x in (r // s if s else 0, s)]
+        if 0 in split:
+            return xp_of(g).zeros(ctx.orig, g.dtype), None
+        g = g.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
+        return g.reshape(ctx.orig), None
+
+
+def repeat(input: Tensor, *repeats) -> Tensor:
+    """Tile the tensor ``repeats[i]`` times along each dim. See: torch.Tensor.repeat."""
+    reps = _int_list(repeats, "repeat", "repeats")
+    if len(reps) < input._data.ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
+                           "of dimensions of tensor")
+    return Repeat.apply(input, tuple(reps))
+
+
+def tile(input: Tensor, dims) -> Tensor:
+    """``repeat`` with ``dims`` padded by leading 1s. See: torch.tile."""
+    reps = _int_list((dims,), "tile", "dims")
+    reps = [1] * (input._data.ndim - len(reps)) + reps
+    return repeat(input, reps)
+
+
+# -- slicing views (also used by indexing's __getitem__) -----------------------------------------
+class Slice(Function):
+    """``a[key]`` for a basic key (ints, slices, None, ...): a NumPy view of the input."""
+
+    _array_level = True
+    _backward_name = "SliceBackward0"
+
+    @staticmethod
+    def forward(ctx, a, key):
+        if any(ctx.needs_input_grad):
+            ctx.in_shape, ctx.key = a.shape, key
+        return a[key]
+
+    @staticmethod
+    def backward(ctx, g):
+        gx = xp_of(g).zeros(ctx.in_shape, g.dtype)
+        gx[ctx.key] = g
+        return gx, None
+
+
+class Select(Slice):
+    _backward_name = "SelectBackward0"
+
+
+class Alias(Slice):
+    _backward_name = "AliasBackward0"
+
+
+def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """``length`` elements of dim ``dim`` from ``start`` (a view). See: torch.narrow."""
+    d = normalize_dim(dim, input._data.ndim)
+    size = input._data.shape[d]
+    start = int(start)
+    if not -size <= start <= size:
+        raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}], "
+                         f"but got {start})")
+    start %= size if size else 1
+    if length < 0 or start + length > size:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
+                           f"({size}).")
+    return Slice.apply(input, (slice(None),) * d + (slice(start, start + length),))
+
+
+def select(input: Tensor, dim: int, index: int) -> Tensor:
+    """The slice at ``index`` along ``dim``, that dim removed (a view). See: torch.select."""
+    d = normalize_dim(dim, input._data.ndim)
+    size = input._data.shape[d]
+    if not -size <= index < size:
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{list(input.shape)} at dimension {dim}")
+    return Select.apply(input, (slice(None),) * d + (int(index) % size,))
+
+
+class Clone(Function):
+    _array_level = True
+    _backward_name = "CloneBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        return a.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+def clone(input: Tensor, *, memory_format=None) -> Tensor:
+    """A copy with its own storage that gradients flow through. See: torch.clone."""
+    return Clone.apply(input)
+
+
+def contiguous(input: Tensor, memory_format=None) -> Tensor:
+    """``input`` itself when already contiguous, else a contiguous copy.
+
+    See: torch.Tensor.contiguous.
+    """
+    if input._data.flags.c_contiguous:
+        return input
+    return Clone.apply(input)
+
+
+# The join and reorder families import the helpers above, so they come in last.
+from .join import (atleast_1d, atleast_2d, atleast_3d, cat, chunk, concat,  # noqa: E402
+                   concatenate, dstack, hstack, row_stack, split, stack, unbind, vstack)
+from .reorder import diag, flip, fliplr, flipud, roll, tril, triu  # noqa: E402
+
+
+TENSOR_METHODS = {
+    "reshape": reshape, "view": view, "view_as": view_as, "reshape_as": reshape_as,
+    "flatten": flatten, "ravel": ravel, "unflatten": unflatten, "squeeze": squeeze,
+    "unsqueeze": unsqueeze, "permute": permute, "transpose": transpose, "swapaxes": swapaxes,
+    "swapdims": swapdims, "movedim": movedim, "moveaxis": moveaxis, "expand": expand,
+    "expand_as": expand_as, "broadcast_to": broadcast_to, "repeat": repeat, "tile": tile,
+    "narrow": narrow, "select": select, "split": split, "chunk": chunk, "unbind": unbind,
+    "flip": flip, "fliplr": fliplr, "flipud": flipud, "roll": roll, "clone": clone,
+    "contiguous": contiguous, "tril": tril, "triu": triu, "diag": diag,
+}
+INPLACE_METHODS = ("tril", "triu")
+__all__ = [k for k in TENSOR_METHODS if k not in ("view", "view_as", "reshape_as", "expand",
+                                                  "expand_as", "repeat", "contiguous")] + [
+    "cat", "concat", "concatenate", "stack", "hstack", "vstack", "row_stack", "dstack",
+    "atleast_1d", "atleast_2d", "atleast_3d",
+]

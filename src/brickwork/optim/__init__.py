@@ -1,1 +1,15 @@
-"""Optimizers (placeholder)."""
+"""Optimizers and learning-rate schedules. See: torch.optim.
+
+Example:
+    >>> from brickwork import optim
+    >>> opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    >>> sched = optim.lr_scheduler.StepLR(opt, step_size=10, gamma=0.5)
+"""
+from . import lr_scheduler  # noqa: F401
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
+from .optimizer import Optimizer
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]

@@ -1,9 +1,123 @@
-"""Saving and loading tensors and state dicts (placeholder until the files work lands)."""
+"""Saving and loading: ``brickwork.save`` and ``brickwork.load``.
+
+Two formats, told apart on load by their first bytes:
+
+- brickwork's default, a valid safetensors file whose metadata carries the object's structure,
+  ties between tensors and checksums (``safetensors_format.py``);
+- PyTorch's zip format (``torch_format.py``), chosen by a ``.pt``/``.pth`` suffix or
+  ``format='torch'``: ``torch.load(weights_only=True)`` reads what brickwork writes and brickwork
+  reads what ``torch.save`` writes, through an allow-list unpickler that never runs code.
+
+Saving to a path is atomic (``atomic.py``); saving to a file object is not.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, BinaryIO
+
+from ._common import CorruptFileError
+from .atomic import atomic_write
+
+__all__ = ["save", "load", "CorruptFileError", "atomic_write"]
+
+_TORCH_SUFFIXES = (".pt", ".pth")
+_FORMATS = ("brickwork", "safetensors", "torch")
 
 
-def save(obj, f, *args, **kwargs):
-    raise NotImplementedError("brickwork.save is not implemented yet")
+def _format_for(f, format: str | None) -> str:
+    if format is not None:
+        if format not in _FORMATS:
+            raise ValueError(f"brickwork.save: unknown format {format!r}; expected one of "
+                             f"{', '.join(map(repr, _FORMATS))} or None")
+        return "torch" if format == "torch" else "brickwork"
+    name = os.fspath(f) if isinstance(f, (str, os.PathLike)) else getattr(f, "name", "")
+    if isinstance(name, bytes):
+        name = name.decode(errors="replace")
+    if isinstance(name, str) and name.lower().endswith(_TORCH_SUFFIXES):
+        return "torch"
+    return "brickwork"
 
 
-def load(f, *args, **kwargs):
-    raise NotImplementedError("brickwork.load is not implemented yet")
+def save(obj: Any, f: str | os.PathLike | BinaryIO, format: str | None = None) -> None:
+    """Save tensors, Parameters and containers of them (a state_dict, a checkpoint) to a file.
+
+    Args:
+        obj: a Tensor, or nested dicts/OrderedDicts/lists/tuples of Tensors, numbers, strings,
+            bools and None. Tensors that share storage (tied weights, views) share after loading.
+        f: a path (str or PathLike) or a writable binary file object. Writing to a path is
+            atomic: a crash leaves either the old file or the new one. Writing to a file object
+            is not atomic (brickwork cannot replace what the caller opened).
+        format: ``'torch'`` for PyTorch's zip format (the default for ``.pt``/``.pth`` paths),
+            ``'brickwork'``/``'safetensors'`` for brickwork's safetensors format (the default
+            otherwise).
+
+    Example:
+        >>> brickwork.save(net.state_dict(), "mlp.params")
+        >>> net.load_state_dict(brickwork.load("mlp.params"))
+
+    See: torch.save.
+    """
+    kind = _format_for(f, format)
+    if kind == "torch":
+        from .torch_format import save as write
+    else:
+        from .safetensors_format import save as write
+    if isinstance(f, (str, os.PathLike)):
+        with atomic_write(f) as out:
+            write(obj, out)
+    else:
+        if not hasattr(f, "write"):
+            raise TypeError(f"brickwork.save: f must be a path or a binary file object, got "
+                            f"{type(f).__name__}")
+        write(obj, f)
+        if hasattr(f, "flush"):
+            f.flush()
+
+
+def load(f: str | os.PathLike | BinaryIO, map_location=None, pickle_module=None, *,
+         weights_only: bool = True, mmap: bool | None = False, **pickle_load_args) -> Any:
+    """Load what ``save`` (or ``torch.save``, or any safetensors writer) wrote.
+
+    The format is recognised from the first bytes: a zip archive is PyTorch's format, anything
+    else must be safetensors (a plain safetensors file loads as a dict of tensors). Files never
+    run code: PyTorch files are read with an allow-list unpickler that raises
+    ``pickle.UnpicklingError`` naming any other global. Damaged files (truncated, bad header,
+    checksum mismatch, offsets past the end, sizes that do not match) raise ``CorruptFileError``
+    (a RuntimeError) naming the file and the tensor.
+
+    Args:
+        f: a path or a readable binary file object.
+        map_location: where to put tensors: ``'cpu'``, a device, a dict mapping saved locations
+            to new ones, or a callable ``(storage, location) -> storage`` (as in PyTorch).
+        pickle_module: must be None (accepted for PyTorch's signature).
+        mmap: map tensor data from the file instead of reading it (needs a path or a real file);
+            checksums of mapped data are not verified, since that would read it all.
+        weights_only: must be True: brickwork never unpickles arbitrary objects.
+
+    See: torch.load.
+    """
+    if not weights_only:
+        raise ValueError("brickwork.load: weights_only=False is not supported: brickwork files "
+                         "never execute code, so only tensors, containers and plain values load")
+    if pickle_module is not None or pickle_load_args:
+        raise ValueError("brickwork.load: pickle_module and pickle load arguments are not "
+                         "supported (brickwork reads files with its own allow-list unpickler)")
+    from ._source import Source
+
+    src = Source(f)
+    if mmap and src.fd is None:
+        src.close()
+        raise ValueError("brickwork.load: mmap=True needs a file path (or a real file object), "
+                         f"got {type(f).__name__}")
+    try:
+        magic = src.read(0, 4, "the file signature") if src.size >= 4 else b""
+        if magic == b"PK\x03\x04":
+            from .torch_format import load as read
+        elif src.size < 8:
+            raise CorruptFileError(f"{src.label}: only {src.size} bytes: truncated or not a "
+                                   "brickwork/PyTorch/safetensors file")
+        else:
+            from .safetensors_format import load as read
+        return read(src, map_location=map_location, mmap=mmap)
+    finally:
+        src.close()

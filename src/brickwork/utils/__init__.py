@@ -1,1 +1,2 @@
-"""Utilities."""
+"""Utilities: data loading (``brickwork.utils.data``). See: torch.utils."""
+from . import data  # noqa: F401

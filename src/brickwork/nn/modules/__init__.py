@@ -1,4 +1,6 @@
 """The built-in layers, one file per family."""
+from ..containers import *  # noqa: F401,F403
+from ..module import Module  # noqa: F401
 from .activation import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403

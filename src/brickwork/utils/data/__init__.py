@@ -1,1 +1,17 @@
-"""Data loading (placeholder)."""
+"""Data loading: data sets, samplers, DataLoader and collation. See: torch.utils.data.
+
+Example:
+    >>> from brickwork.utils.data import DataLoader, TensorDataset
+    >>> loader = DataLoader(TensorDataset(X, y), batch_size=32, shuffle=True)
+"""
+from ._collate import default_collate, default_convert
+from .dataloader import DataLoader, get_worker_info
+from .dataset import (ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset,
+                      random_split)
+from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
+                      SubsetRandomSampler)
+
+__all__ = ["DataLoader", "Dataset", "IterableDataset", "TensorDataset", "Subset",
+           "ConcatDataset", "random_split", "Sampler", "SequentialSampler", "RandomSampler",
+           "SubsetRandomSampler", "BatchSampler", "default_collate", "default_convert",
+           "get_worker_info"]

@@ -1,0 +1,82 @@
+"""One SGD training step (forward, loss, backward, step), brickwork vs PyTorch on the CPU.
+
+Run: ``python benchmarks/train_step.py`` (``--only mlp256,lenet128`` to pick workloads).
+Also reports the peak memory of one LeNet step (``ru_maxrss`` growth of a fresh process).
+Targets (training issue): MLP b256 <= 1.0, MLP b32 <= 1.5, LeNet b128 <= 2.0, conv 64->64 <= 2.0.
+"""
+from __future__ import annotations
+
+import os
+import resource
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import framework, main, time_call  # noqa: E402
+
+WORKLOADS = ["mlp256", "mlp32", "lenet128", "conv64", "lenet128_peak_mem"]
+TARGETS = {"mlp256": "<=1.0", "mlp32": "<=1.5", "lenet128": "<=2.0", "conv64": "<=2.0"}
+
+
+def _mlp(lib):
+    nn = lib.nn
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+
+
+def _lenet(lib):
+    nn = lib.nn
+    return nn.Sequential(
+        nn.Conv2d(1, 6, kernel_size=5, padding=2), nn.ReLU(), nn.MaxPool2d(2, 2),
+        nn.Conv2d(6, 16, kernel_size=5), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Flatten(),
+        nn.Linear(16 * 5 * 5, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+
+
+def _train_step(lib, net, batch):
+    lib.manual_seed(0)
+    X = lib.rand(batch, 1, 28, 28)
+    y = lib.randint(0, 10, (batch,))
+    opt = lib.optim.SGD(net.parameters(), lr=0.01)
+    loss_fn = lib.nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad()
+        loss = loss_fn(net(X), y)
+        loss.backward()
+        opt.step()
+    return step
+
+
+def _conv_step(lib):
+    conv = lib.nn.Conv2d(64, 64, 3, padding=1)
+    X = lib.rand(16, 64, 56, 56, requires_grad=True)
+
+    def step():
+        conv.zero_grad()
+        X.grad = None
+        conv(X).sum().backward()
+    return step
+
+
+def run_worker(fw_name: str, names, extra) -> dict:
+    lib = framework(fw_name)
+    out = {}
+    if fw_name == "torch":
+        # Match NumPy's BLAS, which uses every core; PyTorch's default is the same.
+        lib.set_num_threads(os.cpu_count() or 1)
+    if "lenet128_peak_mem" in names:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        _train_step(lib, _lenet(lib), 128)()
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        out["lenet128_peak_mem"] = (after - before) * 1024.0  # bytes (shown as "seconds")
+    if "mlp256" in names:
+        out["mlp256"] = time_call(_train_step(lib, _mlp(lib), 256), min_time=1.0)
+    if "mlp32" in names:
+        out["mlp32"] = time_call(_train_step(lib, _mlp(lib), 32), min_time=1.0)
+    if "lenet128" in names:
+        out["lenet128"] = time_call(_train_step(lib, _lenet(lib), 128), min_time=2.0, repeat=3)
+    if "conv64" in names:
+        out["conv64"] = time_call(_conv_step(lib), min_time=2.0, repeat=3)
+    return out
+
+
+if __name__ == "__main__":
+    main(__file__, WORKLOADS, run_worker, TARGETS, __doc__)

@@ -1,0 +1,133 @@
+"""Gradient clipping by total norm or by value, in place on ``.grad``.
+
+The arithmetic runs on the gradients' arrays in their own dtype, as PyTorch's does, so the
+returned norm and the scaled gradients match PyTorch's to float32 rounding.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Iterable
+
+import numpy as np
+
+from ...tensor import Tensor, _make
+
+__all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm",
+           "clip_grads_with_norm_"]
+
+
+def _tensors(tensors) -> list[Tensor]:
+    return [tensors] if isinstance(tensors, Tensor) else list(tensors)
+
+
+def _grads(parameters) -> list[Tensor]:
+    return [p._grad for p in _tensors(parameters) if p._grad is not None]
+
+
+def _vector_norm(arr, p: float):
+    """The ``p``-norm of all entries of ``arr`` as a 0-d array of ``arr``'s dtype."""
+    a = np.abs(arr.reshape(-1))
+    if a.size == 0:
+        return np.zeros((), dtype=arr.dtype)
+    if p == 2:
+        return np.sqrt(np.dot(a, a)).astype(arr.dtype)
+    if p == 1:
+        return a.sum().astype(arr.dtype)
+    if p == math.inf:
+        return a.max().astype(arr.dtype)
+    if p == -math.inf:
+        return a.min().astype(arr.dtype)
+    if p == 0:
+        return np.asarray(np.count_nonzero(a), dtype=arr.dtype)
+    return (a ** p).sum().astype(arr.dtype) ** (1.0 / p)
+
+
+def get_total_norm(tensors, norm_type: float | str = 2.0, error_if_nonfinite: bool = False,
+                   foreach: bool | None = None) -> Tensor:
+    """The ``norm_type`` norm of the norms of ``tensors`` (as if concatenated into one vector).
+
+    See: torch.nn.utils.get_total_norm.
+    """
+    tensors = _tensors(tensors)
+    norm_type = float(norm_type)
+    if len(tensors) == 0:
+        from ...factories import tensor
+
+        return tensor(0.0)
+    first = tensors[0]
+    norms = np.stack([np.asarray(_vector_norm(t._data, norm_type), dtype=first._data.dtype)
+                      for t in tensors])
+    total = _vector_norm(norms, norm_type)
+    if error_if_nonfinite and not np.isfinite(total):
+        raise RuntimeError(f"The total norm of order {norm_type} for gradients from "
+                           "`parameters` is non-finite, so it cannot be clipped. To disable "
+                           "this error and scale the gradients by the non-finite norm anyway, "
+                           "set `error_if_nonfinite=False`")
+    return _make(np.asarray(total), first._device)
+
+
+def clip_grads_with_norm_(parameters, max_norm: float, total_norm: Tensor,
+                          foreach: bool | None = None) -> None:
+    """Scale the gradients by ``max_norm / (total_norm + 1e-6)`` when that is below 1.
+
+    See: torch.nn.utils.clip_grads_with_norm_.
+    """
+    grads = _grads(parameters)
+    if not grads:
+        return
+    tn = total_norm._data if isinstance(total_norm, Tensor) else np.asarray(total_norm)
+    dtype = grads[0]._data.dtype
+    coef = np.asarray(max_norm, dtype=dtype) / (tn.astype(dtype) + np.asarray(1e-6, dtype))
+    coef = np.minimum(coef, np.asarray(1.0, dtype))
+    for g in grads:
+        g._data *= coef.astype(g._data.dtype)
+
+
+def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
+                    norm_type: float | str = 2.0, error_if_nonfinite: bool = False,
+                    foreach: bool | None = None) -> Tensor:
+    """Rescale gradients in place so that their total norm is at most ``max_norm``.
+
+    Args:
+        parameters: tensors (or one tensor) whose ``.grad`` is clipped.
+        max_norm: the largest allowed total norm.
+        norm_type: the p of the p-norm (``'inf'`` for the max norm).
+        error_if_nonfinite: raise ``RuntimeError`` when the total norm is nan or inf.
+
+    Returns:
+        The total norm of the gradients before clipping (a 0-d tensor).
+
+    Example:
+        >>> loss.backward()
+        >>> brickwork.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
+
+    See: torch.nn.utils.clip_grad_norm_.
+    """
+    params = _tensors(parameters)
+    grads = _grads(params)
+    total = get_total_norm(grads, norm_type, error_if_nonfinite)
+    clip_grads_with_norm_(params, max_norm, total)
+    return total
+
+
+def clip_grad_norm(parameters, max_norm: float, norm_type: float | str = 2.0,
+                   error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
+    """Deprecated alias of ``clip_grad_norm_``. See: torch.nn.utils.clip_grad_norm."""
+    warnings.warn("`torch.nn.utils.clip_grad_norm` is now deprecated in favor of "
+                  "`torch.nn.utils.clip_grad_norm_`.", FutureWarning, stacklevel=2)
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
+
+
+def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float,
+                     foreach: bool | None = None) -> None:
+    """Clamp every gradient entry into ``[-clip_value, clip_value]`` in place.
+
+    Example:
+        >>> brickwork.nn.utils.clip_grad_value_(model.parameters(), 0.5)
+
+    See: torch.nn.utils.clip_grad_value_.
+    """
+    clip_value = float(clip_value)
+    for g in _grads(parameters):
+        np.clip(g._data, -clip_value, clip_value, out=g._data)

@@ -1,0 +1,140 @@
+"""The convolution kernels on backend arrays: im2col / col2im around one large GEMM.
+
+Layout (chosen by measurement, see ``benchmarks/conv.py``): the windows of the padded NCHW input
+are gathered channels-last into one ``(N*OH*OW, C*kh*kw)`` matrix, so each group's forward and
+weight gradient is a single GEMM over the whole batch. Many small per-sample products (LeNet's
+6x25 @ 25x784) are far slower in BLAS than one tall product. ``col2im`` loops over the kh*kw
+kernel offsets only (never over pixels or batch items), adding one strided slab per offset.
+
+Shapes: ``x`` (N, C, H, W), ``w`` (O, C // groups, kh, kw); ``pad`` is (top, bottom, left,
+right); ``stride`` and ``dilation`` are pairs.
+"""
+from __future__ import annotations
+
+from ._util import xp_of
+
+
+def out_size(size: int, k: int, s: int, p_lo: int, p_hi: int, d: int) -> int:
+    """Output length of a convolution/pooling along one axis."""
+    return (size + p_lo + p_hi - d * (k - 1) - 1) // s + 1
+
+
+def pad_nchw(x, pad, value=0):
+    """Pad the two spatial axes of an NCHW array (a no-op when every pad is zero)."""
+    t, b, left, r = pad
+    if not (t or b or left or r):
+        return x
+    xp = xp_of(x)
+    n, c, h, w = x.shape
+    out = xp.full((n, c, h + t + b, w + left + r), value, dtype=x.dtype)
+    out[:, :, t:t + h, left:left + w] = x
+    return out
+
+
+def windows(xp_arr, kh: int, kw: int, stride, dilation, oh: int, ow: int):
+    """A strided view (N, C, OH, OW, kh, kw) of the windows of a padded NCHW array."""
+    xp = xp_of(xp_arr)
+    sn, sc, sh, sw = xp_arr.strides
+    n, c = xp_arr.shape[:2]
+    # Never written through: every consumer copies or reduces the view.
+    return xp.lib.stride_tricks.as_strided(
+        xp_arr, shape=(n, c, oh, ow, kh, kw),
+        strides=(sn, sc, sh * stride[0], sw * stride[1], sh * dilation[0], sw * dilation[1]))
+
+
+def _nhwc_padded(x, pad):
+    """x (N, C, H, W) -> zero-padded channels-last (N, Hp, Wp, C): one copy does both."""
+    xp = xp_of(x)
+    n, c, h, w = x.shape
+    t, b, left, r = pad
+    out = xp.zeros((n, h + t + b, w + left + r, c), dtype=x.dtype)
+    out[:, t:t + h, left:left + w] = x.transpose(0, 2, 3, 1)
+    return out
+
+
+def im2col(x, kh, kw, stride, pad, dilation, groups, out_hw=None):
+    """Per-group column matrices (N*OH*OW, kh*kw*C/g) of ``x`` and the output size (OH, OW).
+
+    The rows are channels-last windows: copying them reads runs of C contiguous values, where
+    an NCHW gather would jump a whole image between neighbouring entries. ``out_hw`` limits
+    the windows (a transposed convolution's far-side output padding adds rows none reaches).
+    """
+    n, c, h, w = x.shape
+    if out_hw is None:
+        oh = out_size(h, kh, stride[0], pad[0], pad[1], dilation[0])
+        ow = out_size(w, kw, stride[1], pad[2], pad[3], dilation[1])
+    else:
+        oh, ow = out_hw
+    xh = _nhwc_padded(x, pad)
+    xp = xp_of(x)
+    sn, sh, sw, sc = xh.strides
+    win = xp.lib.stride_tricks.as_strided(
+        xh, shape=(n, oh, ow, kh, kw, c),
+        strides=(sn, sh * stride[0], sw * stride[1], sh * dilation[0], sw * dilation[1], sc))
+    cg = c // groups
+    cols = [xp.ascontiguousarray(win[..., i * cg:(i + 1) * cg])
+            .reshape(n * oh * ow, kh * kw * cg) for i in range(groups)]
+    return cols, oh, ow
+
+
+def _w_matrix(w, i, groups):
+    """Group ``i`` of w (O, cg, kh, kw) as (O/g, kh*kw*cg), matching the column order."""
+    og = w.shape[0] // groups
+    return w[i * og:(i + 1) * og].transpose(0, 2, 3, 1).reshape(og, w[0].size)
+
+
+def conv_forward(x, w, stride, pad, dilation, groups, out_hw=None):
+    """``y = conv(x, w)`` (no bias); returns ``(y, cols)`` so backward can reuse the columns."""
+    xp = xp_of(x)
+    o = w.shape[0]
+    og = o // groups
+    n = x.shape[0]
+    cols, oh, ow = im2col(x, w.shape[2], w.shape[3], stride, pad, dilation, groups, out_hw)
+    if groups == 1:
+        y = cols[0] @ _w_matrix(w, 0, 1).T
+    else:
+        y = xp.empty((n * oh * ow, o), dtype=x.dtype)
+        for i in range(groups):
+            y[:, i * og:(i + 1) * og] = cols[i] @ _w_matrix(w, i, groups).T
+    y = y.reshape(n, oh, ow, o).transpose(0, 3, 1, 2)
+    return xp.ascontiguousarray(y), cols
+
+
+def gy_matrix(gy):
+    """(N, O, OH, OW) -> contiguous (N*OH*OW, O): the GEMM operand of both gradients."""
+    n, o = gy.shape[:2]
+    return xp_of(gy).ascontiguousarray(gy.transpose(0, 2, 3, 1)).reshape(gy.size // o, o)
+
+
+def conv_weight_grad(gm, cols, w_shape, groups):
+    """dL/dw from the output gradient matrix and the input's columns: one GEMM per group."""
+    o, cg, kh, kw = w_shape
+    og = o // groups
+    parts = [(gm[:, i * og:(i + 1) * og].T @ cols[i]).reshape(og, kh, kw, cg)
+             for i in range(groups)]
+    gw = parts[0] if groups == 1 else xp_of(gm).concatenate(parts, axis=0)
+    return xp_of(gm).ascontiguousarray(gw.transpose(0, 3, 1, 2))
+
+
+def conv_input_grad(gm, w, x_shape, oh, ow, stride, pad, dilation, groups):
+    """dL/dx: ``cols_grad = gy @ w`` per group, then col2im (scatter-add back into x)."""
+    xp = xp_of(gm)
+    o, cg, kh, kw = w.shape
+    og = o // groups
+    n, c, h, wd = x_shape
+    hp, wp = h + pad[0] + pad[1], wd + pad[2] + pad[3]
+    # Accumulate channels-last so each slab add walks memory in order.
+    dx = xp.zeros((n, hp, wp, c), dtype=gm.dtype)
+    sh, sw = stride
+    for gi in range(groups):
+        dcols = (gm[:, gi * og:(gi + 1) * og] @ _w_matrix(w, gi, groups))
+        dcols = dcols.reshape(n, oh, ow, kh, kw, cg)
+        dst = dx if groups == 1 else dx[..., gi * cg:(gi + 1) * cg]
+        for i in range(kh):
+            hi = i * dilation[0]
+            for j in range(kw):
+                wj = j * dilation[1]
+                dst[:, hi:hi + sh * (oh - 1) + 1:sh, wj:wj + sw * (ow - 1) + 1:sw] += \
+                    dcols[:, :, :, i, j]
+    dx = dx[:, pad[0]:pad[0] + h, pad[2]:pad[2] + wd]
+    return xp.ascontiguousarray(dx.transpose(0, 3, 1, 2))

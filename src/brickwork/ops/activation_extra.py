@@ -1,0 +1,269 @@
+"""More activations (nn.functional-only in PyTorch): gelu, leaky_relu, elu, silu, softplus,
+hardtanh, relu6, mish, softmin, plus ``erf`` (which gelu needs) and ``dropout``.
+
+NumPy has no ``erf`` and SciPy is not a dependency, so :func:`_erf_array` evaluates it from two
+series that need only ``exp``: for ``|x| < 2.5`` the all-positive series
+``erf(x) = 2/sqrt(pi) * exp(-x^2) * sum_n 2^n x^(2n+1) / (1*3*...*(2n+1))`` (no cancellation), and
+for ``|x| >= 2.5`` the continued fraction of ``erfc``. Both reach about 1e-15 absolute error in
+float64 (checked against ``math.erf`` in the tests), so gradcheck and float64 comparisons pass.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._util import wrap
+from .elementwise import _float_input
+
+_SPLIT = 2.5
+_CF_DEPTH = 40
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def _erf_array(x):
+    """erf of a float array (NumPy or CuPy), accurate to ~1e-15 in float64."""
+    dtype = x.dtype
+    # Always evaluate in float64: near the series/fraction split the float32 series loses a few
+    # ulps (its partial sums reach exp(x^2) before being scaled back down).
+    x = x.astype(np.float64, copy=False)
+    a = np.abs(x)
+    s = np.minimum(a, _SPLIT)
+    term = s.copy()
+    total = s.copy()
+    x2 = 2 * s * s
+    eps = np.finfo(dtype).eps * 0.1
+    n = 0
+    while True:
+        n += 1
+        term = term * x2 / (2 * n + 1)
+        total += term
+        # Check convergence every few steps only: the test is a reduction (a sync on a GPU).
+        if n % 8 == 0 and not bool((term > eps * total).any()):
+            break
+    small = _TWO_OVER_SQRT_PI * np.exp(-s * s) * total
+    b = np.maximum(a, _SPLIT)
+    f = b.copy()
+    for k in range(_CF_DEPTH, 0, -1):
+        f = b + (k / 2) / f
+    big = 1 - np.exp(-b * b) / (math.sqrt(math.pi) * f)
+    out = np.sign(x) * np.where(a < _SPLIT, small, big)
+    return np.where(np.isnan(x), x, out).astype(dtype, copy=False)
+
+
+class Erf(Function):
+    _array_level = True
+    _backward_name = "ErfBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        if ctx.needs_input_grad[0]:
+            ctx.x = x
+        return _erf_array(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x = ctx.x
+        return g * (_TWO_OVER_SQRT_PI * np.exp(-x * x)).astype(x.dtype, copy=False)
+
+
+def erf(input: Tensor) -> Tensor:
+    """The error function. See: torch.erf."""
+    return Erf.apply(_float_input(input))
+
+
+class Gelu(Function):
+    _array_level = True
+    _backward_name = "GeluBackward0"
+
+    @staticmethod
+    def forward(ctx, x, approximate):
+        if approximate == "tanh":
+            k = math.sqrt(2 / math.pi)
+            inner = k * (x + 0.044715 * x ** 3)
+            t = np.tanh(inner)
+            out = 0.5 * x * (1 + t)
+            ctx.t = t
+        else:
+            cdf = 0.5 * (1 + _erf_array(x / math.sqrt(2)))
+            out = x * cdf
+            ctx.cdf = cdf
+        ctx.x, ctx.approximate = x, approximate
+        return out.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        x = ctx.x
+        if ctx.approximate == "tanh":
+            k = math.sqrt(2 / math.pi)
+            t = ctx.t
+            d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x)
+        else:
+            pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+            d = ctx.cdf + x * pdf
+        return (g * d).astype(x.dtype, copy=False), None
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """Gaussian error linear unit ``x * Phi(x)`` (``approximate='tanh'`` for the tanh form).
+
+    See: torch.nn.functional.gelu.
+    """
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError(f"approximate argument must be either none or tanh, got "
+                           f"{approximate!r}")
+    return Gelu.apply(_float_input(input), approximate)
+
+
+def _pointwise(name: str, backward_name: str, fwd, grad, doc: str):
+    """A pointwise op with parameters: ``fwd(x, *params)``, ``grad(g, x, out, *params)``."""
+
+    def forward(ctx, x, *params):
+        with np.errstate(over="ignore"):
+            out = fwd(x, *params)
+        out = out.astype(x.dtype, copy=False)
+        if ctx.needs_input_grad[0]:
+            ctx.x, ctx.out, ctx.params = x, out, params
+        return out
+
+    def backward(ctx, g):
+        with np.errstate(over="ignore"):
+            gx = grad(g, ctx.x, ctx.out, *ctx.params)
+        return (gx.astype(ctx.x.dtype, copy=False),) + (None,) * len(ctx.params)
+
+    cls = type(name, (Function,), {"_array_level": True, "_backward_name": backward_name,
+                                   "forward": staticmethod(forward),
+                                   "backward": staticmethod(backward), "__doc__": doc})
+    return cls
+
+
+def _sigmoid(x):
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _softplus(x, beta, threshold):
+    z = x * beta
+    # log1p(exp(z)) = max(z, 0) + log1p(exp(-|z|)): never overflows.
+    soft = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / beta
+    return np.where(z > threshold, x, soft)
+
+
+LeakyRelu = _pointwise(
+    "LeakyRelu", "LeakyReluBackward0",
+    lambda x, s: np.where(x > 0, x, x * s),
+    lambda g, x, y, s: np.where(x > 0, g, g * s), "leaky_relu")
+Elu = _pointwise(
+    "Elu", "EluBackward0",
+    lambda x, a: np.where(x > 0, x, a * np.expm1(np.minimum(x, 0))),
+    lambda g, x, y, a: np.where(x > 0, g, g * (y + a)), "elu")
+Silu = _pointwise(
+    "Silu", "SiluBackward0",
+    lambda x: x * _sigmoid(x),
+    lambda g, x, y: (lambda s: g * s * (1 + x * (1 - s)))(_sigmoid(x)), "silu")
+Softplus = _pointwise(
+    "Softplus", "SoftplusBackward0", _softplus,
+    lambda g, x, y, b, t: np.where(x * b > t, g, g * _sigmoid(x * b)), "softplus")
+Hardtanh = _pointwise(
+    "Hardtanh", "HardtanhBackward0",
+    lambda x, lo, hi: np.clip(x, lo, hi),
+    # PyTorch: zero gradient at and beyond the limits (x <= min or x >= max).
+    lambda g, x, y, lo, hi: np.where((x > lo) & (x < hi), g, 0), "hardtanh")
+
+
+def _mish_grad(g, x, y):
+    tsp = np.tanh(_softplus(x, 1.0, 20.0))
+    return g * (tsp + x * _sigmoid(x) * (1 - tsp * tsp))
+
+
+Mish = _pointwise("Mish", "MishBackward0", lambda x: x * np.tanh(_softplus(x, 1.0, 20.0)),
+                  _mish_grad, "mish")
+
+
+def _run(cls, input: Tensor, inplace: bool, *params) -> Tensor:
+    if not input.is_floating_point():
+        raise RuntimeError(f'"{cls.__name__.lower()}" not implemented for '
+                           f"'{input.dtype.name.capitalize()}'")
+    if inplace:
+        return input._inplace(lambda t: cls.apply(t, *params))
+    return cls.apply(input, *params)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """``x`` for ``x > 0``, else ``negative_slope * x``. See: torch.nn.functional.leaky_relu."""
+    return _run(LeakyRelu, input, inplace, float(negative_slope))
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """``x`` for ``x > 0``, else ``alpha * (exp(x) - 1)``. See: torch.nn.functional.elu."""
+    return _run(Elu, input, inplace, float(alpha))
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x * sigmoid(x)`` (swish). See: torch.nn.functional.silu."""
+    return _run(Silu, input, inplace)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """``log(1 + exp(beta * x)) / beta``, linear where ``beta * x > threshold``.
+
+    See: torch.nn.functional.softplus.
+    """
+    return _run(Softplus, input, False, float(beta), float(threshold))
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor:
+    """Clamp to ``[min_val, max_val]``. See: torch.nn.functional.hardtanh."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _run(Hardtanh, input, inplace, float(min_val), float(max_val))
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """``min(max(x, 0), 6)``. See: torch.nn.functional.relu6."""
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x * tanh(softplus(x))``. See: torch.nn.functional.mish."""
+    return _run(Mish, input, inplace)
+
+
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """``softmax(-x)`` along ``dim``. See: torch.nn.functional.softmin."""
+    from .activation import softmax
+
+    if dtype is not None:
+        input = input.to(dtype)
+    return softmax(-input, dim)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True,
+            inplace: bool = False) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``.
+
+    The mask is drawn from brickwork's default generator (``manual_seed`` repeats it). Outside
+    training (or with ``p == 0``) the input is returned unchanged.
+
+    See: torch.nn.functional.dropout.
+    """
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0:
+        return input
+    from ..factories import rand
+
+    keep = 1.0 - p
+    r = rand(*input.shape, dtype=input.dtype, device=input.device)._data
+    scale = 0.0 if keep == 0 else 1.0 / keep
+    mask = wrap(((r < keep) * scale).astype(input._data.dtype, copy=False), input)
+    if inplace:
+        return input.mul_(mask)
+    return input * mask
+
+
+__all__ = ["erf", "gelu", "leaky_relu", "elu", "silu", "softplus", "hardtanh", "relu6", "mish",
+           "softmin", "dropout"]

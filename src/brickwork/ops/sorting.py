@@ -1,0 +1,170 @@
+"""Sorting and searching: sort, argsort, topk, unique, nonzero/argwhere.
+
+Part of the indexing family (``ops/indexing.py`` re-exports these as functions and Tensor
+methods). ``sort`` and ``topk`` return ``(values, indices)`` named tuples like PyTorch's
+``torch.return_types``; the values' gradient goes back to the positions the indices name.
+"""
+from __future__ import annotations
+
+import collections
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._util import normalize_dim, wrap, xp_of
+
+
+def _return_type(name: str, fields: tuple):
+    """A named tuple printed like ``torch.return_types.<name>(values=..., indices=...)``."""
+    base = collections.namedtuple(name, fields)
+
+    def __repr__(self) -> str:
+        body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
+        return f"brickwork.return_types.{name}(\n{body})"
+
+    cls = type(name, (base,), {"__slots__": (), "__repr__": __repr__})
+    cls.__module__ = "brickwork.return_types"
+    return cls
+
+
+sort_result = _return_type("sort", ("values", "indices"))
+topk_result = _return_type("topk", ("values", "indices"))
+
+
+def _order(a, axis: int, descending: bool):
+    """Stable ``argsort`` along ``axis``; NaN counts as the largest value, as in PyTorch."""
+    xp = xp_of(a)
+    if a.dtype.kind == "b":
+        a = a.astype(np.int8)
+    elif a.dtype.kind == "u":
+        a = a.astype(np.int64)
+    if not descending:
+        return xp.argsort(a, axis=axis, kind="stable")
+    if a.dtype.kind == "f":
+        nan = xp.isnan(a)
+        order = xp.argsort(xp.where(nan, 0, -a), axis=axis, kind="stable")
+        if not nan.any():
+            return order
+        # A second stable pass moves NaN (the largest value to PyTorch) to the front.
+        first = xp.argsort(~xp.take_along_axis(nan, order, axis), axis=axis, kind="stable")
+        return xp.take_along_axis(order, first, axis)
+    return xp.argsort(-a, axis=axis, kind="stable")
+
+
+class _Select(Function):
+    """Values picked along ``dim`` by precomputed indices; also returns the indices."""
+
+    _array_level = True
+
+    @staticmethod
+    def forward(ctx, a, idx, dim):
+        ctx.idx, ctx.dim, ctx.in_shape = idx, dim, a.shape
+        if a.ndim == 0:
+            return a.copy(), idx
+        return xp_of(a).take_along_axis(a, idx, axis=dim), idx
+
+    @staticmethod
+    def backward(ctx, g, _gi=None):
+        if g.ndim == 0:
+            return g, None, None
+        xp = xp_of(g)
+        gx = xp.zeros(ctx.in_shape, g.dtype)
+        xp.put_along_axis(gx, ctx.idx, g, axis=ctx.dim)
+        return gx, None, None
+
+
+class Sort(_Select):
+    _backward_name = "SortBackward0"
+
+
+class Topk(_Select):
+    _backward_name = "TopkBackward0"
+
+
+def _apply_select(cls, input: Tensor, idx, dim: int, result):
+    if input._data.ndim == 0:
+        idx = idx.reshape(())
+    return result(*cls.apply(input, idx.astype(np.int64, copy=False), dim))
+
+
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
+    """Sorted values along ``dim`` and the indices they came from. See: torch.sort.
+
+    Example:
+        >>> brickwork.tensor([3., 1., 2.]).sort().indices.tolist()
+        [1, 2, 0]
+    """
+    nd = input._data.ndim
+    d = normalize_dim(dim, nd)
+    a = input._data if nd else input._data.reshape(1)
+    idx = _order(a, d, descending)
+    return _apply_select(Sort, input, idx, d, sort_result)
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False,
+            stable: bool = False) -> Tensor:
+    """The indices that sort ``input`` along ``dim``. See: torch.argsort."""
+    nd = input._data.ndim
+    d = normalize_dim(dim, nd)
+    if nd == 0:
+        return wrap(xp_of(input._data).zeros((), np.int64), input)
+    return wrap(_order(input._data, d, descending).astype(np.int64, copy=False), input)
+
+
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+    """The ``k`` largest (or smallest) values along ``dim`` and their indices.
+
+    See: torch.topk.
+    """
+    nd = input._data.ndim
+    d = normalize_dim(dim, nd)
+    size = input._data.shape[d] if nd else 1
+    if not 0 <= k <= size:
+        raise RuntimeError("selected index k out of range")
+    a = input._data if nd else input._data.reshape(1)
+    idx = _order(a, d, largest)
+    idx = idx[(slice(None),) * d + (slice(0, k),)]
+    return _apply_select(Topk, input, idx, d, topk_result)
+
+
+def nonzero(input: Tensor, *, as_tuple: bool = False):
+    """The indices of the non-zero elements, one row each (or one tensor per dim).
+
+    See: torch.nonzero.
+    """
+    a = input._data
+    xp = xp_of(a)
+    if as_tuple:
+        if a.ndim == 0:
+            return (wrap(xp.zeros(int(a != 0), np.int64), input),)
+        return tuple(wrap(i.astype(np.int64, copy=False), input) for i in a.nonzero())
+    if a.ndim == 0:
+        return wrap(xp.zeros((int(a != 0), 0), np.int64), input)
+    return wrap(xp.argwhere(a).astype(np.int64, copy=False), input)
+
+
+def argwhere(input: Tensor) -> Tensor:
+    """``nonzero(input)``: one row of indices per non-zero element. See: torch.argwhere."""
+    return nonzero(input)
+
+
+def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
+           return_counts: bool = False, dim: int | None = None):
+    """The distinct elements (sorted), optionally with inverse indices and counts.
+
+    See: torch.unique.
+    """
+    a = input._data
+    xp = xp_of(a)
+    axis = None if dim is None else normalize_dim(dim, a.ndim)
+    res = xp.unique(a, return_inverse=return_inverse, return_counts=return_counts, axis=axis)
+    if not (return_inverse or return_counts):
+        return wrap(res, input)
+    out = [wrap(res[0], input)]
+    if return_inverse:
+        inv = res[1].astype(np.int64, copy=False)
+        out.append(wrap(inv.reshape(a.shape) if axis is None else inv.reshape(-1), input))
+    if return_counts:
+        out.append(wrap(res[-1].astype(np.int64, copy=False), input))
+    return tuple(out)

@@ -1,0 +1,61 @@
+"""Adagrad: per-coordinate learning rates from the sum of squared gradients."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import numpy as np
+
+from .optimizer import Optimizer, _arr, _check
+
+
+class Adagrad(Optimizer):
+    """Adagrad. See: torch.optim.Adagrad.
+
+    ``s += g*g``; ``p -= lr / (1 + (t-1)*lr_decay) * g / (sqrt(s) + eps)``. As in PyTorch the
+    state (``step``, ``sum`` = ``initial_accumulator_value``) is created for every parameter
+    when the optimizer is built.
+
+    Example:
+        >>> opt = Adagrad(model.parameters(), lr=0.01)
+    """
+
+    def __init__(self, params: Iterable, lr: float = 1e-2, lr_decay: float = 0,
+                 weight_decay: float = 0, initial_accumulator_value: float = 0,
+                 eps: float = 1e-10, foreach: bool | None = None, *, maximize: bool = False,
+                 differentiable: bool = False, fused: bool | None = None) -> None:
+        _check(0.0 <= lr, "learning rate", lr)
+        _check(0.0 <= lr_decay, "lr_decay value", lr_decay)
+        _check(0.0 <= weight_decay, "weight_decay value", weight_decay)
+        _check(0.0 <= initial_accumulator_value, "initial_accumulator_value value",
+               initial_accumulator_value)
+        _check(0.0 <= eps, "epsilon value", eps)
+        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, foreach=foreach,
+                        maximize=maximize, differentiable=differentiable, fused=fused)
+        super().__init__(params, defaults)
+
+    def _on_new_group(self, group: dict[str, Any]) -> None:
+        self._require_initialized(group)
+        for p in group["params"]:
+            state = self.state[p]
+            state["step"] = self._step_tensor()
+            state["sum"] = self._zeros_like(p, group["initial_accumulator_value"])
+
+    def _step_group(self, group: dict[str, Any]) -> None:
+        lr, lr_decay, eps, wd = group["lr"], group["lr_decay"], group["eps"], \
+            group["weight_decay"]
+        for p, arr, g in self._grads(group):
+            state = self.state[p]
+            step_t = state["step"]
+            step_t._data += 1
+            step = float(step_t._data)
+            if wd != 0:
+                g = g + wd * arr
+            clr = lr / (1 + (step - 1) * lr_decay)
+            s = _arr(state["sum"])
+            s += g * g
+            std = np.sqrt(s)
+            std += eps
+            np.divide(g, std, out=std)
+            std *= clr
+            arr -= std

@@ -1,0 +1,71 @@
+"""RMSprop: divide the gradient by a running root mean square of its recent values."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import numpy as np
+
+from .optimizer import Optimizer, _arr, _check
+
+
+class RMSprop(Optimizer):
+    """RMSprop (optionally centered, with momentum). See: torch.optim.RMSprop.
+
+    ``v = alpha*v + (1-alpha)*g*g``; ``avg = sqrt(v - mean_g**2)`` when centered else
+    ``sqrt(v)``, plus ``eps``; then ``p -= lr * g / avg`` or, with momentum,
+    ``b = momentum*b + g/avg`` and ``p -= lr * b``.
+
+    Example:
+        >>> opt = RMSprop(model.parameters(), lr=0.01, momentum=0.9)
+    """
+
+    def __init__(self, params: Iterable, lr: float = 1e-2, alpha: float = 0.99,
+                 eps: float = 1e-8, weight_decay: float = 0, momentum: float = 0,
+                 centered: bool = False, capturable: bool = False,
+                 foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False) -> None:
+        _check(0.0 <= lr, "learning rate", lr)
+        _check(0.0 <= eps, "epsilon value", eps)
+        _check(0.0 <= momentum, "momentum value", momentum)
+        _check(0.0 <= weight_decay, "weight_decay value", weight_decay)
+        _check(0.0 <= alpha, "alpha value", alpha)
+        defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
+                        weight_decay=weight_decay, capturable=capturable, foreach=foreach,
+                        maximize=maximize, differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def _step_group(self, group: dict[str, Any]) -> None:
+        lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
+        wd, momentum, centered = group["weight_decay"], group["momentum"], group["centered"]
+        for p, arr, g in self._grads(group):
+            state = self.state[p]
+            if len(state) == 0:
+                state["step"] = self._step_tensor()
+                state["square_avg"] = self._zeros_like(p)
+                if momentum > 0:
+                    state["momentum_buffer"] = self._zeros_like(p)
+                if centered:
+                    state["grad_avg"] = self._zeros_like(p)
+            state["step"]._data += 1
+            if wd != 0:
+                g = g + wd * arr
+            v = _arr(state["square_avg"])
+            v *= alpha
+            v += (1 - alpha) * (g * g)
+            if centered:
+                ga = _arr(state["grad_avg"])
+                ga += (1 - alpha) * (g - ga)
+                avg = v - ga * ga
+                np.sqrt(avg, out=avg)
+            else:
+                avg = np.sqrt(v)
+            avg += eps
+            if momentum > 0:
+                buf = _arr(state["momentum_buffer"])
+                buf *= momentum
+                buf += g / avg
+                arr -= np.multiply(buf, lr, dtype=arr.dtype)
+            else:
+                np.divide(g, avg, out=avg)
+                avg *= lr
+                arr -= avg

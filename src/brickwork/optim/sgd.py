@@ -1,0 +1,61 @@
+"""Stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import numpy as np
+
+from ..tensor import _make
+from .optimizer import Optimizer, _arr, _check, required
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent (optionally with momentum). See: torch.optim.SGD.
+
+    The update follows PyTorch's: with weight decay ``g = g + wd * p``; with momentum
+    ``b = g`` on the first step then ``b = momentum * b + (1 - dampening) * g``, and
+    ``g = g + momentum * b`` (Nesterov) or ``g = b``; finally ``p = p - lr * g``.
+
+    Example:
+        >>> opt = SGD(model.parameters(), lr=0.1, momentum=0.9)
+        >>> opt.zero_grad(); loss_fn(model(x), y).backward(); opt.step()
+    """
+
+    def __init__(self, params: Iterable, lr: float = 1e-3, momentum: float = 0,
+                 dampening: float = 0, weight_decay: float = 0, nesterov: bool = False, *,
+                 maximize: bool = False, foreach: bool | None = None,
+                 differentiable: bool = False, fused: bool | None = None) -> None:
+        if lr is not required:
+            _check(0.0 <= lr, "learning rate", lr)
+        _check(0.0 <= momentum, "momentum value", momentum)
+        _check(0.0 <= weight_decay, "weight_decay value", weight_decay)
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
+                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
+                        foreach=foreach, differentiable=differentiable, fused=fused)
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(params, defaults)
+
+    def _step_group(self, group: dict[str, Any]) -> None:
+        lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
+        dampening, nesterov = group["dampening"], group["nesterov"]
+        for p, arr, g in self._grads(group):
+            if wd != 0:
+                g = g + wd * arr
+            if momentum != 0:
+                state = self.state[p]
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    buf = _make(g.reshape(p._data.shape).copy(), p._device)
+                    state["momentum_buffer"] = buf
+                else:
+                    b = _arr(buf)
+                    b *= momentum
+                    if dampening == 0:
+                        b += g
+                    else:
+                        b += (1 - dampening) * g
+                g = g + momentum * _arr(buf) if nesterov else _arr(buf)
+            # One temporary for lr * g; the parameter itself is updated in its buffer so
+            # views and `.data` aliases see the change (as in PyTorch).
+            arr -= np.multiply(g, lr, dtype=arr.dtype)

@@ -1,0 +1,389 @@
+"""DataLoader: batches from a data set, optionally shuffled and loaded by worker processes.
+
+With ``num_workers > 0`` each worker process (forked where the platform allows, so the data set
+is shared, not pickled) receives lists of indices, fetches and collates those samples and sends
+the batch back; the loader hands batches out in sampler order, keeping at most
+``prefetch_factor * num_workers`` batches in flight.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+import random as _pyrandom
+import sys
+import traceback
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from ._collate import default_collate, default_convert
+from .dataset import Dataset, IterableDataset
+from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
+
+__all__ = ["DataLoader", "get_worker_info"]
+
+
+@dataclass
+class WorkerInfo:
+    """What a worker process knows about itself. See: torch.utils.data.get_worker_info."""
+
+    id: int
+    num_workers: int
+    seed: int
+    dataset: Any
+
+
+_worker_info: WorkerInfo | None = None
+
+
+def get_worker_info() -> WorkerInfo | None:
+    """The current worker's ``WorkerInfo``, or ``None`` in the main process."""
+    return _worker_info
+
+
+class _Fetcher:
+    """Turn one unit of work (a list of indices, one index, or a stream step) into a batch."""
+
+    def __init__(self, dataset, auto_collation: bool, collate_fn: Callable,
+                 batch_size: int | None, drop_last: bool) -> None:
+        self.dataset = dataset
+        self.auto_collation = auto_collation
+        self.collate_fn = collate_fn
+        self.batch_size = batch_size
+        self.drop_last = drop_last
+        self.stream = iter(dataset) if isinstance(dataset, IterableDataset) else None
+
+    def fetch(self, index):
+        if self.stream is not None:
+            if not self.auto_collation:
+                return self.collate_fn(next(self.stream))
+            batch = []
+            for item in self.stream:
+                batch.append(item)
+                if len(batch) == self.batch_size:
+                    break
+            if not batch or (self.drop_last and len(batch) < self.batch_size):
+                raise StopIteration
+            return self.collate_fn(batch)
+        if not self.auto_collation:
+            return self.collate_fn(self.dataset[index])
+        getitems = getattr(self.dataset, "__getitems__", None)
+        data = getitems(index) if callable(getitems) else [self.dataset[i] for i in index]
+        return self.collate_fn(data)
+
+
+class _WorkerError:
+    """An exception raised in a worker, carried back with its traceback text."""
+
+    def __init__(self, exc: BaseException, worker_id: int) -> None:
+        self.exc_type = type(exc)
+        self.text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        self.worker_id = worker_id
+
+    def reraise(self):
+        msg = f"Caught {self.exc_type.__name__} in DataLoader worker process " \
+              f"{self.worker_id}.\nOriginal {self.text}"
+        try:
+            exc = self.exc_type(msg)
+        except Exception:  # exception types whose constructor needs other arguments
+            exc = RuntimeError(msg)
+        raise exc
+
+
+def _worker_loop(worker_id, num_workers, seed, fetcher_args, init_fn, index_q, result_q):
+    global _worker_info
+    from ... import random as _brandom
+
+    _brandom.default_generator.manual_seed(seed)
+    _pyrandom.seed(seed)
+    _worker_info = WorkerInfo(worker_id, num_workers, seed, fetcher_args[0])
+    fetcher = None
+    try:
+        if init_fn is not None:
+            init_fn(worker_id)
+        fetcher = _Fetcher(*fetcher_args)
+    except Exception as e:  # report at the first fetch
+        init_error = _WorkerError(e, worker_id)
+    while True:
+        task = index_q.get()
+        if task is None:
+            break
+        key, index = task
+        if fetcher is None:
+            result_q.put((key, init_error))
+            continue
+        try:
+            result = fetcher.fetch(index)
+        except StopIteration:
+            result = StopIteration
+        except Exception as e:
+            result = _WorkerError(e, worker_id)
+        result_q.put((key, result))
+
+
+class _WorkerPool:
+    """The worker processes of one loader and their queues (kept alive when persistent)."""
+
+    def __init__(self, loader: "DataLoader", base_seed: int) -> None:
+        ctx = loader.multiprocessing_context
+        if ctx is None:
+            ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods()
+                                 and sys.platform != "darwin" else "spawn")
+        elif isinstance(ctx, str):
+            ctx = mp.get_context(ctx)
+        self.result_q = ctx.Queue()
+        self.index_qs = []
+        self.procs = []
+        n = loader.num_workers
+        args = (loader.dataset, loader._auto_collation, loader.collate_fn, loader.batch_size,
+                loader.drop_last)
+        for wid in range(n):
+            iq = ctx.Queue()
+            p = ctx.Process(target=_worker_loop, daemon=True,
+                            args=(wid, n, base_seed + wid, args, loader.worker_init_fn, iq,
+                                  self.result_q))
+            p.start()
+            self.index_qs.append(iq)
+            self.procs.append(p)
+        self.epoch = 0
+
+    def get(self, timeout: float):
+        while True:
+            try:
+                return self.result_q.get(timeout=timeout if timeout > 0 else 5.0)
+            except queue.Empty:
+                dead = [i for i, p in enumerate(self.procs) if not p.is_alive()]
+                if dead:
+                    raise RuntimeError(f"DataLoader worker (pid(s) "
+                                       f"{', '.join(str(self.procs[i].pid) for i in dead)}) "
+                                       "exited unexpectedly") from None
+                if timeout > 0:
+                    raise RuntimeError(f"DataLoader timed out after {timeout} seconds") \
+                        from None
+
+    def shutdown(self) -> None:
+        for iq in self.index_qs:
+            try:
+                iq.put(None)
+            except (OSError, ValueError):
+                pass
+        for p in self.procs:
+            p.join(timeout=5)
+            if p.is_alive():
+                p.terminate()
+        self.procs = []
+
+    def __del__(self) -> None:
+        if getattr(self, "procs", None) and os.getpid() == getattr(self, "_pid", os.getpid()):
+            self.shutdown()
+
+
+class DataLoader:
+    """Iterate over a data set in batches. See: torch.utils.data.DataLoader.
+
+    Args:
+        dataset: a map-style ``Dataset`` (anything with ``__getitem__``/``__len__``) or an
+            ``IterableDataset``.
+        batch_size: samples per batch (``None`` to yield single samples, uncollated).
+        shuffle: reshuffle at every epoch (draws from ``generator``, else from brickwork's
+            default generator, so ``manual_seed``/``set_rng_state`` make the order repeat).
+        sampler, batch_sampler: custom index orders (exclusive with ``shuffle``/``batch_size``).
+        num_workers: worker processes loading batches (0: load in this process).
+        collate_fn: merges a list of samples into a batch (``default_collate``).
+        pin_memory: accepted for compatibility; nothing to pin on the CPU.
+        drop_last: drop the last, incomplete batch.
+        worker_init_fn: called with the worker id in each worker process.
+        generator: the ``brickwork.Generator`` for shuffling and worker seeds.
+        persistent_workers: keep the worker processes between epochs.
+
+    Example:
+        >>> loader = DataLoader(TensorDataset(X, y), batch_size=64, shuffle=True)
+        >>> for xb, yb in loader:
+        ...     ...
+    """
+
+    def __init__(self, dataset: Dataset, batch_size: int | None = 1,
+                 shuffle: bool | None = None, sampler: Sampler | Iterable | None = None,
+                 batch_sampler: Sampler | Iterable | None = None, num_workers: int = 0,
+                 collate_fn: Callable | None = None, pin_memory: bool = False,
+                 drop_last: bool = False, timeout: float = 0,
+                 worker_init_fn: Callable | None = None, multiprocessing_context=None,
+                 generator=None, *, prefetch_factor: int | None = None,
+                 persistent_workers: bool = False, pin_memory_device: str = "",
+                 in_order: bool = True) -> None:
+        if num_workers < 0:
+            raise ValueError("num_workers option should be non-negative; use num_workers=0 to "
+                             "disable multiprocessing.")
+        if timeout < 0:
+            raise ValueError("timeout option should be non-negative")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError("prefetch_factor option could only be specified in "
+                             "multiprocessing.let num_workers > 0 to enable multiprocessing, "
+                             "otherwise set prefetch_factor to None.")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("persistent_workers option needs num_workers > 0")
+        self.dataset = dataset
+        self.num_workers = num_workers
+        self.prefetch_factor = 2 if num_workers > 0 and prefetch_factor is None \
+            else prefetch_factor
+        self.pin_memory = pin_memory
+        self.pin_memory_device = pin_memory_device
+        self.timeout = timeout
+        self.worker_init_fn = worker_init_fn
+        self.multiprocessing_context = multiprocessing_context
+        self.persistent_workers = persistent_workers
+        self.in_order = in_order
+        self.generator = generator
+        iterable = isinstance(dataset, IterableDataset)
+        if iterable:
+            if shuffle not in (False, None):
+                raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
+                                 f"shuffle option, but got shuffle={shuffle}")
+            if sampler is not None:
+                raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
+                                 f"sampler option, but got sampler={sampler}")
+            if batch_sampler is not None:
+                raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
+                                 f"batch_sampler option, but got batch_sampler={batch_sampler}")
+        if sampler is not None and shuffle:
+            raise ValueError("sampler option is mutually exclusive with shuffle")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("batch_sampler option is mutually exclusive with batch_size, "
+                                 "shuffle, sampler, and drop_last")
+            batch_size = None
+            drop_last = False
+        elif batch_size is None and drop_last:
+            raise ValueError("batch_size=None option disables auto-batching and is mutually "
+                             "exclusive with drop_last")
+        if sampler is None:
+            if iterable:
+                sampler = _InfiniteConstantSampler()
+            elif shuffle:
+                sampler = RandomSampler(dataset, generator=generator)
+            else:
+                sampler = SequentialSampler(dataset)
+        if batch_size is not None and batch_sampler is None:
+            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
+        self.batch_size = batch_size
+        self.drop_last = drop_last
+        self.sampler = sampler
+        self.batch_sampler = batch_sampler
+        self._iterable = iterable
+        if collate_fn is None:
+            collate_fn = default_collate if self._auto_collation else default_convert
+        self.collate_fn = collate_fn
+        self._pool: _WorkerPool | None = None
+
+    @property
+    def _auto_collation(self) -> bool:
+        return self.batch_sampler is not None
+
+    @property
+    def _index_sampler(self):
+        return self.batch_sampler if self._auto_collation else self.sampler
+
+    def __len__(self) -> int:
+        if self._iterable:
+            n = len(self.dataset)
+            if self.batch_size is not None:
+                n = n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+            return n
+        return len(self._index_sampler)
+
+    def _base_seed(self) -> int:
+        from ...random import rng_for
+
+        # Drawn every epoch, with or without workers, so the generator advances the same way
+        # whatever num_workers is (and shuffles are identical for 0 and N workers).
+        return int(rng_for(self.generator).integers(0, 2 ** 63 - 1))
+
+    def __iter__(self):
+        base_seed = self._base_seed()
+        if self.num_workers == 0:
+            return self._single_process()
+        return self._multi_process(base_seed)
+
+    def _single_process(self):
+        fetcher = _Fetcher(self.dataset, self._auto_collation, self.collate_fn,
+                           self.batch_size, self.drop_last)
+        if self._iterable:
+            while True:
+                try:
+                    yield fetcher.fetch(None)
+                except StopIteration:
+                    return
+        for index in self._index_sampler:
+            yield fetcher.fetch(index)
+
+    def _multi_process(self, base_seed: int):
+        pool = self._pool
+        if pool is None or not self.persistent_workers:
+            pool = _WorkerPool(self, base_seed)
+            pool._pid = os.getpid()
+            if self.persistent_workers:
+                self._pool = pool
+        pool.epoch += 1
+        epoch, n = pool.epoch, self.num_workers
+        tasks = iter(self._index_sampler) if not self._iterable else None
+        live = list(range(n))  # workers whose stream is not exhausted (iterable data sets)
+        sent = received = 0
+        pending: dict[int, Any] = {}
+        owner: dict[int, int] = {}
+        done = False
+
+        def dispatch() -> bool:
+            nonlocal sent
+            if self._iterable:
+                if not live:
+                    return False
+                wid, index = live[sent % len(live)], None
+            else:
+                index = next(tasks, _END)
+                if index is _END:
+                    return False
+                wid = sent % n
+            owner[sent] = wid
+            pool.index_qs[wid].put(((epoch, sent), index))
+            sent += 1
+            return True
+
+        try:
+            for _ in range(self.prefetch_factor * n):
+                if not dispatch():
+                    done = True
+                    break
+            while received < sent:
+                while received not in pending:
+                    (ep, key), result = pool.get(self.timeout)
+                    if ep == epoch:
+                        pending[key] = result
+                result = pending.pop(received)
+                received += 1
+                if isinstance(result, _WorkerError):
+                    result.reraise()
+                if result is StopIteration:
+                    if owner[received - 1] in live:
+                        live.remove(owner[received - 1])
+                else:
+                    yield result
+                if not done and not dispatch():
+                    done = True
+        finally:
+            if not self.persistent_workers:
+                pool.shutdown()
+
+    def __del__(self) -> None:
+        if getattr(self, "_pool", None) is not None:
+            self._pool.shutdown()
+
+
+_END = object()
+
+
+class _InfiniteConstantSampler(Sampler):
+    """The placeholder sampler of an IterableDataset: yields ``None`` forever."""
+
+    def __iter__(self):
+        while True:
+            yield None

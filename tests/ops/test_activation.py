@@ -1,0 +1,87 @@
+"""relu, sigmoid, softmax and log_softmax against PyTorch, NumPy and finite differences."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import brickwork
+from brickwork.autograd import gradcheck
+from helpers import check_error, check_op, rand_array, to_brick
+
+SHAPES = [(), (0,), (5,), (2, 3), (2, 3, 4), (2, 0, 3)]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("name", ["relu", "sigmoid"])
+def test_relu_sigmoid(shape, name):
+    out = check_op(lambda lib, x: getattr(lib, name)(x), [rand_array(shape, low=-3, high=3)])
+    check_op(lambda lib, x: getattr(x, name)(), [rand_array(shape, "float64", -3, 3)])
+    if out[0].requires_grad:
+        assert type(out[0].grad_fn).__name__ == f"{name.capitalize()}Backward0"
+
+
+def test_relu_gradient_at_zero_and_ints():
+    check_op(lambda lib, x: lib.relu(x), [np.array([-1.0, 0.0, 2.0], dtype="float32")])
+    check_op(lambda lib, x: lib.relu(x), [rand_array((2, 3), "int64", -3, 3)])
+    check_op(lambda lib, x: lib.sigmoid(x), [rand_array((2, 3), "int64", -3, 3)])
+
+
+def test_sigmoid_extremes_stay_finite():
+    a = np.array([-1000.0, -80.0, 0.0, 80.0, 1000.0], dtype="float32")
+    check_op(lambda lib, x: lib.sigmoid(x), [a])
+
+
+def test_inplace_forms():
+    check_op(lambda lib, x: (x * 1).relu_(), [(2, 3)])
+    check_op(lambda lib, x: (x * 1).sigmoid_(), [(2, 3)])
+
+
+@pytest.mark.parametrize("shape,dim", [((5,), 0), ((2, 3), 1), ((2, 3), 0), ((2, 3, 4), -1),
+                                       ((2, 3, 4), 1), ((), 0), ((0, 3), 1), ((3, 0), 1)])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax(shape, dim, name):
+    out = check_op(lambda lib, x: getattr(lib, name)(x, dim), [shape])
+    check_op(lambda lib, x: getattr(x, name)(dim=dim), [rand_array(shape, "float64")])
+    if out[0].requires_grad:
+        expect = "SoftmaxBackward0" if name == "softmax" else "LogSoftmaxBackward0"
+        assert type(out[0].grad_fn).__name__ == expect
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_large_inputs_stay_finite(name):
+    a = np.array([[1000.0, 0.0, -1000.0], [-5000.0, -5000.0, -5001.0]], dtype="float32")
+    out = check_op(lambda lib, x: getattr(lib, name)(x, 1), [a])
+    assert np.isfinite(out[0]._host()).all()
+    check_op(lambda lib, x: getattr(lib, name)(x, -1), [a * 100])
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_dtype_argument_and_errors(name):
+    check_op(lambda lib, x: getattr(lib, name)(x, 1, dtype=lib.float64), [(2, 3)])
+    check_op(lambda lib, x: getattr(x, name)(0, dtype=lib.float32),
+             [rand_array((3,), "int64")])
+    check_error(lambda lib, x: getattr(lib, name)(x, 2), [(2, 3)])
+    check_error(lambda lib, x: getattr(lib, name)(x, 0), [rand_array((3,), "int64")],
+                match_message=False)
+
+
+# -- without torch ----------------------------------------------------------------------------
+@pytest.mark.parametrize("fn", [
+    lambda x: brickwork.relu(x - 1.0), lambda x: brickwork.sigmoid(x),
+    lambda x: brickwork.softmax(x, 1), lambda x: brickwork.log_softmax(x, 0),
+    lambda x: brickwork.softmax(x * 50.0, -1),
+], ids=["relu", "sigmoid", "softmax", "log_softmax", "softmax_large"])
+def test_gradcheck(fn):
+    x = brickwork.tensor(rand_array((2, 3), "float64", 0.1, 2.0), requires_grad=True)
+    assert gradcheck(fn, (x,))
+
+
+def test_numpy_expectations():
+    a = rand_array((3, 4), "float64")
+    x = to_brick(a)
+    e = np.exp(a - a.max(1, keepdims=True))
+    np.testing.assert_allclose(brickwork.softmax(x, 1)._host(), e / e.sum(1, keepdims=True))
+    np.testing.assert_allclose(brickwork.log_softmax(x, 1)._host(),
+                               np.log(e / e.sum(1, keepdims=True)))
+    np.testing.assert_allclose(brickwork.sigmoid(x)._host(), 1 / (1 + np.exp(-a)))
+    np.testing.assert_allclose(brickwork.relu(x)._host(), np.maximum(a, 0))
