@@ -15,6 +15,7 @@ from .device import device
 from .size import Size
 from .tensor import Tensor
 from . import _tensor_methods  # noqa: F401  (installs operators and methods on Tensor)
+from ._tensor_str import get_printoptions, printoptions, set_printoptions
 from .factories import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,
                         HalfTensor, IntTensor, LongTensor, ShortTensor, arange, as_tensor,
                         asarray, bernoulli, empty, empty_like, eye, from_numpy, full, full_like,
@@ -32,7 +33,7 @@ from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, n
                                  set_grad_enabled)
 from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed,
                      seed, set_rng_state)
-from . import autograd, cuda  # noqa: E402
+from . import autograd, cuda, linalg, return_types  # noqa: E402
 
 is_tensor = lambda obj: isinstance(obj, Tensor)  # noqa: E731
 
@@ -45,5 +46,5 @@ def is_floating_point(input: Tensor) -> bool:
     return input.is_floating_point()
 
 
-from . import nn, optim, utils  # noqa: E402,F401
+from . import nn, optim, training, utils  # noqa: E402,F401
 from .serialization import load, save  # noqa: E402,F401

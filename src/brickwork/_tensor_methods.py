@@ -60,6 +60,11 @@ def install() -> None:
     if "__getitem__" in index_methods:
         Tensor.__getitem__ = index_methods["__getitem__"]
         Tensor.__setitem__ = index_methods["__setitem__"]
+    # PyTorch's transpose properties: T reverses every dim, mT swaps the last two.
+    Tensor.T = property(lambda self: self.permute(*range(self.ndim - 1, -1, -1)),
+                        doc="The tensor with its dimensions reversed.")
+    Tensor.mT = property(lambda self: self.transpose(-2, -1),
+                         doc="The tensor with its last two dimensions swapped.")
     Tensor.zero_ = lambda self: self._inplace_fill(0)
     Tensor.fill_ = lambda self, value: self._inplace_fill(value)
 

@@ -44,7 +44,8 @@ def test_matmul_dtype_rules():
     ints = rand_array((2, 3), "int64", -3, 3)
     check_op(lambda lib, a, b: a @ b, [ints, rand_array((3,), "int64", -3, 3)])
     check_op(lambda lib, a, b: a.to(lib.int32) @ b.to(lib.int32), [ints, ints.T.copy()])
-    check_op(lambda lib, a, b: a @ b, [rand_array((2, 3), "float64"), rand_array((3, 2), "float64")])
+    check_op(lambda lib, a, b: a @ b,
+             [rand_array((2, 3), "float64"), rand_array((3, 2), "float64")])
     check_error(lambda lib, a, b: a @ b, [rand_array((3,), "int64"), (3,)])
     check_error(lambda lib, a, b: a @ b, [(2, 3), rand_array((3, 3), "float64")])
 

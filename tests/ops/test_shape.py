@@ -81,8 +81,11 @@ CASES = [
     ("cat_empty_1d", lambda L, x, y: L.cat([x, y]), [(2, 3), (0,)]),
     ("cat_zero_size", lambda L, x, y: L.cat([x, y]), [(0, 3), (2, 3)]),
     ("concat", lambda L, x, y: L.concat([x, y]), [(2, 3), (1, 3)]),
-    ("concatenate", lambda L, x, y: L.concatenate([x, y], axis=0) if L is torch
-     else L.concatenate([x, y], 0), [(2, 3), (1, 3)]),
+    ("concatenate_axis", lambda L, x, y: L.concatenate([x, y], axis=0), [(2, 3), (1, 3)]),
+    ("stack_axis", lambda L, x, y: L.stack([x, y], axis=1), [(2, 3), (2, 3)]),
+    ("split_kw", lambda L, x: x.split(split_size=2, dim=1), [(2, 3)]),
+    ("permute_kw", lambda L, x: x.permute(dims=(1, 0)), [(2, 3)]),
+    ("reshape_kw", lambda L, x: x.reshape(shape=(3, 2)), [(2, 3)]),
     ("cat_promote", lambda L, x, y: L.cat([x, y.double()]), [(2, 3), (1, 3)]),
     ("cat_int_float", lambda L, x, y: L.cat([x, y]),
      [rand_array((2,), "int64", 0, 5), (3,)]),

@@ -76,7 +76,8 @@ def _load_bytes(data: bytes, tmp_path, name="f"):
     return brickwork.load(path)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(pos=st.integers(0, 10 ** 9), flip=st.integers(1, 255))
 def test_any_damaged_byte_is_detected_in_brickwork_files(tmp_path, pos, flip):
     data = bytearray(SAMPLES["brickwork"])
@@ -85,7 +86,8 @@ def test_any_damaged_byte_is_detected_in_brickwork_files(tmp_path, pos, flip):
         _load_bytes(bytes(data), tmp_path)
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(fmt=st.sampled_from(["brickwork", "torch"]), cut=st.integers(0, 10 ** 9))
 def test_truncation_is_detected(tmp_path, fmt, cut):
     data = SAMPLES[fmt]
@@ -93,7 +95,8 @@ def test_truncation_is_detected(tmp_path, fmt, cut):
         _load_bytes(data[:cut % len(data)], tmp_path)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(edits=st.lists(st.tuples(st.integers(0, 10 ** 9), st.integers(0, 255)), min_size=1,
                       max_size=4))
 def test_damaged_torch_files_raise_cleanly_or_load_intact(tmp_path, edits):

@@ -70,6 +70,9 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, x, dim):
+        if x.size == 0:  # max over an empty dim has no identity; the result is empty anyway
+            ctx.out, ctx.dim = x.copy(), dim
+            return ctx.out
         e = np.exp(x - x.max(axis=dim, keepdims=True))
         out = e / e.sum(axis=dim, keepdims=True)
         ctx.out, ctx.dim = out, dim
@@ -87,6 +90,9 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, x, dim):
+        if x.size == 0:
+            ctx.out, ctx.dim = x.copy(), dim
+            return ctx.out
         shifted = x - x.max(axis=dim, keepdims=True)
         out = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
         ctx.out, ctx.dim = out, dim
@@ -97,15 +103,17 @@ class LogSoftmax(Function):
         return g - np.exp(ctx.out) * g.sum(axis=ctx.dim, keepdims=True), None
 
 
-def _softmax_dim(input: Tensor, dim, dtype):
+def _softmax_dim(input: Tensor, dim, dtype, op: str = "softmax"):
     if dtype is not None:
         input = input.to(dtype)
     if dim is None:
         # PyTorch's legacy implicit choice (with a warning): 0 for 0-, 1- and 3-d inputs, else 1.
         dim = 0 if input.ndim in (0, 1, 3) else 1
     if not input.is_floating_point():
-        raise RuntimeError(f'"softmax_lastdim_kernel_impl" not implemented for '
-                           f"'{input.dtype.name.capitalize()}'")
+        from .reduction import _torch_type_name
+
+        raise NotImplementedError(f'"{op}_lastdim_kernel_impl" not implemented for '
+                                  f"'{_torch_type_name(input.dtype)}'")
     return input, normalize_dim(dim, input.ndim) if input.ndim else None
 
 
@@ -117,7 +125,7 @@ def softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
 
 def log_softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
     """``log(softmax(x))`` computed stably along ``dim``. See: torch.log_softmax."""
-    input, dim = _softmax_dim(input, dim, dtype)
+    input, dim = _softmax_dim(input, dim, dtype, "log_softmax")
     return LogSoftmax.apply(input, dim)
 
 

@@ -72,13 +72,14 @@ def _common(tensors, op: str) -> list:
     return [t if t.dtype is rt else t.to(rt) for t in tensors]
 
 
-def cat(tensors, dim: int = 0, *, out=None) -> Tensor:
+def cat(tensors, dim: int = 0, *, axis: int | None = None, out=None) -> Tensor:
     """Join tensors along an existing dim, promoting dtypes. See: torch.cat.
 
     Example:
         >>> brickwork.cat([brickwork.zeros(2, 3), brickwork.ones(1, 3)]).shape
         brickwork.Size([3, 3])
     """
+    dim = dim if axis is None else axis  # NumPy's name, accepted by PyTorch too
     tensors = _common(tensors, "cat")
     if not tensors:
         raise ValueError("brickwork.cat(): expected a non-empty list of Tensors")
@@ -106,8 +107,9 @@ def cat(tensors, dim: int = 0, *, out=None) -> Tensor:
 concat = concatenate = cat
 
 
-def stack(tensors, dim: int = 0, *, out=None) -> Tensor:
+def stack(tensors, dim: int = 0, *, axis: int | None = None, out=None) -> Tensor:
     """Join equal-shaped tensors along a new dim. See: torch.stack."""
+    dim = dim if axis is None else axis
     tensors = _common(tensors, "stack")
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
@@ -206,9 +208,12 @@ class Unbind(Function):
         return xp_of(grads[0]).stack(grads, axis=ctx.dim), None
 
 
-def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
+def split(tensor: Tensor, split_size_or_sections=None, dim: int = 0, *,
+          split_size=None) -> tuple:
     """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or pieces of the given
     sizes. See: torch.split."""
+    if split_size_or_sections is None:
+        split_size_or_sections = split_size
     d = normalize_dim(dim, tensor._data.ndim)
     n = tensor._data.shape[d]
     if isinstance(split_size_or_sections, (list, tuple)):

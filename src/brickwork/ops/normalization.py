@@ -224,8 +224,9 @@ class Embedding(Function):
     _backward_name = "EmbeddingBackward0"
 
     @staticmethod
-    def forward(ctx, idx, w, padding_idx):
+    def forward(ctx, idx, w, padding_idx, scale_grad_by_freq):
         ctx.idx, ctx.n, ctx.padding_idx = idx, w.shape[0], padding_idx
+        ctx.scale = scale_grad_by_freq
         return w[idx]
 
     @staticmethod
@@ -233,10 +234,15 @@ class Embedding(Function):
         xp = xp_of(g)
         gw = xp.zeros((ctx.n,) + g.shape[ctx.idx.ndim:], dtype=g.dtype)
         # Repeated indices must add up, which fancy-index assignment would not do.
-        np.add.at(gw, ctx.idx.reshape(-1), g.reshape((-1,) + gw.shape[1:]))
+        flat = ctx.idx.reshape(-1)
+        np.add.at(gw, flat, g.reshape((-1,) + gw.shape[1:]))
+        if ctx.scale:
+            # Divide each row by how often its index occurs in the batch.
+            counts = xp.bincount(flat, minlength=ctx.n).astype(g.dtype)
+            gw /= xp.maximum(counts, 1).reshape((-1,) + (1,) * (gw.ndim - 1))
         if ctx.padding_idx is not None:
             gw[ctx.padding_idx] = 0
-        return None, gw, None
+        return None, gw, None, None
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
@@ -259,7 +265,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
         padding_idx = padding_idx % n
     if max_norm is not None:
         _renorm_rows(weight, idx, max_norm, norm_type)
-    return Embedding.apply(input, weight, padding_idx)
+    return Embedding.apply(input, weight, padding_idx, bool(scale_grad_by_freq))
 
 
 def _legacy_name(t: Tensor) -> str:

@@ -228,15 +228,19 @@ class AdaptiveAvgPool2d(Function):
 
     @staticmethod
     def forward(ctx, x, out):
+        # out[0] None: a 1-d pool, only the last axis is averaged.
         xp = xp_of(x)
-        ah = xp.asarray(_avg_matrix(x.shape[-2], out[0]), dtype=x.dtype)
         aw = xp.asarray(_avg_matrix(x.shape[-1], out[1]), dtype=x.dtype)
+        ah = None if out[0] is None else xp.asarray(_avg_matrix(x.shape[-2], out[0]),
+                                                    dtype=x.dtype)
         ctx.ah, ctx.aw = ah, aw
-        return xp.ascontiguousarray(ah @ x @ aw.T)
+        y = x @ aw.T
+        return xp.ascontiguousarray(y if ah is None else ah @ y)
 
     @staticmethod
     def backward(ctx, g):
-        return ctx.ah.T @ g @ ctx.aw, None
+        g = g @ ctx.aw
+        return (g if ctx.ah is None else ctx.ah.T @ g), None
 
 
 def _avg_matrix(size: int, out: int) -> np.ndarray:
@@ -255,7 +259,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     if input.ndim not in (3, 4):
         raise RuntimeError(f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got "
                            f"{list(input.shape)}")
-    out = _pair(output_size) if output_size is not None else (None, None)
+    out = (output_size,) * 2 if not isinstance(output_size, (tuple, list)) else output_size
     out = tuple(input.shape[-2 + i] if o is None else o for i, o in enumerate(out))
     if out == (1, 1):
         # PyTorch takes the mean here (grad_fn MeanBackward1); same numbers either way.
@@ -265,9 +269,12 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
 
 def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
     """1-d adaptive average pooling. See: torch.nn.functional.adaptive_avg_pool1d."""
-    o = _pair(output_size, 1)[0]
-    x = input.unsqueeze(-2)
-    return AdaptiveAvgPool2d.apply(x, (1, o)).squeeze(-2)
+    o = output_size[0] if isinstance(output_size, (tuple, list)) else output_size
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"adaptive_avg_pool1d(): Expected 2D or 3D tensor, but got "
+                           f"{list(input.shape)}")
+    # (..., L) is a 2-d pool over (1, L): the averaging matrix on the height axis is [[1]].
+    return AdaptiveAvgPool2d.apply(input, (None, o))
 
 
 TENSOR_METHODS: dict = {}

@@ -96,14 +96,14 @@ Squeeze2 = _reshape_cls("SqueezeBackward2")
 Unsqueeze = _reshape_cls("UnsqueezeBackward0")
 
 
-def reshape(input: Tensor, *shape) -> Tensor:
+def reshape(input: Tensor, *shape, **kwargs) -> Tensor:
     """The same data with a new shape; one size may be -1 (inferred). See: torch.reshape.
 
     Example:
         >>> brickwork.arange(6).reshape(2, -1).shape
         brickwork.Size([2, 3])
     """
-    new = _infer_shape(_int_list(shape, "reshape"), input._data.size)
+    new = _infer_shape(_int_list(shape or (kwargs.pop("shape"),), "reshape"), input._data.size)
     if new == input._data.shape:
         return View.apply(input, new)
     cls = View if input._data.flags.c_contiguous else UnsafeView
@@ -206,9 +206,9 @@ class Transpose(Permute):
     _backward_name = "TransposeBackward0"
 
 
-def permute(input: Tensor, *dims) -> Tensor:
+def permute(input: Tensor, *dims, **kwargs) -> Tensor:
     """Reorder the dims. See: torch.permute."""
-    dims = _int_list(dims, "permute", "dims")
+    dims = _int_list(dims or (kwargs.pop("dims"),), "permute", "dims")
     nd = input._data.ndim
     if len(dims) != nd:
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does "

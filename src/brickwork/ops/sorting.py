@@ -6,30 +6,17 @@ methods). ``sort`` and ``topk`` return ``(values, indices)`` named tuples like P
 """
 from __future__ import annotations
 
-import collections
-
 import numpy as np
 
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import normalize_dim, wrap, xp_of
+from .reduction import return_types
 
 
-def _return_type(name: str, fields: tuple):
-    """A named tuple printed like ``torch.return_types.<name>(values=..., indices=...)``."""
-    base = collections.namedtuple(name, fields)
-
-    def __repr__(self) -> str:
-        body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
-        return f"brickwork.return_types.{name}(\n{body})"
-
-    cls = type(name, (base,), {"__slots__": (), "__repr__": __repr__})
-    cls.__module__ = "brickwork.return_types"
-    return cls
-
-
-sort_result = _return_type("sort", ("values", "indices"))
-topk_result = _return_type("topk", ("values", "indices"))
+# The named (values, indices) pairs shared with max/min, exposed as brickwork.return_types.
+sort_result = return_types["sort"]
+topk_result = return_types["topk"]
 
 
 def _order(a, axis: int, descending: bool):
@@ -85,7 +72,7 @@ class Topk(_Select):
 def _apply_select(cls, input: Tensor, idx, dim: int, result):
     if input._data.ndim == 0:
         idx = idx.reshape(())
-    return result(*cls.apply(input, idx.astype(np.int64, copy=False), dim))
+    return result(cls.apply(input, idx.astype(np.int64, copy=False), dim))
 
 
 def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):

@@ -1,0 +1,94 @@
+"""Embedding and one_hot against PyTorch and NumPy."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import brickwork
+from brickwork import nn
+from brickwork.nn import functional as F
+from tests.helpers import check_error, check_op, rand_array, requires_torch
+
+IDX = np.array([[1, 2, 0], [4, 1, 1]])
+
+
+@requires_torch
+@pytest.mark.parametrize("padding_idx", [None, 1, -1])
+@pytest.mark.parametrize("idx", [IDX, IDX[0], np.array(3), np.zeros((0,), np.int64)])
+def test_embedding_matches_torch(padding_idx, idx):
+    check_op(lambda lib, i, w: lib.nn.functional.embedding(i, w, padding_idx=padding_idx),
+             [idx, (5, 3)])
+
+
+def test_embedding_padding_row_gets_no_gradient():
+    w = brickwork.tensor(rand_array((5, 3)), requires_grad=True)
+    out = F.embedding(brickwork.tensor(IDX), w, padding_idx=1)
+    out.sum().backward()
+    grad = w.grad.numpy()
+    counts = np.bincount(IDX.reshape(-1), minlength=5).astype(np.float32)
+    counts[1] = 0
+    np.testing.assert_array_equal(grad, np.repeat(counts[:, None], 3, axis=1))
+
+
+@requires_torch
+def test_embedding_max_norm_renormalizes_rows_like_torch():
+    w = rand_array((5, 3), seed=1) * 3
+    check_op(lambda lib, i, w: lib.nn.functional.embedding(i, w.detach(), max_norm=1.0),
+             [IDX, w], grad=[False, False])
+
+
+@requires_torch
+@pytest.mark.parametrize("fn,inputs", [
+    (lambda lib, i, w: lib.nn.functional.embedding(i, w), [np.array([5]), (5, 3)]),
+    (lambda lib, i, w: lib.nn.functional.embedding(i, w), [np.array([-1]), (5, 3)]),
+])
+def test_embedding_errors_match_torch(fn, inputs):
+    check_error(fn, inputs)
+
+
+@requires_torch
+@pytest.mark.parametrize("kw", [{}, {"padding_idx": 0}, {"padding_idx": -2, "max_norm": 2.0},
+                                {"norm_type": 1.0, "scale_grad_by_freq": True}])
+def test_embedding_module_repr_and_forward(kw):
+    import torch
+
+    t_mod, b_mod = torch.nn.Embedding(10, 3, **kw), nn.Embedding(10, 3, **kw)
+    assert repr(b_mod) == repr(t_mod)
+    assert b_mod.padding_idx == t_mod.padding_idx
+    if b_mod.padding_idx is not None:
+        assert not b_mod.weight.detach().numpy()[b_mod.padding_idx].any()
+    b_mod.weight._data[...] = t_mod.weight.detach().numpy()
+    outs = check_op(lambda lib, i: (b_mod if lib is brickwork else t_mod)(i), [IDX])
+    outs[0].sum().backward()
+    t_mod(torch.tensor(IDX)).sum().backward()
+    np.testing.assert_allclose(b_mod.weight.grad.numpy(), t_mod.weight.grad.numpy())
+
+
+def test_embedding_init_and_from_pretrained():
+    brickwork.manual_seed(0)
+    emb = nn.Embedding(1000, 8)
+    w = emb.weight.detach().numpy()
+    assert w.dtype == np.float32
+    assert abs(w.mean()) < 0.05 and abs(w.std() - 1) < 0.05  # N(0, 1)
+    pre = nn.Embedding.from_pretrained(brickwork.tensor(rand_array((4, 2))))
+    assert not pre.weight.requires_grad and tuple(pre.weight.shape) == (4, 2)
+    with pytest.raises(AssertionError, match="Padding_idx must be within num_embeddings"):
+        nn.Embedding(3, 2, padding_idx=3)
+
+
+@requires_torch
+@pytest.mark.parametrize("num_classes", [-1, 7])
+def test_one_hot_matches_torch(num_classes):
+    check_op(lambda lib, t: lib.nn.functional.one_hot(t, num_classes), [IDX])
+
+
+def test_one_hot_numpy_and_errors():
+    out = F.one_hot(brickwork.tensor([0, 2]), 3)
+    assert out.dtype == brickwork.int64
+    np.testing.assert_array_equal(out.numpy(), np.eye(3, dtype=np.int64)[[0, 2]])
+    with pytest.raises(RuntimeError, match="Class values must be smaller than num_classes."):
+        F.one_hot(brickwork.tensor([0, 3]), 3)
+    with pytest.raises(RuntimeError, match="Class values must be non-negative."):
+        F.one_hot(brickwork.tensor([-1]), 3)
+    with pytest.raises(RuntimeError, match="LongTensor"):
+        F.one_hot(brickwork.tensor([0.0]), 3)

@@ -1,0 +1,130 @@
+"""Pooling against PyTorch (values, indices, gradients, errors, modules) plus gradchecks."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import brickwork
+from brickwork import nn
+from brickwork.autograd import gradcheck
+from brickwork.nn import functional as F
+from tests.helpers import check_error, check_op, rand_array, requires_torch
+
+MAX_CASES = [
+    {"kernel_size": 2},
+    {"kernel_size": 3, "stride": 2, "padding": 1},
+    {"kernel_size": 3, "stride": 2, "ceil_mode": True},
+    {"kernel_size": (2, 3), "dilation": 2, "padding": 1},
+    {"kernel_size": 3, "stride": 1},  # overlapping windows
+]
+
+
+@requires_torch
+@pytest.mark.parametrize("kw", MAX_CASES)
+@pytest.mark.parametrize("shape", [(2, 3, 9, 8), (3, 7, 7)])
+def test_max_pool2d_matches_torch(kw, shape):
+    check_op(lambda lib, x: lib.nn.functional.max_pool2d(x, return_indices=True, **kw), [shape])
+
+
+AVG_CASES = [
+    {"kernel_size": 2},
+    {"kernel_size": 3, "stride": 2, "padding": 1},
+    {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True},
+    {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True, "count_include_pad": False},
+    {"kernel_size": 2, "divisor_override": 3},
+]
+
+
+@requires_torch
+@pytest.mark.parametrize("kw", AVG_CASES)
+@pytest.mark.parametrize("shape", [(2, 3, 9, 8), (3, 7, 7)])
+def test_avg_pool2d_matches_torch(kw, shape):
+    check_op(lambda lib, x: lib.nn.functional.avg_pool2d(x, **kw), [shape])
+
+
+@requires_torch
+@pytest.mark.parametrize("out", [(3, 4), (5, None), 7, 1, (9, 8)])
+def test_adaptive_avg_pool2d_matches_torch(out):
+    check_op(lambda lib, x: lib.nn.functional.adaptive_avg_pool2d(x, out), [(2, 3, 9, 8)])
+
+
+@requires_torch
+@pytest.mark.parametrize("name,shape", [("max_pool1d", (2, 3, 9)), ("avg_pool1d", (3, 9))])
+def test_pool1d_matches_torch(name, shape):
+    check_op(lambda lib, x: getattr(lib.nn.functional, name)(x, 3, 2, 1), [shape])
+
+
+@requires_torch
+def test_adaptive_avg_pool1d_matches_torch():
+    check_op(lambda lib, x: lib.nn.functional.adaptive_avg_pool1d(x, 4), [(2, 3, 9)])
+
+
+def test_max_pool2d_numpy_expectation():
+    x = rand_array((2, 3, 6, 4), seed=5)
+    out, idx = F.max_pool2d(brickwork.tensor(x), 2, return_indices=True)
+    expect = x.reshape(2, 3, 3, 2, 2, 2).max(axis=(3, 5))
+    np.testing.assert_array_equal(out.numpy(), expect)
+    assert out.dtype == brickwork.float32 and idx.dtype == brickwork.int64
+    flat = x.reshape(2, 3, -1)
+    np.testing.assert_array_equal(np.take_along_axis(flat, idx.numpy().reshape(2, 3, -1), -1),
+                                  expect.reshape(2, 3, -1))
+
+
+def test_max_pool2d_integer_input():
+    x = brickwork.tensor(np.arange(16).reshape(1, 1, 4, 4))
+    np.testing.assert_array_equal(F.max_pool2d(x, 2).numpy(), [[[[5, 7], [13, 15]]]])
+
+
+def _f64(shape, seed=0):
+    # Distinct values so that max pooling is differentiable at the sample point.
+    rng = np.random.default_rng(seed)
+    arr = rng.permutation(int(np.prod(shape))).reshape(shape) / 10.0
+    return brickwork.tensor(arr, requires_grad=True)
+
+
+@pytest.mark.parametrize("kw", [{"kernel_size": 2}, {"kernel_size": 3, "stride": 2,
+                                                     "padding": 1, "ceil_mode": True}])
+def test_max_pool2d_gradcheck(kw):
+    assert gradcheck(lambda x: F.max_pool2d(x, **kw), (_f64((1, 2, 5, 5)),))
+
+
+@pytest.mark.parametrize("kw", AVG_CASES)
+def test_avg_pool2d_gradcheck(kw):
+    assert gradcheck(lambda x: F.avg_pool2d(x, **kw), (_f64((1, 2, 5, 5)),))
+
+
+def test_adaptive_avg_pool2d_gradcheck():
+    assert gradcheck(lambda x: F.adaptive_avg_pool2d(x, (2, 3)), (_f64((1, 2, 5, 5)),))
+
+
+@requires_torch
+@pytest.mark.parametrize("fn,shape", [
+    (lambda lib, x: lib.nn.functional.max_pool2d(x, 3, padding=2), (2, 3, 7, 7)),
+    (lambda lib, x: lib.nn.functional.max_pool2d(x, 3), (7, 7)),
+    (lambda lib, x: lib.nn.functional.max_pool2d(x, 3), (2, 3, 2, 2)),
+    (lambda lib, x: lib.nn.functional.max_pool2d(x, 2, stride=0), (2, 3, 4, 4)),
+    (lambda lib, x: lib.nn.functional.avg_pool2d(x, 3, padding=2), (2, 3, 7, 7)),
+])
+def test_pool_errors_match_torch(fn, shape):
+    check_error(fn, [shape])
+
+
+@requires_torch
+@pytest.mark.parametrize("name,args,kw", [
+    ("MaxPool2d", (2,), {}), ("MaxPool2d", (3, 2, 1), {"ceil_mode": True}),
+    ("AvgPool2d", (2,), {}), ("AvgPool2d", (3, 2, 1), {"count_include_pad": False}),
+    ("AdaptiveAvgPool2d", ((5, 7),), {}), ("AdaptiveAvgPool2d", (1,), {}),
+    ("MaxPool1d", (3,), {}), ("AvgPool1d", (3,), {}), ("AdaptiveAvgPool1d", (4,), {}),
+])
+def test_pool_modules_match_torch(name, args, kw):
+    import torch
+
+    t_mod, b_mod = getattr(torch.nn, name)(*args, **kw), getattr(nn, name)(*args, **kw)
+    assert repr(b_mod) == repr(t_mod)
+    shape = (2, 3, 9) if name.endswith("1d") else (2, 3, 9, 8)
+    check_op(lambda lib, x: (b_mod if lib is brickwork else t_mod)(x), [shape])
+
+
+def test_max_pool_module_return_indices():
+    out, idx = nn.MaxPool2d(2, return_indices=True)(brickwork.randn(1, 2, 4, 4))
+    assert tuple(out.shape) == tuple(idx.shape) == (1, 2, 2, 2)
