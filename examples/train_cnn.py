@@ -30,7 +30,7 @@ def lenet() -> nn.Module:
 
 
 def main(argv=None) -> float:
-    args = parse_args(default_epochs=10, default_lr=0.05, argv=argv)
+    args = parse_args(default_epochs=10, default_lr=2e-3, default_optimizer="adam", argv=argv)
     torch.manual_seed(args.seed)
     model = lenet()
     print(model)

@@ -40,7 +40,10 @@ def train(model: nn.Module, args: argparse.Namespace) -> float:
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, generator=g)
     test_loader = DataLoader(test_set, batch_size=512)
     loss_fn = nn.CrossEntropyLoss()
-    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
+    if args.optimizer == "adam":
+        optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    else:
+        optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
     start = time.perf_counter()
     for epoch in range(args.epochs):
@@ -65,13 +68,16 @@ def train(model: nn.Module, args: argparse.Namespace) -> float:
     return acc
 
 
-def parse_args(default_epochs: int, default_lr: float, argv=None) -> argparse.Namespace:
+def parse_args(default_epochs: int, default_lr: float, default_optimizer: str = "sgd",
+               argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="use the full data set")
     parser.add_argument("--root", default=None, help="folder with the idx files (with --full)")
     parser.add_argument("--epochs", type=int, default=default_epochs)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=default_lr)
+    parser.add_argument("--optimizer", choices=["sgd", "adam"], default=default_optimizer,
+                        help="SGD with momentum 0.9, or Adam")
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args(argv)
 

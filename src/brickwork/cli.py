@@ -69,9 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_info)
     p = sub.add_parser("tour", help="run the chapter's examples, printing code and output")
     p.set_defaults(func=_cmd_tour)
-    from ._cli_commands import add_commands
+    from . import _cli_files, _cli_train
 
-    add_commands(sub)
+    _cli_train.add_parser(sub)
+    _cli_files.add_parsers(sub)
     return parser
 
 

@@ -2,7 +2,7 @@
 
 See: torch.nn.
 """
-from . import functional, init  # noqa: F401
+from . import functional, init, utils  # noqa: F401
 from .containers import (ModuleDict, ModuleList, ParameterDict, ParameterList,  # noqa: F401
                          Sequential)
 from .module import Module  # noqa: F401

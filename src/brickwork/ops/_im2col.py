@@ -3,8 +3,9 @@
 Layout (chosen by measurement, see ``benchmarks/conv.py``): the windows of the padded NCHW input
 are gathered channels-last into one ``(N*OH*OW, C*kh*kw)`` matrix, so each group's forward and
 weight gradient is a single GEMM over the whole batch. Many small per-sample products (LeNet's
-6x25 @ 25x784) are far slower in BLAS than one tall product. ``col2im`` loops over the kh*kw
-kernel offsets only (never over pixels or batch items), adding one strided slab per offset.
+6x25 @ 25x784) are far slower in BLAS than one tall product. The input gradient loops over the
+kh*kw kernel offsets only (never over pixels or batch items): one small GEMM and one strided
+slab add per offset.
 
 Shapes: ``x`` (N, C, H, W), ``w`` (O, C // groups, kh, kw); ``pad`` is (top, bottom, left,
 right); ``stride`` and ``dilation`` are pairs.
@@ -107,34 +108,43 @@ def gy_matrix(gy):
 
 
 def conv_weight_grad(gm, cols, w_shape, groups):
-    """dL/dw from the output gradient matrix and the input's columns: one GEMM per group."""
+    """dL/dw from the output gradient matrix and the input's columns: one GEMM per group.
+
+    Computed as ``cols.T @ gy`` (then transposed): OpenBLAS runs ``gy.T @ cols``, whose short
+    output has a huge inner dimension, about 5x slower on the same numbers (measured).
+    """
     o, cg, kh, kw = w_shape
     og = o // groups
-    parts = [(gm[:, i * og:(i + 1) * og].T @ cols[i]).reshape(og, kh, kw, cg)
+    xp = xp_of(gm)
+    parts = [(cols[i].T @ gm[:, i * og:(i + 1) * og]).reshape(kh, kw, cg, og)
              for i in range(groups)]
-    gw = parts[0] if groups == 1 else xp_of(gm).concatenate(parts, axis=0)
-    return xp_of(gm).ascontiguousarray(gw.transpose(0, 3, 1, 2))
+    gw = parts[0] if groups == 1 else xp.concatenate(parts, axis=3)
+    return xp.ascontiguousarray(gw.transpose(3, 2, 0, 1))
 
 
 def conv_input_grad(gm, w, x_shape, oh, ow, stride, pad, dilation, groups):
-    """dL/dx: ``cols_grad = gy @ w`` per group, then col2im (scatter-add back into x)."""
+    """dL/dx: for each kernel offset, ``gy @ w[:, :, i, j]`` added into its strided window.
+
+    This col2im never builds the full column gradient: one small GEMM per offset writes a
+    contiguous (N, OH, OW, C) slab, which is added into a channels-last buffer. Measured 1.7x
+    (64 channels) to 3x (6 channels) faster than one big GEMM followed by strided adds.
+    """
     xp = xp_of(gm)
     o, cg, kh, kw = w.shape
     og = o // groups
     n, c, h, wd = x_shape
     hp, wp = h + pad[0] + pad[1], wd + pad[2] + pad[3]
-    # Accumulate channels-last so each slab add walks memory in order.
     dx = xp.zeros((n, hp, wp, c), dtype=gm.dtype)
     sh, sw = stride
     for gi in range(groups):
-        dcols = (gm[:, gi * og:(gi + 1) * og] @ _w_matrix(w, gi, groups))
-        dcols = dcols.reshape(n, oh, ow, kh, kw, cg)
+        g = gm[:, gi * og:(gi + 1) * og]
+        wt = w[gi * og:(gi + 1) * og].transpose(2, 3, 0, 1)  # (kh, kw, og, cg)
         dst = dx if groups == 1 else dx[..., gi * cg:(gi + 1) * cg]
         for i in range(kh):
             hi = i * dilation[0]
             for j in range(kw):
                 wj = j * dilation[1]
                 dst[:, hi:hi + sh * (oh - 1) + 1:sh, wj:wj + sw * (ow - 1) + 1:sw] += \
-                    dcols[:, :, :, i, j]
+                    (g @ wt[i, j]).reshape(n, oh, ow, cg)
     dx = dx[:, pad[0]:pad[0] + h, pad[2]:pad[2] + wd]
     return xp.ascontiguousarray(dx.transpose(0, 3, 1, 2))

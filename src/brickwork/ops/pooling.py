@@ -91,31 +91,54 @@ class MaxPool2d(Function):
     _backward_name = "MaxPool2DWithIndicesBackward0"
 
     @staticmethod
-    def forward(ctx, x, nd, k, s, p, d, out):
+    def forward(ctx, x, nd, k, s, p, d, out, with_indices):
         ctx.in_shape = x.shape
         x4 = _to_nchw(x, nd)
         extra = _overhang(x4.shape, k, s, p, d, out)
         neg = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-        win = K.windows(_padded(x4, p, extra, neg), k[0], k[1], s, d, out[0], out[1])
-        flat = win.reshape(win.shape[:4] + (-1,))
-        arg = flat.argmax(axis=-1)
-        y = np.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
+        xp_arr = _padded(x4, p, extra, neg)
+        oh, ow = out
+
+        def slab(i, j):
+            hi, wj = i * d[0], j * d[1]
+            return xp_arr[:, :, hi:hi + s[0] * (oh - 1) + 1:s[0], wj:wj + s[1] * (ow - 1) + 1:s[1]]
+
+        # kh*kw elementwise maxima over strided slabs: no window copy, no argmax over a tiny
+        # trailing axis (both measured several times slower).
+        y = slab(0, 0).copy()
+        for i in range(k[0]):
+            for j in range(k[1]):
+                if i or j:
+                    np.maximum(y, slab(i, j), out=y)
+        xp = xp_of(x)
+        # The first offset reaching the maximum, PyTorch's choice among ties.
+        arg = xp.full(y.shape, -1, dtype=np.int64)
+        for i in range(k[0] - 1, -1, -1):
+            for j in range(k[1] - 1, -1, -1):
+                xp.copyto(arg, i * k[1] + j, where=slab(i, j) == y)
+        if x.dtype.kind == "f" and (arg < 0).any():  # NaN windows: point at the first NaN
+            for i in range(k[0] - 1, -1, -1):
+                for j in range(k[1] - 1, -1, -1):
+                    xp.copyto(arg, i * k[1] + j, where=(arg < 0) & np.isnan(slab(i, j)))
         ctx.cfg = (x4.shape, k, s, p, d, out, extra)
         ctx.arg = arg
-        rows = (xp_of(x).arange(out[0]) * s[0])[:, None] + (arg // k[1]) * d[0] - p[0]
-        cols = (xp_of(x).arange(out[1]) * s[1])[None, :] + (arg % k[1]) * d[1] - p[1]
-        idx = rows * x4.shape[3] + cols
         out_shape = x.shape[:-nd] + tuple(out[2 - nd:])
-        return y.reshape(out_shape), idx.reshape(out_shape).astype(np.int64)
+        y = y.reshape(out_shape)
+        if not with_indices:
+            return y
+        rows = (xp.arange(oh) * s[0])[:, None] + (arg // k[1]) * d[0] - p[0]
+        cols = (xp.arange(ow) * s[1])[None, :] + (arg % k[1]) * d[1] - p[1]
+        return y, (rows * x4.shape[3] + cols).reshape(out_shape)
 
     @staticmethod
-    def backward(ctx, gy, _gidx):
+    def backward(ctx, gy, _gidx=None):
         x4_shape, k, s, p, d, out, extra = ctx.cfg
         gy = gy.reshape(x4_shape[:2] + tuple(out))
         arg = ctx.arg
         # Each output's gradient goes to its window's argmax: one masked slab per offset.
-        gx = _scatter(xp_of(gy), lambda i, j: gy * (arg == i * k[1] + j), x4_shape, k, s, p, d, out, extra, gy.dtype)
-        return (xp_of(gy).ascontiguousarray(gx).reshape(ctx.in_shape),) + (None,) * 6
+        gx = _scatter(xp_of(gy), lambda i, j: gy * (arg == i * k[1] + j), x4_shape, k, s, p,
+                      d, out, extra, gy.dtype)
+        return (xp_of(gy).ascontiguousarray(gx).reshape(ctx.in_shape),) + (None,) * 7
 
 
 class AvgPool2d(Function):
@@ -189,8 +212,7 @@ def _max_pool(input, nd, kernel_size, stride, padding, dilation, ceil_mode, retu
     if nd == 1:
         k, s, p, d, out = (1,) + k, (1,) + s, (0,) + p, (1,) + d, [1] + out
     # The indices are an integer output, so autograd leaves them out of the graph.
-    y, idx = MaxPool2d.apply(input, nd, k, s, p, d, out)
-    return (y, idx) if return_indices else y
+    return MaxPool2d.apply(input, nd, k, s, p, d, out, bool(return_indices))
 
 
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,

@@ -140,7 +140,9 @@ class LambdaLR(LRScheduler):
 
 
 class StepLR(LRScheduler):
-    """Multiply the lr by ``gamma`` every ``step_size`` epochs. See: torch.optim.lr_scheduler.StepLR.
+    """Multiply the lr by ``gamma`` every ``step_size`` epochs.
+
+    See: torch.optim.lr_scheduler.StepLR.
     """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,

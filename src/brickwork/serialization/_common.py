@@ -57,6 +57,7 @@ class StoragePlan:
         self.views: dict[int, tuple] = {}
         self._by_key: dict[int, int] = {}
         self._keep: list = []  # keeps arrays alive so their ids stay unique during the save
+        self._reinterpreted: dict = {}
 
     def add(self, t: Tensor, path: str) -> tuple:
         """Plan ``t`` (once per tensor object) and return its view tuple."""
@@ -87,16 +88,27 @@ class StoragePlan:
 
     def _as_view(self, arr: np.ndarray, root: np.ndarray, path: str):
         size = arr.itemsize
-        if (root.dtype != arr.dtype or not root.flags.c_contiguous
-                or not arr.dtype.isnative or arr.dtype not in _dt._FROM_NP):
+        if (not root.flags.c_contiguous or not arr.dtype.isnative
+                or arr.dtype not in _dt._FROM_NP):
             return None
+        key = id(root)
+        if root.dtype != arr.dtype:
+            # A reinterpreting view (float32 tensors over the uint8 bytes of a loaded file):
+            # see the owner's bytes as arr's dtype, so every tensor over them shares a storage.
+            if root.nbytes % size:
+                return None
+            key = (id(root), arr.dtype.str)
+            flat = self._reinterpreted.get(key)
+            if flat is None:
+                flat = self._reinterpreted[key] = root.reshape(-1).view(arr.dtype)
+            root = flat
         start = arr.__array_interface__["data"][0] - root.__array_interface__["data"][0]
         if start % size or any(s % size or s < 0 for s in arr.strides):
             return None
         stride = tuple(s // size if n > 1 else _c_stride(arr.shape, i)
                        for i, (s, n) in enumerate(zip(arr.strides, arr.shape)))
         self._keep.append(root)
-        sid = self._storage_index(id(root), root.reshape(-1), path)
+        sid = self._storage_index(key, root.reshape(-1), path)
         return sid, start // size, tuple(arr.shape), stride
 
     def _standalone(self, arr, path: str, host=None) -> tuple:

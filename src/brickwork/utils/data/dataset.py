@@ -118,7 +118,8 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float],
     remainder of the rounding goes round-robin to the first subsets, as in PyTorch).
 
     Example:
-        >>> train, val = random_split(ds, [0.8, 0.2], generator=brickwork.Generator().manual_seed(0))
+        >>> g = brickwork.Generator().manual_seed(0)
+        >>> train, val = random_split(ds, [0.8, 0.2], generator=g)
 
     See: torch.utils.data.random_split.
     """

@@ -1,0 +1,92 @@
+"""Quick conv/pool timings, brickwork vs PyTorch (each library in its own process).
+
+Run: ``python benchmarks/conv.py``. PyTorch runs in a separate process because its OpenMP
+threads slow NumPy's BLAS when both live in one process. Prints seconds per call and ratios.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+CASES = {
+    "conv 64->64 3x3 56x56 b16 fwd+bwd": ("conv", (16, 64, 56, 56), (64, 64, 3, 3), 1, 5),
+    "LeNet conv1 b128 fwd+bwd": ("conv", (128, 1, 28, 28), (6, 1, 5, 5), 2, 20),
+    "LeNet conv2 b128 fwd+bwd": ("conv", (128, 6, 14, 14), (16, 6, 5, 5), 0, 20),
+    "max_pool2d 2x2 b128x6x28x28 fwd+bwd": ("pool", (128, 6, 28, 28), None, 0, 20),
+    "LeNet SGD step b128": ("lenet", (128, 1, 28, 28), None, 0, 10),
+}
+
+
+def _bench(fn, n):
+    fn()
+    fn()
+    best = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        for _ in range(n):
+            fn()
+        best = min(best, (time.perf_counter() - t) / n)
+    return best
+
+
+def run(lib_name: str) -> dict:
+    import numpy as np
+
+    if lib_name == "torch":
+        import torch as lib
+    else:
+        import brickwork as lib
+    nn, F = lib.nn, lib.nn.functional
+    rng = np.random.default_rng(0)
+    out = {}
+    for name, (kind, xs, ws, pad, n) in CASES.items():
+        x = lib.tensor(rng.standard_normal(xs).astype(np.float32), requires_grad=True)
+        if kind == "conv":
+            w = lib.tensor(rng.standard_normal(ws).astype(np.float32), requires_grad=True)
+            b = lib.zeros(ws[0], requires_grad=True)
+
+            def step(x=x, w=w, b=b, pad=pad):
+                y = F.conv2d(x, w, b, padding=pad)
+                y.backward(lib.ones_like(y))
+        elif kind == "pool":
+            def step(x=x):
+                y = F.max_pool2d(x, 2)
+                y.backward(lib.ones_like(y))
+        else:
+            lib.manual_seed(0)
+            net = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                                nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                                nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+                                nn.Linear(84, 10))
+            opt = lib.optim.SGD(net.parameters(), lr=0.01)
+            xb = x.detach()
+            yb = lib.tensor(rng.integers(0, 10, xs[0]))
+
+            def step(net=net, opt=opt, xb=xb, yb=yb):
+                opt.zero_grad()
+                loss = F.cross_entropy(net(xb), yb)
+                loss.backward()
+                opt.step()
+        out[name] = _bench(step, n)
+    return out
+
+
+def main() -> None:
+    if len(sys.argv) > 1:
+        print(json.dumps(run(sys.argv[1])))
+        return
+    res = {}
+    for lib_name in ("brickwork", "torch"):
+        proc = subprocess.run([sys.executable, __file__, lib_name], capture_output=True,
+                              text=True, check=True)
+        res[lib_name] = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(f"{'case':40s} {'brickwork':>10s} {'torch':>10s} {'ratio':>6s}")
+    for name in CASES:
+        b, t = res["brickwork"][name], res["torch"][name]
+        print(f"{name:40s} {b * 1e3:9.2f}ms {t * 1e3:9.2f}ms {b / t:6.2f}")
+
+
+if __name__ == "__main__":
+    main()
