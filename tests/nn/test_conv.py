@@ -246,3 +246,32 @@ def test_dropout2d_zeroes_whole_channels():
     drop = nn.Dropout2d(0.5)
     assert repr(drop) == "Dropout2d(p=0.5, inplace=False)"
     assert drop.eval()(x) is x
+
+
+@requires_torch
+def test_small_cnn_training_follows_torch():
+    """Five SGD steps of conv/batch-norm/pool/linear from identical weights: same losses."""
+    import torch
+
+    def build(lib):
+        m = lib.nn
+        return m.Sequential(m.Conv2d(1, 4, 3, padding=1), m.BatchNorm2d(4), m.ReLU(),
+                            m.MaxPool2d(2), m.Conv2d(4, 8, 3), m.ReLU(),
+                            m.AdaptiveAvgPool2d(2), m.Flatten(), m.Linear(32, 10))
+
+    b_net, t_net = build(brickwork), build(torch)
+    _copy_params(t_net, b_net)
+    rng = np.random.default_rng(0)
+    losses = {"brickwork": [], "torch": []}
+    for step in range(5):
+        x = rng.standard_normal((8, 1, 12, 12)).astype(np.float32)
+        y = rng.integers(0, 10, 8)
+        for lib, net in ((brickwork, b_net), (torch, t_net)):
+            loss = lib.nn.functional.cross_entropy(net(lib.tensor(x)), lib.tensor(y))
+            loss.backward()
+            with lib.no_grad():
+                for p in net.parameters():
+                    p -= 0.1 * p.grad
+                    p.grad = None
+            losses[lib.__name__].append(loss.item())
+    np.testing.assert_allclose(losses["brickwork"], losses["torch"], rtol=1e-4, atol=1e-5)

@@ -471,10 +471,10 @@ class KLDiv(Function):
             et = np.exp(t)
             loss = et * (t - x)
         else:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                logt = np.where(t > 0, np.log(np.where(t > 0, t, 1)), 0)
+            # PyTorch's xlogy(t, t) - t * x: a zero target contributes 0, not 0 * log(0).
+            logt = np.log(np.where(t > 0, t, 1))
             et = t
-            loss = np.where(t > 0, t * (logt - x), -t * x * 0)
+            loss = t * logt - t * x
             ctx.logt = logt
         ctx.saved = (x, t, et)
         ctx.reduction, ctx.log_target = reduction, log_target

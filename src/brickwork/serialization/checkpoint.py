@@ -27,8 +27,9 @@ class Checkpointer:
     ``keep_best`` is set; older ones are deleted.
 
     A run resumes bit-identically when the random draws it makes after a checkpoint depend only
-    on the restored generator: save at a step boundary (DataLoader shuffling is drawn when an
-    epoch's iterator starts, so save at epoch ends or draw batches per step).
+    on the restored generator. Pass ``loader=`` to ``save``/``step`` and ``restore`` to resume
+    mid-epoch: the DataLoader then replays the interrupted epoch's order and skips the batches
+    already trained on.
 
     Args:
         directory: the folder (created if missing).
@@ -81,7 +82,7 @@ class Checkpointer:
         return self.save(step, model, optimizer, scheduler, **kwargs)
 
     def save(self, step: int, model=None, optimizer=None, scheduler=None, *, epoch=None,
-             metric: float | None = None, extra: Any = None) -> str:
+             metric: float | None = None, extra: Any = None, loader=None) -> str:
         """Write a checkpoint for ``step`` now (atomically) and prune old ones."""
         from .. import get_rng_state
         from . import save
@@ -91,7 +92,8 @@ class Checkpointer:
                  "model": None if model is None else model.state_dict(),
                  "optimizer": None if optimizer is None else optimizer.state_dict(),
                  "scheduler": None if scheduler is None else scheduler.state_dict(),
-                 "rng_state": get_rng_state(), "extra": extra}
+                 "rng_state": get_rng_state(), "extra": extra,
+                 "loader": None if loader is None else loader.state_dict()}
         path = self.path_for(step)
         save(state, path)
         self._prune()
@@ -158,7 +160,8 @@ class Checkpointer:
                           RuntimeWarning, stacklevel=2)
         return None, None
 
-    def restore(self, model=None, optimizer=None, scheduler=None, map_location=None):
+    def restore(self, model=None, optimizer=None, scheduler=None, map_location=None,
+                loader=None):
         """Put the latest valid checkpoint back into the given objects and the RNG.
 
         Returns:
@@ -179,5 +182,10 @@ class Checkpointer:
                                    f"{name} was given to restore")
             obj.load_state_dict(state[name])
         set_rng_state(state["rng_state"])
+        if loader is not None:
+            if state.get("loader") is None:
+                raise RuntimeError(f"Checkpointer.restore: {path} holds no DataLoader state, "
+                                   "but a loader was given to restore")
+            loader.load_state_dict(state["loader"])
         return {"step": state["step"], "epoch": state["epoch"], "metric": state["metric"],
                 "extra": state["extra"], "path": path}

@@ -274,6 +274,64 @@ class DataLoader:
             collate_fn = default_collate if self._auto_collation else default_convert
         self.collate_fn = collate_fn
         self._pool: _WorkerPool | None = None
+        self._epoch_rng = None  # generator state when the current epoch began
+        self._yielded = 0  # batches handed out in the current epoch
+        self._resume = None  # (rng state, batches done) set by load_state_dict
+
+    # -- resumable iteration --------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """Where the current epoch stands: enough to replay its order and skip what is done.
+
+        Saved in a checkpoint mid-epoch and given back to ``load_state_dict``, the next
+        ``iter(loader)`` yields exactly the batches the interrupted epoch had not yet yielded,
+        in the same order, without drawing from any generator (brickwork's default generator is
+        left as the checkpoint restored it).
+        """
+        if self._iterable:
+            raise TypeError("DataLoader.state_dict: iterable-style data sets cannot be resumed "
+                            "mid-epoch")
+        return {"epoch_rng_state": self._epoch_rng, "batches_yielded": self._yielded}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Make the next epoch resume the one recorded by ``state_dict``."""
+        try:
+            rng, done = state_dict["epoch_rng_state"], int(state_dict["batches_yielded"])
+        except (KeyError, TypeError, ValueError):
+            raise ValueError("DataLoader.load_state_dict: expected a dict with "
+                             "'epoch_rng_state' and 'batches_yielded' (from "
+                             f"DataLoader.state_dict()), got {state_dict!r}") from None
+        self._resume = None if rng is None else (rng, done)
+
+    def _generator(self):
+        from ...random import default_generator
+
+        return self.generator if self.generator is not None else default_generator
+
+    def _epoch_plan(self):
+        """``(base_seed, index batches or None)`` for a new epoch, replaying one if resuming."""
+        gen = self._generator()
+        if self._resume is None:
+            self._epoch_rng = gen.get_state()
+            return self._base_seed(), None, 0
+        rng, done = self._resume
+        self._resume = None
+        now = gen.get_state()
+        gen.set_state(rng)
+        try:
+            base_seed = self._base_seed()
+            batches = list(self._index_sampler)  # the same draws the interrupted epoch made
+        finally:
+            if self.generator is None:
+                # The default generator was restored by the checkpoint to where the run stood
+                # (draws made after the epoch began included): put that state back.
+                gen.set_state(now)
+        self._epoch_rng = rng
+        return base_seed, batches[done:], done
+
+    def _counted(self, batches):
+        for b in batches:
+            self._yielded += 1
+            yield b
 
     @property
     def _auto_collation(self) -> bool:
@@ -299,12 +357,18 @@ class DataLoader:
         return int(rng_for(self.generator).integers(0, 2 ** 63 - 1))
 
     def __iter__(self):
-        base_seed = self._base_seed()
+        if self._iterable:
+            base_seed, indices, start = self._base_seed(), None, 0
+        else:
+            base_seed, indices, start = self._epoch_plan()
+            self._yielded = start
         if self.num_workers == 0:
-            return self._single_process()
-        return self._multi_process(base_seed)
+            it = self._single_process(indices)
+        else:
+            it = self._multi_process(base_seed, indices)
+        return it if self._iterable else self._counted(it)
 
-    def _single_process(self):
+    def _single_process(self, indices=None):
         fetcher = _Fetcher(self.dataset, self._auto_collation, self.collate_fn,
                            self.batch_size, self.drop_last)
         if self._iterable:
@@ -313,10 +377,10 @@ class DataLoader:
                     yield fetcher.fetch(None)
                 except StopIteration:
                     return
-        for index in self._index_sampler:
+        for index in (self._index_sampler if indices is None else indices):
             yield fetcher.fetch(index)
 
-    def _multi_process(self, base_seed: int):
+    def _multi_process(self, base_seed: int, indices=None):
         pool = self._pool
         if pool is None or not self.persistent_workers:
             pool = _WorkerPool(self, base_seed)
@@ -325,7 +389,8 @@ class DataLoader:
                 self._pool = pool
         pool.epoch += 1
         epoch, n = pool.epoch, self.num_workers
-        tasks = iter(self._index_sampler) if not self._iterable else None
+        tasks = None if self._iterable else iter(self._index_sampler if indices is None
+                                                  else indices)
         live = list(range(n))  # workers whose stream is not exhausted (iterable data sets)
         sent = received = 0
         pending: dict[int, Any] = {}
