@@ -20,6 +20,7 @@ CONV2D_CASES = [
     ((2, 4, 9, 8), (6, 4, 3, 3), {"padding": "valid"}),
     ((2, 4, 9, 8), (6, 2, 3, 2), {"groups": 2, "stride": (2, 1)}),
     ((2, 4, 7, 7), (4, 1, 3, 3), {"groups": 4, "padding": 1}),  # depthwise
+    ((2, 1, 9, 8), (3, 1, 3, 3), {"stride": 2, "padding": 1, "dilation": (1, 2)}),  # few C
     ((4, 9, 8), (6, 4, 3, 2), {}),  # unbatched
     ((0, 4, 5, 5), (6, 4, 3, 3), {}),  # empty batch
 ]

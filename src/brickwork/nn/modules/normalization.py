@@ -137,6 +137,10 @@ class _LazyNormBase(LazyModuleMixin, _NormBase):
                 if t is not None:
                     t.materialize((self.num_features,))
             self.reset_parameters()
+        elif self.num_features == 0:  # materialized by load_state_dict
+            ref = self.weight if self.weight is not None else self.running_mean
+            if ref is not None:
+                self.num_features = ref.shape[0]
 
 
 class LazyBatchNorm1d(_LazyNormBase, BatchNorm1d):
