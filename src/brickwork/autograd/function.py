@@ -147,6 +147,7 @@ class Function:
         dev = None
         requires = False
         arrays = []
+        needs = []
         for a in args:
             if isinstance(a, Tensor):
                 d = a._device
@@ -154,21 +155,24 @@ class Function:
                     dev = d
                 elif d is not dev:
                     _raise_device_mismatch(cls, dev, d)
+                arrays.append(a._data)
                 if a._requires_grad:
                     requires = True
-                arrays.append(a._data)
+                    needs.append(True)
+                else:
+                    needs.append(False)
             else:
                 arrays.append(a)
+                needs.append(False)
         ctx = cls._node_cls()
         if requires and STATE.enabled:
-            ctx.needs_input_grad = tuple([isinstance(a, Tensor) and a._requires_grad
-                                          for a in args])
+            ctx.needs_input_grad = tuple(needs)
         else:
             requires = False
             ctx.needs_input_grad = _NO_GRADS[len(args)] if len(args) < 8 \
                 else (False,) * len(args)
         if cls._array_level:
-            out = cls.forward(ctx, *arrays, **kwargs)
+            out = cls.forward(ctx, *arrays, **kwargs) if kwargs else cls.forward(ctx, *arrays)
             if dev is None:
                 from ..device import device_of_array
 
@@ -194,14 +198,9 @@ class Function:
                                          for a in args])
         if not requires:
             return outs
-        edges = []
-        for a in args:
-            if isinstance(a, Tensor) and a._requires_grad:
-                fn = a.grad_fn
-                edges.append((fn, a._output_nr) if fn is not None else _edge(a))
-            else:
-                edges.append(_NO_EDGE)
-        ctx.next_functions = tuple(edges)
+        ctx.next_functions = tuple([((a.grad_fn, a._output_nr) if a.grad_fn is not None
+                                     else _edge(a)) if need else _NO_EDGE
+                                    for a, need in zip(args, needs)])
         if isinstance(outs, tuple):
             ctx._n_out = len(outs)
             ctx._out_meta = tuple([(o._data.shape, o._data.dtype) for o in outs])

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..tensor import Tensor
+from . import _conv_chwn as CHWN
 from . import _im2col as K
 from ._util import xp_of
 
@@ -127,10 +128,14 @@ class Convolution(Function):
             if ni[0] or ni[1]:
                 ctx.w, ctx.gm, ctx.gm_hw = w, gm, x.shape[2:]
         else:
-            y, cols = K.conv_forward(x, w, stride, pad, dilation, groups)
+            ctx.chwn = groups == 1 and x.shape[1] > K._FEW_CHANNELS
+            if ctx.chwn:
+                y, cols = CHWN.conv_forward(x, w, stride, pad, dilation)
+            else:
+                y, cols = K.conv_forward(x, w, stride, pad, dilation, groups)
             if ni[1]:
                 ctx.cols = cols
-            if ni[0]:
+            if ni[0] or (ni[1] and ctx.chwn):
                 ctx.w = w
             ctx.x4_shape = x.shape
         ctx.transposed = transposed
@@ -158,6 +163,9 @@ class Convolution(Function):
                 cols, _, _ = K.im2col(gy, w.shape[2], w.shape[3], stride, pad, dilation, groups,
                                       in_hw)
                 gw = K.conv_weight_grad(ctx.gm, cols, w.shape, groups)
+        elif ctx.chwn:
+            gx, gw = CHWN.conv_backward(gy, ctx.w, getattr(ctx, "cols", None), ctx.x4_shape,
+                                        stride, pad, dilation, ni[0], ni[1])
         else:
             gm = K.gy_matrix(gy)
             if ni[0]:

@@ -53,7 +53,15 @@ class Add(_Binary):
 
     @staticmethod
     def forward(ctx, a, b):
-        return Add._run(ctx, a, b, np.add)
+        # Inlined _run: add is the op users time first, and one call less is measurable.
+        try:
+            out = a + b
+        except ValueError:
+            raise _broadcast_error("add", a, b) from None
+        na, nb = ctx.needs_input_grad
+        if na or nb:
+            ctx.shapes = (a.shape if na else None, b.shape if nb else None)
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -193,6 +201,9 @@ def add(input, other, *, alpha=1, out=None) -> Tensor:
     """``input + alpha * other`` with broadcasting. See: torch.add."""
     if alpha != 1:
         other = mul(other, alpha)
+    elif isinstance(other, Tensor) and isinstance(input, Tensor) \
+            and input._data.dtype is other._data.dtype:
+        return Add.apply(input, other)  # the common case, without promote's call
     a, b = promote(input, other)
     if not isinstance(a, Tensor):  # scalar + tensor: keep the tensor first for the device
         return Add.apply(b, a)
@@ -226,6 +237,9 @@ def rsub(input, other, alpha=1) -> Tensor:
 
 def mul(input, other) -> Tensor:
     """Element-wise product. See: torch.mul."""
+    if isinstance(other, Tensor) and isinstance(input, Tensor) \
+            and input._data.dtype is other._data.dtype:
+        return Mul.apply(input, other)
     a, b = promote(input, other)
     if not isinstance(a, Tensor):
         return Mul.apply(b, a)

@@ -197,9 +197,60 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         if reduction == "mean":
             coef = coef / (x.size // n_cls)
         coef = coef.astype(x.dtype, copy=False)
+    elif x.ndim == 2 and wa is None and not label_smoothing and t.dtype == np.int64:
+        return _CrossEntropyIndices.apply(input, t, ignore_index, reduction) if not unbatched \
+            else _apply_nll(input, x, _index_coef(x, t, None, ignore_index, reduction, 0.0),
+                            reduction, unbatched, fused=True)
     else:
         coef = _index_coef(x, t, wa, ignore_index, reduction, label_smoothing)
     return _apply_nll(input, x, coef, reduction, unbatched, fused=True)
+
+
+class _CrossEntropyIndices(Function):
+    """The common case (N, C) logits with int64 class indices, no weight or smoothing.
+
+    Picks each row's log-probability instead of building the dense coefficient array of the
+    general path: in a training step of a small MLP that array cost more than the loss itself.
+    """
+
+    _array_level = True
+    _backward_name = "NllLossBackward0"
+
+    @staticmethod
+    def forward(ctx, x, t, ignore_index, reduction):
+        n, n_cls = x.shape
+        valid = t != ignore_index
+        all_valid = bool(valid.all())
+        if not all_valid or t.size and (int(t.min()) < 0 or int(t.max()) >= n_cls):
+            bad = valid & ((t < 0) | (t >= n_cls))
+            if bad.any():
+                raise IndexError(f"Target {int(t[bad][0])} is out of bounds.")
+        tc = t if all_valid else np.where(valid, t, 0)
+        rows = np.arange(n)
+        z = _log_softmax(x, 1)
+        per = -z[rows, tc]
+        if not all_valid:
+            per = per * valid
+        count = n if all_valid else int(valid.sum())
+        ctx.z, ctx.tc, ctx.rows, ctx.valid = z, tc, rows, None if all_valid else valid
+        ctx.reduction, ctx.count = reduction, count
+        if reduction == "none":
+            return per
+        total = per.sum()
+        # A mean over zero targets is nan, as PyTorch gives when every target is ignored.
+        return total / count if reduction == "mean" else total
+
+    @staticmethod
+    def backward(ctx, g):
+        gx = np.exp(ctx.z)
+        gx[ctx.rows, ctx.tc] -= 1
+        if ctx.valid is not None:
+            gx *= ctx.valid[:, None]
+        if ctx.reduction == "none":
+            gx *= g[:, None]
+        else:
+            gx *= (g / ctx.count if ctx.reduction == "mean" else g).astype(gx.dtype)
+        return gx, None, None, None
 
 
 def _apply_nll(input, x, coef, reduction, unbatched, fused):
