@@ -244,6 +244,30 @@ def crc32(buf) -> int:
     return zlib.crc32(buf) & 0xFFFFFFFF
 
 
+def _hugepage_setter():
+    core = getattr(np, "_core", None) or getattr(np, "core", None)
+    return getattr(getattr(core, "multiarray", None), "_set_madvise_hugepage", None)
+
+
+_SET_HUGEPAGE = _hugepage_setter()
+
+
+def empty_for_read(count: int, dtype) -> np.ndarray:
+    """``np.empty`` for a buffer about to be filled from a file, without NumPy's huge-page hint.
+
+    NumPy asks the kernel for transparent huge pages on large arrays; where the kernel then
+    compacts memory to find them (THP ``defrag=madvise``), first-touching 105 MB measured
+    250 ms against 55 ms with ordinary pages, which made loading 4x slower than reading.
+    """
+    if _SET_HUGEPAGE is None:
+        return np.empty(count, dtype)
+    prev = _SET_HUGEPAGE(False)
+    try:
+        return np.empty(count, dtype)
+    finally:
+        _SET_HUGEPAGE(prev)
+
+
 def pread_into(fd: int, arr: np.ndarray, offset: int) -> int:
     """Fill ``arr`` (contiguous) from ``fd`` at ``offset``; return the number of bytes read."""
     view = memoryview(arr.reshape(-1).view(np.uint8)) if arr.size else memoryview(b"")

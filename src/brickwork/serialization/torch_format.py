@@ -19,7 +19,7 @@ import zlib
 import numpy as np
 
 from ._common import (CorruptFileError, DeviceMapper, StoragePlan, check_dtype_savable, crc32,
-                      pool)
+                      empty_for_read, pool)
 from ._source import Source
 from .torch_pickle import LoadedStorage, RestrictedUnpickler, StorageType, TorchPickler
 
@@ -148,7 +148,7 @@ def _read_records(src: Source, zf: zipfile.ZipFile, prefix: str, mmap: bool) -> 
         if mmap:
             out[key] = src.mapped(np.uint8, info.file_size, start, what)
             continue
-        arr = np.empty(info.file_size, np.uint8)
+        arr = empty_for_read(info.file_size, np.uint8)
         out[key] = arr
         jobs.append(pool().submit(_read_checked, src, arr, start, what, info.CRC))
     for j in jobs:
