@@ -29,6 +29,12 @@ def detect_format(path: str) -> str:
         head = f.read(8)
     if head[:4] == b"PK\x03\x04":
         return "torch"
+    meta = _safetensors_metadata(path)
+    return "brickwork" if "brickwork.version" in meta else "safetensors"
+
+
+def _safetensors_metadata(path: str) -> dict:
+    """The ``__metadata__`` of a safetensors file's header (checked as ``load`` checks it)."""
     from .serialization._source import Source
     from .serialization.safetensors_format import read_header
 
@@ -37,8 +43,7 @@ def detect_format(path: str) -> str:
         header, _ = read_header(src)
     finally:
         src.close()
-    meta = header.get("__metadata__") or {}
-    return "brickwork" if "brickwork.version" in meta else "safetensors"
+    return header.get("__metadata__") or {}
 
 
 def _root_array(arr):
@@ -127,15 +132,7 @@ def _print_metadata(path: str, fmt: str) -> None:
         prefix = names[0].split("/")[0] if names else ""
         print(f"metadata: archive '{prefix}', {len(names)} records")
         return
-    from .serialization._source import Source
-    from .serialization.safetensors_format import read_header
-
-    src = Source(path)
-    try:
-        header, _ = read_header(src)
-    finally:
-        src.close()
-    meta = header.get("__metadata__") or {}
+    meta = _safetensors_metadata(path)
     shown = {k: v for k, v in meta.items()
              if k not in ("brickwork.tree", "brickwork.tensors", "brickwork.crc32")}
     print("metadata: " + (json.dumps(shown, sort_keys=True) if shown else "none"))

@@ -258,3 +258,20 @@ def is_lazy(t) -> bool:
 
 
 __all__ = ["Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer", "is_lazy"]
+
+
+def zero_grads(params, set_to_none: bool = True) -> None:
+    """Reset the ``.grad`` of each tensor in ``params``: to None, or zeroed in place.
+
+    Shared by ``Module.zero_grad`` and ``Optimizer.zero_grad``.
+    """
+    for p in params:
+        g = p._grad
+        if g is None:
+            continue
+        if set_to_none:
+            p._grad = None
+        else:
+            g.grad_fn = None
+            g._requires_grad = False
+            g._data[...] = 0

@@ -23,6 +23,13 @@ def _norm_input_grad(h, xhat, invstd, axes):
     return (h - mh - xhat * mhx) * invstd
 
 
+def _affine_grads(g, xhat, axes, needs):
+    """Gradients of the per-channel scale and shift of ``y = xhat * w + b``."""
+    gw = (g * xhat).sum(axis=axes) if needs[1] else None
+    gb = g.sum(axis=axes) if needs[2] else None
+    return gw, gb
+
+
 def _channel_shape(ndim: int) -> tuple:
     return (1, -1) + (1,) * (ndim - 2)
 
@@ -49,11 +56,8 @@ class BatchNorm(Function):
         ni = ctx.needs_input_grad
         xhat = ctx.xhat
         axes = (0,) + tuple(range(2, g.ndim))
-        gx = gw = gb = None
-        if ni[1]:
-            gw = (g * xhat).sum(axis=axes)
-        if ni[2]:
-            gb = g.sum(axis=axes)
+        gx = None
+        gw, gb = _affine_grads(g, xhat, axes, ni)
         if ni[0]:
             h = g if ctx.w is None else g * ctx.w.reshape(_channel_shape(g.ndim))
             if ctx.training:
@@ -184,11 +188,8 @@ class GroupNorm(Function):
         ni = ctx.needs_input_grad
         xhat = ctx.xhat
         axes = (0,) + tuple(range(2, g.ndim))
-        gx = gw = gb = None
-        if ni[1]:
-            gw = (g * xhat).sum(axis=axes)
-        if ni[2]:
-            gb = g.sum(axis=axes)
+        gx = None
+        gw, gb = _affine_grads(g, xhat, axes, ni)
         if ni[0]:
             h = g if ctx.w is None else g * ctx.w.reshape(_channel_shape(g.ndim))
             n = g.shape[0]

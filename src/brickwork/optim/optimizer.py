@@ -145,17 +145,10 @@ class Optimizer:
     # -- gradients and steps -------------------------------------------------------------------
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all optimized tensors. See: torch.optim.Optimizer.zero_grad."""
+        from ..nn.parameter import zero_grads
+
         for group in self.param_groups:
-            for p in group["params"]:
-                g = p._grad
-                if g is None:
-                    continue
-                if set_to_none:
-                    p._grad = None
-                else:
-                    g.grad_fn = None
-                    g._requires_grad = False
-                    g._data[...] = 0
+            zero_grads(group["params"], set_to_none)
 
     def step(self, closure: Callable | None = None):
         """Perform one optimization step; ``closure`` re-evaluates the model and returns the
