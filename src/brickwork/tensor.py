@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes as _dt
-from .autograd.function import Function
 from .autograd.grad_mode import STATE as _GRAD
 from .device import CPU, array_module, device_of_array
 from .size import Size
@@ -395,18 +394,9 @@ class Tensor:
         Differentiable: the gradient flows to ``src``; the overwritten values get none.
         See: torch.Tensor.copy_.
         """
-        if not isinstance(src, Tensor):
-            raise TypeError(f"copy_(): argument 'other' (position 1) must be Tensor, not "
-                            f"{type(src).__name__}")
-        if src._device != self._device:
-            src = src.to(self._device)
-        dst_shape, src_shape = self._data.shape, src._data.shape
-        if src_shape != dst_shape:
-            out_shape = _broadcast_shape(dst_shape, src_shape)
-            if out_shape != dst_shape:
-                raise RuntimeError(f"output with shape {list(dst_shape)} doesn't match the "
-                                   f"broadcast shape {list(out_shape)}")
-        return self._inplace(_CopyFrom.apply, src)
+        from .ops.conversion import copy_into
+
+        return copy_into(self, src)
 
     # -- device and dtype movement -------------------------------------------------------------
     def to(self, *args, **kwargs) -> "Tensor":
@@ -522,45 +512,6 @@ def _size_args(size, name: str = "empty") -> tuple:
                                f"{[int(v) for v in size]}")
         out.append(int(s))
     return tuple(out)
-
-
-def _broadcast_shape(a: tuple, b: tuple) -> tuple:
-    """``np.broadcast_shapes`` with PyTorch's error text."""
-    try:
-        return np.broadcast_shapes(a, b)
-    except ValueError:
-        pass
-    for i in range(1, min(len(a), len(b)) + 1):
-        if a[-i] != b[-i] and a[-i] != 1 and b[-i] != 1:
-            raise RuntimeError(f"The size of tensor a ({a[-i]}) must match the size of tensor b "
-                               f"({b[-i]}) at non-singleton dimension {max(len(a), len(b)) - i}")
-    raise RuntimeError(f"shapes {list(a)} and {list(b)} cannot be broadcast together")
-
-
-class _CopyFrom(Function):
-    """``dst.copy_(src)`` as an op of (dst, src): the result is src broadcast into dst."""
-
-    _array_level = True
-    _backward_name = "CopyBackwards"
-
-    @staticmethod
-    def forward(ctx, dst, src):
-        xp = array_module(device_of_array(dst))
-        out = xp.empty_like(dst)
-        out[...] = src  # broadcasts and casts (float -> int truncates, as PyTorch does)
-        if ctx.needs_input_grad[1]:
-            ctx.src_shape, ctx.src_dtype = src.shape, src.dtype
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        g_dst = grad * 0 if ctx.needs_input_grad[0] else None
-        g_src = None
-        if ctx.needs_input_grad[1]:
-            from .ops._util import unbroadcast
-
-            g_src = unbroadcast(grad, ctx.src_shape).astype(ctx.src_dtype, copy=False)
-        return g_dst, g_src
 
 
 def _can_cast(src: np.dtype, dst: np.dtype) -> bool:

@@ -1,10 +1,13 @@
-"""dtype and device conversion (``Tensor.to``), differentiable in both directions."""
+"""dtype and device conversion (``Tensor.to``) and ``copy_``, differentiable."""
 from __future__ import annotations
+
+import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd.function import Function
-from ..device import array_module, device as _device, resolve
+from ..device import array_module, device as _device, device_of_array, resolve
 from ..tensor import Tensor
+from ._util import unbroadcast
 
 
 class ToCopy(Function):
@@ -82,3 +85,56 @@ def parse_to_args(t: Tensor, args, kwargs):
     if dtype is not None:
         dtype = _dt.to_dtype(dtype)
     return dev, dtype, copy
+
+
+def copy_into(dst: Tensor, src: Tensor) -> Tensor:
+    """``dst.copy_(src)``: ``src`` broadcast, cast and moved into ``dst``, differentiably."""
+    if not isinstance(src, Tensor):
+        raise TypeError(f"copy_(): argument 'other' (position 1) must be Tensor, not "
+                        f"{type(src).__name__}")
+    if src._device != dst._device:
+        src = src.to(dst._device)
+    dst_shape, src_shape = dst._data.shape, src._data.shape
+    if src_shape != dst_shape:
+        out_shape = _broadcast_shape(dst_shape, src_shape)
+        if out_shape != dst_shape:
+            raise RuntimeError(f"output with shape {list(dst_shape)} doesn't match the "
+                               f"broadcast shape {list(out_shape)}")
+    return dst._inplace(_CopyFrom.apply, src)
+
+
+def _broadcast_shape(a: tuple, b: tuple) -> tuple:
+    """``np.broadcast_shapes`` with PyTorch's error text."""
+    try:
+        return np.broadcast_shapes(a, b)
+    except ValueError:
+        pass
+    for i in range(1, min(len(a), len(b)) + 1):
+        if a[-i] != b[-i] and a[-i] != 1 and b[-i] != 1:
+            raise RuntimeError(f"The size of tensor a ({a[-i]}) must match the size of tensor b "
+                               f"({b[-i]}) at non-singleton dimension {max(len(a), len(b)) - i}")
+    raise RuntimeError(f"shapes {list(a)} and {list(b)} cannot be broadcast together")
+
+
+class _CopyFrom(Function):
+    """``dst.copy_(src)`` as an op of (dst, src): the result is src broadcast into dst."""
+
+    _array_level = True
+    _backward_name = "CopyBackwards"
+
+    @staticmethod
+    def forward(ctx, dst, src):
+        xp = array_module(device_of_array(dst))
+        out = xp.empty_like(dst)
+        out[...] = src  # broadcasts and casts (float -> int truncates, as PyTorch does)
+        if ctx.needs_input_grad[1]:
+            ctx.src_shape, ctx.src_dtype = src.shape, src.dtype
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        g_dst = grad * 0 if ctx.needs_input_grad[0] else None
+        g_src = None
+        if ctx.needs_input_grad[1]:
+            g_src = unbroadcast(grad, ctx.src_shape).astype(ctx.src_dtype, copy=False)
+        return g_dst, g_src
