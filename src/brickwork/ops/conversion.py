@@ -17,7 +17,7 @@ class ToCopy(Function):
     @staticmethod
     def forward(ctx, x, np_dtype, dev, copy):
         ctx.src_dtype, ctx.src_dev = x.dtype, None
-        src_dev = _device_of(x)
+        src_dev = device_of_array(x)
         if dev is not None and dev != src_dev:
             ctx.src_dev = src_dev
             x = _move(x, dev)
@@ -30,12 +30,6 @@ class ToCopy(Function):
         if ctx.src_dev is not None:
             g = _move(g, ctx.src_dev)
         return g.astype(ctx.src_dtype, copy=False), None, None, None
-
-
-def _device_of(arr):
-    from ..device import device_of_array
-
-    return device_of_array(arr)
 
 
 def _move(arr, dev):
