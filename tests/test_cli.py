@@ -145,3 +145,24 @@ def test_readme_commands_are_the_ones_ci_runs():
     test_cmd = re.search(r"python -m pytest[^\n`]*", ci).group(0).strip()
     install = re.search(r"pip install -q -e '(\.\[test\])'", ci).group(1)
     assert f"pip install -e '{install}' && {test_cmd}" in readme
+
+
+def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path):
+    import signal
+
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "brickwork", "train", "--epochs", "200",
+                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    first = proc.stdout.readline()  # wait until training is under way
+    assert first.startswith("epoch 1:"), first + proc.stderr.read()
+    proc.send_signal(signal.SIGINT)
+    rest, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted: saved" in rest and "--resume" in rest
+    saved = sorted(glob.glob(str(out / "ckpt-*.bw")))
+    assert saved, "no checkpoint written on Ctrl-C"
+    state = bw.load(saved[-1])
+    assert state["extra"]["epoch"] >= 2 or state["extra"]["batches_done"] == 0
+    res = cli("train", "--epochs", str(state["extra"]["epoch"]), "--out", str(out), "--resume")
+    assert res.returncode == 0 and "resuming from" in res.stdout

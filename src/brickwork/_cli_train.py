@@ -127,10 +127,10 @@ def run(args) -> int:
         t0 = time.perf_counter()
         tot_loss, correct, seen = 0.0, 0, 0
         bar = _progress(len(loader), f"epoch {epoch}/{args.epochs}")
-        batches_done = 0
+        batches_done = skip if epoch == start_epoch else 0
         try:
             for i, (X, y) in enumerate(loader):
-                if epoch == start_epoch and i < skip:
+                if i < batches_done:
                     continue  # replayed order: these batches were trained before the restart
                 opt.zero_grad()
                 logits = net(X)
@@ -144,26 +144,31 @@ def run(args) -> int:
                 correct += int((logits.argmax(1) == y).sum().item())
                 seen += n
                 bar.update(tot_loss / seen, correct / seen, seen / (time.perf_counter() - t0))
-        except KeyboardInterrupt:
             bar.close()
+            seconds = time.perf_counter() - t0
+            test_loss, test_acc = evaluate(net, loss_fn, Xte, yte)
+            row = {"epoch": epoch, "train_loss": tot_loss / max(seen, 1),
+                   "train_acc": correct / max(seen, 1), "test_loss": test_loss,
+                   "test_acc": test_acc, "seconds": seconds,
+                   "samples_per_s": seen / seconds if seconds else 0.0}
+            rows.append(row)
+            print(f"epoch {epoch}: train loss {row['train_loss']:.4f} acc "
+                  f"{row['train_acc']:.3f} | test loss {test_loss:.4f} acc {test_acc:.3f} | "
+                  f"{row['samples_per_s']:.0f} samples/s", flush=True)
+            ckpt.save(step, net, opt, epoch=epoch, metric=test_acc,
+                      extra={"epoch": epoch, "batches_done": 0})
+            _write_metrics(metrics_path, rows)
+        except KeyboardInterrupt:
+            # Anywhere in the epoch, evaluation and saving included: record how far training
+            # got (a finished epoch counts as done) so --resume continues from exactly there.
+            bar.close()
+            finished = batches_done >= len(loader)
             path = ckpt.save(step, net, opt, epoch=epoch,
-                             extra={"epoch": epoch, "batches_done": batches_done})
-            print(f"\ninterrupted: saved {path}; continue with --resume --out {out}")
+                             extra={"epoch": epoch, "batches_done": 0 if finished
+                                    else batches_done})
+            _write_metrics(metrics_path, rows)
+            print(f"\ninterrupted: saved {path}; continue with --resume --out {out}", flush=True)
             return 130
-        bar.close()
-        seconds = time.perf_counter() - t0
-        test_loss, test_acc = evaluate(net, loss_fn, Xte, yte)
-        row = {"epoch": epoch, "train_loss": tot_loss / max(seen, 1),
-               "train_acc": correct / max(seen, 1), "test_loss": test_loss,
-               "test_acc": test_acc, "seconds": seconds,
-               "samples_per_s": seen / seconds if seconds else 0.0}
-        rows.append(row)
-        print(f"epoch {epoch}: train loss {row['train_loss']:.4f} acc {row['train_acc']:.3f} | "
-              f"test loss {test_loss:.4f} acc {test_acc:.3f} | {row['samples_per_s']:.0f} "
-              "samples/s", flush=True)
-        ckpt.save(step, net, opt, epoch=epoch, metric=test_acc,
-                  extra={"epoch": epoch, "batches_done": 0})
-        _write_metrics(metrics_path, rows)
     plot = _plot(rows, os.path.join(out, "curves.png"))
     print(f"wrote {out}: checkpoints, metrics.csv" + (", curves.png" if plot else
                                                      " (curves.png skipped: " + _NO_MPL + ")"))
