@@ -213,7 +213,8 @@ class Function:
                     o._requires_grad = True
                     o.grad_fn = ctx
                     o._output_nr = i
-        elif not ctx._non_diff or id(outs) not in ctx._non_diff:
+        elif (not ctx._non_diff or id(outs) not in ctx._non_diff) \
+                and outs._data.dtype.kind == "f":  # integer results carry no gradient
             outs._requires_grad = True
             outs.grad_fn = ctx
         return outs
