@@ -116,3 +116,4 @@ def manual_seed(seed: int) -> None:
 
 def manual_seed_all(seed: int) -> None:
     """Seed every GPU's generator. See: torch.cuda.manual_seed_all."""
+from .kernels import elementwise  # noqa: E402,F401
