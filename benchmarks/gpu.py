@@ -13,6 +13,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import framework, main, time_call  # noqa: E402
+from brickwork._cli_train import build_model  # noqa: E402  (the same networks)
 
 WORKLOADS = ["swish64m", "copy64m", "mlp4096", "lenet256", "small_add"]
 TARGETS = {"swish64m": "<=0.77", "mlp4096": "<=1.3", "lenet256": "<=2.0", "small_add": "<=2.0"}
@@ -41,16 +42,11 @@ def _timed(lib, fn, inner=1, **kw):
 
 
 def _mlp(lib):
-    nn = lib.nn
-    return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+    return build_model("mlp", lib.nn)
 
 
 def _lenet(lib):
-    nn = lib.nn
-    return nn.Sequential(
-        nn.Conv2d(1, 6, kernel_size=5, padding=2), nn.ReLU(), nn.MaxPool2d(2, 2),
-        nn.Conv2d(6, 16, kernel_size=5), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Flatten(),
-        nn.Linear(16 * 5 * 5, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+    return build_model("lenet", lib.nn)
 
 
 def _train_step(lib, net, batch):

@@ -12,22 +12,18 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import framework, main, time_call  # noqa: E402
+from brickwork._cli_train import build_model  # noqa: E402  (the same networks)
 
 WORKLOADS = ["mlp256", "mlp32", "lenet128", "conv64", "lenet128_peak_mem"]
 TARGETS = {"mlp256": "<=1.0", "mlp32": "<=1.5", "lenet128": "<=2.0", "conv64": "<=2.0"}
 
 
 def _mlp(lib):
-    nn = lib.nn
-    return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+    return build_model("mlp", lib.nn)
 
 
 def _lenet(lib):
-    nn = lib.nn
-    return nn.Sequential(
-        nn.Conv2d(1, 6, kernel_size=5, padding=2), nn.ReLU(), nn.MaxPool2d(2, 2),
-        nn.Conv2d(6, 16, kernel_size=5), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Flatten(),
-        nn.Linear(16 * 5 * 5, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+    return build_model("lenet", lib.nn)
 
 
 def _train_step(lib, net, batch):

@@ -49,8 +49,11 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def build_model(name: str):
-    from . import nn
+def build_model(name: str, nn=None):
+    """The MLP (784-256-10) or LeNet of ``--model``, built from ``nn`` (brickwork's by default;
+    the benchmarks pass ``torch.nn`` to build the same network in PyTorch)."""
+    if nn is None:
+        from . import nn
 
     if name == "mlp":
         return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
