@@ -23,11 +23,20 @@ def _norm_input_grad(h, xhat, invstd, axes):
     return (h - mh - xhat * mhx) * invstd
 
 
-def _affine_grads(g, xhat, axes, needs):
-    """Gradients of the per-channel scale and shift of ``y = xhat * w + b``."""
+def _scale_shift(xhat, w, b, cs):
+    """``y = xhat * w + b`` with per-channel ``w``/``b`` (either may be None)."""
+    y = xhat if w is None else xhat * w.reshape(cs)
+    return y if b is None else y + b.reshape(cs)
+
+
+def _affine_grads(g, xhat, w, axes, needs):
+    """Backward of ``_scale_shift``: the gradients of w and b, and dL/dxhat (when needed)."""
     gw = (g * xhat).sum(axis=axes) if needs[1] else None
     gb = g.sum(axis=axes) if needs[2] else None
-    return gw, gb
+    h = None
+    if needs[0]:
+        h = g if w is None else g * w.reshape(_channel_shape(g.ndim))
+    return gw, gb, h
 
 
 def _channel_shape(ndim: int) -> tuple:
@@ -45,9 +54,7 @@ class BatchNorm(Function):
         cs = _channel_shape(x.ndim)
         invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
         xhat = (x - mean.reshape(cs)) * invstd.reshape(cs)
-        y = xhat if w is None else xhat * w.reshape(cs)
-        if b is not None:
-            y = y + b.reshape(cs)
+        y = _scale_shift(xhat, w, b, cs)
         ctx.xhat, ctx.invstd, ctx.w = xhat, invstd.reshape(cs), w
         return y
 
@@ -57,9 +64,8 @@ class BatchNorm(Function):
         xhat = ctx.xhat
         axes = (0,) + tuple(range(2, g.ndim))
         gx = None
-        gw, gb = _affine_grads(g, xhat, axes, ni)
+        gw, gb, h = _affine_grads(g, xhat, ctx.w, axes, ni)
         if ni[0]:
-            h = g if ctx.w is None else g * ctx.w.reshape(_channel_shape(g.ndim))
             if ctx.training:
                 gx = _norm_input_grad(h, xhat, ctx.invstd, axes)
             else:
@@ -177,9 +183,7 @@ class GroupNorm(Function):
         invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
         xhat = (xc * invstd).reshape(x.shape)
         cs = _channel_shape(x.ndim)
-        y = xhat if w is None else xhat * w.reshape(cs)
-        if b is not None:
-            y = y + b.reshape(cs)
+        y = _scale_shift(xhat, w, b, cs)
         ctx.xhat, ctx.invstd, ctx.w, ctx.groups = xhat, invstd, w, groups
         return y
 
@@ -189,9 +193,8 @@ class GroupNorm(Function):
         xhat = ctx.xhat
         axes = (0,) + tuple(range(2, g.ndim))
         gx = None
-        gw, gb = _affine_grads(g, xhat, axes, ni)
+        gw, gb, h = _affine_grads(g, xhat, ctx.w, axes, ni)
         if ni[0]:
-            h = g if ctx.w is None else g * ctx.w.reshape(_channel_shape(g.ndim))
             n = g.shape[0]
             gx = _norm_input_grad(h.reshape(n, ctx.groups, -1), xhat.reshape(n, ctx.groups, -1),
                                   ctx.invstd, (2,)).reshape(g.shape)
