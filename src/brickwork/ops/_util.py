@@ -19,6 +19,18 @@ def unbroadcast(grad, shape):
     return grad.reshape(shape)
 
 
+def add_at_zeros(shape, key, g):
+    """Zeros of ``shape`` with ``g`` added at ``key``: the gradient of reading ``x[key]``.
+
+    ``add.at`` (unlike ``zeros[key] += g``) adds every repeat of an index, which is what the
+    gradient of a gather with repeated indices needs.
+    """
+    xp = xp_of(g)
+    out = xp.zeros(shape, g.dtype)
+    xp.add.at(out, key, g)
+    return out
+
+
 def xp_of(arr):
     """The array module (NumPy or CuPy) an array belongs to."""
     if isinstance(arr, np.ndarray):

@@ -15,7 +15,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.grad_mode import STATE as _GRAD
 from ..tensor import Tensor
-from ._util import unbroadcast, xp_of
+from ._util import add_at_zeros, unbroadcast, xp_of
 from .shape import Alias, Select, Slice
 
 _BAD_INDEX = ("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
@@ -202,10 +202,7 @@ class Index(Function):
 
     @staticmethod
     def backward(ctx, g):
-        xp = xp_of(g)
-        gx = xp.zeros(ctx.in_shape, g.dtype)
-        xp.add.at(gx, ctx.key, g)
-        return gx, None
+        return add_at_zeros(ctx.in_shape, ctx.key, g), None
 
 
 def getitem(self: Tensor, key) -> Tensor:

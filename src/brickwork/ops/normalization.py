@@ -13,7 +13,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._util import wrap, xp_of
+from ._util import add_at_zeros, wrap, xp_of
 
 
 def _norm_input_grad(h, xhat, invstd, axes):
@@ -236,10 +236,9 @@ class Embedding(Function):
     @staticmethod
     def backward(ctx, g):
         xp = xp_of(g)
-        gw = xp.zeros((ctx.n,) + g.shape[ctx.idx.ndim:], dtype=g.dtype)
-        # Repeated indices must add up, which fancy-index assignment would not do.
+        row = g.shape[ctx.idx.ndim:]
         flat = ctx.idx.reshape(-1)
-        np.add.at(gw, flat, g.reshape((-1,) + gw.shape[1:]))
+        gw = add_at_zeros((ctx.n,) + row, flat, g.reshape((-1,) + row))
         if ctx.scale:
             # Divide each row by how often its index occurs in the batch.
             counts = xp.bincount(flat, minlength=ctx.n).astype(g.dtype)

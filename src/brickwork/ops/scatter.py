@@ -10,7 +10,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._util import normalize_dim, unbroadcast, xp_of
+from ._util import add_at_zeros, normalize_dim, unbroadcast, xp_of
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -94,10 +94,7 @@ class Gather(Function):
 
     @staticmethod
     def backward(ctx, g):
-        xp = xp_of(g)
-        gx = xp.zeros(ctx.in_shape, g.dtype)
-        xp.add.at(gx, ctx.key, g)
-        return gx, None, None
+        return add_at_zeros(ctx.in_shape, ctx.key, g), None, None
 
 
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
@@ -211,10 +208,7 @@ class IndexSelect(Function):
 
     @staticmethod
     def backward(ctx, g):
-        xp = xp_of(g)
-        gx = xp.zeros(ctx.in_shape, g.dtype)
-        xp.add.at(gx, (slice(None),) * ctx.dim + (ctx.idx,), g)
-        return gx, None, None
+        return add_at_zeros(ctx.in_shape, (slice(None),) * ctx.dim + (ctx.idx,), g), None, None
 
 
 def _vector_index(input: Tensor, dim: int, index: Tensor, op: str):
@@ -387,10 +381,7 @@ class Take(Function):
 
     @staticmethod
     def backward(ctx, g):
-        xp = xp_of(g)
-        gx = xp.zeros(int(np.prod(ctx.in_shape)), g.dtype)
-        xp.add.at(gx, ctx.idx, g)
-        return gx.reshape(ctx.in_shape), None
+        return add_at_zeros(int(np.prod(ctx.in_shape)), ctx.idx, g).reshape(ctx.in_shape), None
 
 
 def take(input: Tensor, index: Tensor) -> Tensor:
