@@ -40,15 +40,6 @@ def xp_of(arr):
     return cupy_module()
 
 
-def as_tensor_arg(x, like: Tensor) -> Tensor:
-    """Turn a Python scalar or array into a tensor on ``like``'s device (no grad)."""
-    if isinstance(x, Tensor):
-        return x
-    from ..factories import tensor
-
-    return tensor(x, device=like._device)
-
-
 def promote(a, b):
     """Cast a pair of operands (tensors or Python scalars) to their common PyTorch dtype.
 
@@ -99,16 +90,13 @@ def normalize_dim(dim, ndim: int) -> int:
     return dim % ndim if ndim else 0
 
 
-def normalize_dims(dim, ndim: int):
-    """``None`` (all dims), an int, or a sequence of ints -> a sorted tuple of axes or None."""
-    if dim is None:
-        return None
-    if isinstance(dim, (list, tuple)):
-        if len(dim) == 0:
-            return None
-        return tuple(sorted({normalize_dim(d, ndim) for d in dim}))
-    return (normalize_dim(dim, ndim),)
-
-
-def shape_error(op: str, a, b) -> RuntimeError:
-    return RuntimeError(f"{op}: the size of tensor a ({a}) must match the size of tensor b ({b})")
+def broadcast_mismatch(sa, sb) -> str:
+    """PyTorch's text for shapes that cannot broadcast, naming the rightmost clashing dim."""
+    n = max(len(sa), len(sb))
+    pa, pb = (1,) * (n - len(sa)) + tuple(sa), (1,) * (n - len(sb)) + tuple(sb)
+    for i in range(n - 1, -1, -1):  # PyTorch checks from the last dimension
+        x, y = pa[i], pb[i]
+        if x != y and x != 1 and y != 1:
+            return (f"The size of tensor a ({x}) must match the size of tensor b ({y}) at "
+                    f"non-singleton dimension {i}")
+    return f"shapes {list(sa)} and {list(sb)} cannot be broadcast together"

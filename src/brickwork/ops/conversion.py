@@ -7,7 +7,7 @@ from .. import dtypes as _dt
 from ..autograd.function import Function
 from ..device import array_module, device as _device, device_of_array, resolve
 from ..tensor import Tensor
-from ._util import unbroadcast
+from ._util import broadcast_mismatch, unbroadcast
 
 
 class ToCopy(Function):
@@ -102,12 +102,7 @@ def _broadcast_shape(a: tuple, b: tuple) -> tuple:
     try:
         return np.broadcast_shapes(a, b)
     except ValueError:
-        pass
-    for i in range(1, min(len(a), len(b)) + 1):
-        if a[-i] != b[-i] and a[-i] != 1 and b[-i] != 1:
-            raise RuntimeError(f"The size of tensor a ({a[-i]}) must match the size of tensor b "
-                               f"({b[-i]}) at non-singleton dimension {max(len(a), len(b)) - i}")
-    raise RuntimeError(f"shapes {list(a)} and {list(b)} cannot be broadcast together")
+        raise RuntimeError(broadcast_mismatch(a, b)) from None
 
 
 class _CopyFrom(Function):

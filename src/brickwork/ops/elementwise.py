@@ -10,7 +10,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._util import promote, unbroadcast, xp_of
+from ._util import broadcast_mismatch, promote, unbroadcast, xp_of
 
 
 def _shape(x):
@@ -19,14 +19,8 @@ def _shape(x):
 
 def _broadcast_error(op: str, a, b) -> RuntimeError:
     sa, sb = _shape(a), _shape(b)
-    n = max(len(sa), len(sb))
-    pa, pb = (1,) * (n - len(sa)) + tuple(sa), (1,) * (n - len(sb)) + tuple(sb)
-    for i, (x, y) in enumerate(zip(pa, pb)):
-        if x != y and x != 1 and y != 1:
-            return RuntimeError(f"{op}: The size of tensor a ({x}) must match the size of "
-                                f"tensor b ({y}) at non-singleton dimension {i} (shapes "
-                                f"{list(sa)} and {list(sb)})")
-    return RuntimeError(f"{op}: shapes {list(sa)} and {list(sb)} cannot be broadcast")
+    return RuntimeError(f"{op}: {broadcast_mismatch(sa, sb)} (shapes {list(sa)} and "
+                        f"{list(sb)})")
 
 
 class _Binary(Function):
