@@ -68,7 +68,9 @@ class Tensor:
         """The shape as a ``Size``, or the length of one dimension."""
         if dim is None:
             return Size(self._data.shape)
-        return self._data.shape[self._wrap_dim(dim)]
+        from .ops._util import normalize_dim
+
+        return self._data.shape[normalize_dim(dim, self._data.ndim)]
 
     @property
     def ndim(self) -> int:
@@ -111,14 +113,6 @@ class Tensor:
 
     def get_device(self) -> int:
         return -1 if self._device.type == "cpu" else self._device.index
-
-    def _wrap_dim(self, dim: int, ndim: int | None = None) -> int:
-        n = self._data.ndim if ndim is None else ndim
-        lo, hi = (-1, 0) if n == 0 else (-n, n - 1)
-        if not isinstance(dim, (int, np.integer)) or not lo <= dim <= hi:
-            raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], "
-                             f"but got {dim})")
-        return dim % n if n else 0
 
     # -- autograd state ------------------------------------------------------------------------
     @property

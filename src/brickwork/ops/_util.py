@@ -84,7 +84,7 @@ def wrap(arr, like: Tensor) -> Tensor:
 def normalize_dim(dim, ndim: int) -> int:
     """Wrap a possibly negative ``dim`` with PyTorch's IndexError for one out of range."""
     lo, hi = (-1, 0) if ndim == 0 else (-ndim, ndim - 1)
-    if not lo <= dim <= hi:
+    if not isinstance(dim, (int, np.integer)) or not lo <= dim <= hi:
         raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], "
                          f"but got {dim})")
     return dim % ndim if ndim else 0
