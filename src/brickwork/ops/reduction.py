@@ -271,9 +271,10 @@ class _SelectAll(Function):
     _array_level = True
     _pick = None
 
-    @classmethod
-    def _forward(cls, ctx, x, axes, keepdim):
-        out = cls._pick(x, axis=axes, keepdims=keepdim)
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        # ctx._forward_cls is the concrete subclass (MaxAll, MinAll...): its _pick decides.
+        out = ctx._forward_cls._pick(x, axis=axes, keepdims=keepdim)
         if ctx.needs_input_grad[0]:
             ctx.x, ctx.out, ctx.axes, ctx.keepdim = x, out, axes, keepdim
         return out
@@ -291,18 +292,10 @@ class MaxAll(_SelectAll):
     _backward_name = "MaxBackward1"
     _pick = staticmethod(np.max)
 
-    @staticmethod
-    def forward(ctx, x, axes, keepdim):
-        return MaxAll._forward(ctx, x, axes, keepdim)
-
 
 class MinAll(_SelectAll):
     _backward_name = "MinBackward1"
     _pick = staticmethod(np.min)
-
-    @staticmethod
-    def forward(ctx, x, axes, keepdim):
-        return MinAll._forward(ctx, x, axes, keepdim)
 
 
 class Amax(MaxAll):

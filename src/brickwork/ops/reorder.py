@@ -80,39 +80,29 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
 
 # -- triangles and diagonals --------------------------------------------------------------------
 class _Tri(Function):
+    """tril/triu: the gradient keeps the same triangle. ``ctx._forward_cls`` is the concrete
+    subclass, so one forward/backward serves both."""
+
     _array_level = True
     _fn = "tril"
 
-    @classmethod
-    def _run(cls, a, k):
-        return getattr(xp_of(a), cls._fn)(a, k)
+    @staticmethod
+    def forward(ctx, a, k):
+        ctx.k = k
+        return getattr(xp_of(a), ctx._forward_cls._fn)(a, k)
+
+    @staticmethod
+    def backward(ctx, g):
+        return getattr(xp_of(g), ctx._forward_cls._fn)(g, ctx.k), None
 
 
 class Tril(_Tri):
     _backward_name = "TrilBackward0"
 
-    @staticmethod
-    def forward(ctx, a, k):
-        ctx.k = k
-        return Tril._run(a, k)
-
-    @staticmethod
-    def backward(ctx, g):
-        return Tril._run(g, ctx.k), None
-
 
 class Triu(_Tri):
     _backward_name = "TriuBackward0"
     _fn = "triu"
-
-    @staticmethod
-    def forward(ctx, a, k):
-        ctx.k = k
-        return Triu._run(a, k)
-
-    @staticmethod
-    def backward(ctx, g):
-        return Triu._run(g, ctx.k), None
 
 
 def _check_matrix(input: Tensor, op: str) -> None:
