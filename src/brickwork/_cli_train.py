@@ -129,7 +129,7 @@ def run(args) -> int:
         net.train()
         t0 = time.perf_counter()
         tot_loss, correct, seen = 0.0, 0, 0
-        bar = _progress(len(loader), f"epoch {epoch}/{args.epochs}")
+        bar = _Progress(len(loader), f"epoch {epoch}/{args.epochs}")
         batches_done = skip if epoch == start_epoch else 0
         try:
             for i, (X, y) in enumerate(loader):
@@ -216,7 +216,6 @@ class _Progress:
             self.bar.close()
 
 
-_progress = _Progress
 _NO_MPL = "matplotlib is not installed; pip install brickwork[plot]"
 
 
