@@ -123,6 +123,8 @@ def run_backward(roots, root_grads, retain_graph: bool, capture=None) -> dict | 
             root_nodes.append(node)
         buf[nr] = g if buf[nr] is None else buf[nr] + g
     deps = _topo_dependencies(root_nodes)
+    # autograd.grad runs only the part of the graph that leads to the requested inputs.
+    needed = None if capture is None else _leading_to(root_nodes, {k[0] for k in capture})
     ready = [n for n in root_nodes if deps.get(n, 0) == 0]
     prev, STATE.enabled = STATE.enabled, False
     try:
@@ -148,7 +150,7 @@ def run_backward(roots, root_grads, retain_graph: bool, capture=None) -> dict | 
             if node._released:
                 raise RuntimeError(_SECOND_BACKWARD)
             in_grads = None
-            if grads is not None and (capture is None or _reaches_capture(node, capture)):
+            if grads is not None and (needed is None or node in needed):
                 if node._n_out > 1 and node._materialize:
                     grads = _materialize(node, grads)
                 in_grads = _call_backward(node, grads)
@@ -174,27 +176,26 @@ def run_backward(roots, root_grads, retain_graph: bool, capture=None) -> dict | 
     return capture
 
 
-def _reaches_capture(node, capture) -> bool:
-    # autograd.grad only needs the part of the graph that leads to the requested inputs; the
-    # result is cached per node for the duration of one call.
-    cache = capture.setdefault("__reach__", {})
-    hit = cache.get(node)
-    if hit is not None:
-        return hit
-    stack, seen, found = [node], {node}, False
-    targets = {k[0] for k in capture if k != "__reach__"}
-    while stack and not found:
-        n = stack.pop()
-        for nxt, _ in n.next_functions:
-            if nxt is None or nxt in seen:
-                continue
-            if nxt in targets:
-                found = True
-                break
-            seen.add(nxt)
-            stack.append(nxt)
-    cache[node] = found
-    return found
+def _leading_to(roots, targets) -> set:
+    """The nodes from which some node in ``targets`` is reached through one or more edges."""
+    leads: dict = {}
+    for root in roots:
+        if root in leads:
+            continue
+        leads[root] = False
+        stack = [(root, iter(root.next_functions))]
+        while stack:  # iterative post-order: a node is decided after all its children
+            node, edges = stack[-1]
+            for nxt, _ in edges:
+                if nxt is not None and nxt not in leads:
+                    leads[nxt] = False
+                    stack.append((nxt, iter(nxt.next_functions)))
+                    break
+            else:
+                stack.pop()
+                leads[node] = any(nxt in targets or leads.get(nxt, False)
+                                  for nxt, _ in node.next_functions if nxt is not None)
+    return {n for n, ok in leads.items() if ok}
 
 
 def _wrap_grad(g):
