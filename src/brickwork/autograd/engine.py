@@ -44,20 +44,17 @@ def _topo_dependencies(roots) -> dict:
 
 def _call_backward(node, grads):
     fcls = node._forward_cls
-    if fcls._array_level:
-        result = fcls.backward(node, *grads)
-        # NumPy returns scalars from arithmetic on 0-d arrays; gradients must stay arrays.
-        if isinstance(result, tuple):
-            return tuple(None if r is None else _as_array(r) for r in result)
-        return (None if result is None else _as_array(result),)
-    else:
-        result = _call_tensor_backward(node, fcls, grads)
+    if not fcls._array_level:
+        return _call_tensor_backward(node, fcls, grads)
+    result = fcls.backward(node, *grads)
     if not isinstance(result, tuple):
         result = (result,)
-    return result
+    # NumPy returns scalars from arithmetic on 0-d arrays; gradients must stay arrays.
+    return tuple([None if r is None else _as_array(r) for r in result])
 
 
 def _call_tensor_backward(node, fcls, grads):
+    from ..device import device_of_array
     from ..tensor import Tensor, _make
 
     dev = None
@@ -66,8 +63,6 @@ def _call_tensor_backward(node, fcls, grads):
         if g is None:
             wrapped.append(None)
         else:
-            from ..device import device_of_array
-
             dev = dev or device_of_array(g)
             wrapped.append(_make(g, dev))
     prev, STATE.enabled = STATE.enabled, False
