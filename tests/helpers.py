@@ -8,6 +8,8 @@ NumPy expectation or a ``gradcheck`` beside them so something still runs without
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -17,6 +19,10 @@ try:
     import torch
 except ImportError:  # pragma: no cover - the reference tests skip
     torch = None
+
+# Where check_op puts its tensors: brickwork's device and the reference's (tests/conftest.py
+# switches them per test; the reference stays on the CPU when PyTorch has no GPU).
+DEVICE = {"brickwork": "cpu", "torch": "cpu"}
 
 requires_torch = pytest.mark.skipif(torch is None, reason="PyTorch (the reference) not installed")
 
@@ -35,13 +41,37 @@ def rand_array(shape, dtype="float32", low=-2.0, high=2.0, seed=0) -> np.ndarray
     return rng.uniform(low, high, size=shape).astype(dtype)
 
 
+@contextlib.contextmanager
+def testing_on(device: str, torch_device: str = "cpu"):
+    """Make ``check_op`` run brickwork on ``device`` and the reference on ``torch_device``."""
+    saved = dict(DEVICE)
+    DEVICE.update(brickwork=device, torch=torch_device)
+    try:
+        yield
+    finally:
+        DEVICE.update(saved)
+
+
 def to_torch(arr, requires_grad=False):
     t = torch.from_numpy(np.array(arr, copy=True))
+    if DEVICE["torch"] != "cpu":
+        t = t.to(DEVICE["torch"])
     return t.requires_grad_(requires_grad)
 
 
 def to_brick(arr, requires_grad=False):
-    return brickwork.tensor(np.array(arr, copy=True), requires_grad=requires_grad)
+    return brickwork.tensor(np.array(arr, copy=True), requires_grad=requires_grad,
+                            device=DEVICE["brickwork"])
+
+
+def assert_on_device(t, what="output"):
+    """``t`` is on check_op's device, and its data really lives there."""
+    from brickwork.device import device_of_array
+
+    want = brickwork.device(DEVICE["brickwork"])
+    assert t.device == want, f"{what}: on {t.device}, expected {want}"
+    assert device_of_array(t._data) == want, \
+        f"{what}: labelled {t.device} but its data is on {device_of_array(t._data)}"
 
 
 def _as_tuple(x):
@@ -83,12 +113,15 @@ def check_op(fn, inputs, *, grad=None, atol=None, rtol=None, grad_atol=None, gra
         grad = [a.dtype.kind == "f" for a in arrays]
     b_in = [to_brick(a, g) for a, g in zip(arrays, grad)]
     t_in = [to_torch(a, g) for a, g in zip(arrays, grad)]
-    b_out = _as_tuple(fn(brickwork, *b_in))
-    t_out = _as_tuple(fn(torch, *t_in))
+    with brickwork.device(DEVICE["brickwork"]):  # factories inside fn allocate there too
+        b_out = _as_tuple(fn(brickwork, *b_in))
+    with torch.device(DEVICE["torch"]):
+        t_out = _as_tuple(fn(torch, *t_in))
     assert len(b_out) == len(t_out), f"{len(b_out)} outputs, torch has {len(t_out)}"
     for i, (b, t) in enumerate(zip(b_out, t_out)):
         if isinstance(t, torch.Tensor):
             assert_close(b, t, atol, rtol, what=f"output {i}", check_dtype=check_dtype)
+            assert_on_device(b, f"output {i}")
         else:
             assert b == t, f"output {i}: {b!r} != {t!r}"
     diff = [(b, t) for b, t in zip(b_out, t_out)
@@ -112,6 +145,7 @@ def check_op(fn, inputs, *, grad=None, atol=None, rtol=None, grad_atol=None, gra
                 continue
             assert b.grad is not None, f"input {i}: brickwork produced no gradient"
             assert_close(b.grad, t.grad, grad_atol, grad_rtol, what=f"grad of input {i}")
+            assert_on_device(b.grad, f"grad of input {i}")
     return b_out
 
 

@@ -6,6 +6,8 @@ brickwork`` fast and working on machines without it.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 _CUPY = None  # the cupy module once imported; False when it is not installed
@@ -146,6 +148,43 @@ def resolve(dev) -> device:
 def array_module(dev: device):
     """NumPy for the CPU, CuPy for CUDA devices."""
     return np if dev.type == "cpu" else cupy_module()
+
+
+def current_cuda_index() -> int:
+    """The index of CuPy's current device: the GPU that kernels launch on and allocate from."""
+    return _CUPY.cuda.runtime.getDevice()
+
+
+def on_device(dev: device):
+    """A context that runs CuPy work on ``dev``'s GPU (CuPy's ``cuda.Device``).
+
+    CuPy launches kernels on, and allocates results from, its *current* device. An op on
+    tensors on ``cuda:1`` must run with that GPU current, or CuPy refuses the arrays (or, with
+    peer access, computes on the wrong GPU); ops that find a different current device re-run
+    under this context, as PyTorch's device guard does.
+    """
+    return _CUPY.cuda.Device(dev.index)
+
+
+def runs_on_input_device(fn):
+    """Decorator for ops that compute on arrays outside ``Function.apply``: run on their GPU.
+
+    ``Function.apply`` puts every differentiable op on its tensors' GPU; ops that work on the
+    arrays directly (comparisons, arg-reductions, in-place writes) take this decorator, which
+    does the same from their first tensor argument.
+    """
+    @functools.wraps(fn)
+    def guarded(*args, **kwargs):
+        for a in args:
+            dev = getattr(a, "_device", None)  # the first tensor argument
+            if dev is not None:
+                if dev.index is not None and dev.index != _CUPY.cuda.runtime.getDevice():
+                    with _CUPY.cuda.Device(dev.index):
+                        return fn(*args, **kwargs)
+                break
+        return fn(*args, **kwargs)
+
+    return guarded
 
 
 def device_of_array(arr) -> device:

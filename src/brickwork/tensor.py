@@ -11,7 +11,7 @@ import numpy as np
 
 from . import dtypes as _dt
 from .autograd.grad_mode import STATE as _GRAD
-from .device import CPU, array_module, device_of_array
+from .device import CPU, array_module, device_of_array, runs_on_input_device
 from .size import Size
 
 _new = object.__new__
@@ -324,6 +324,7 @@ class Tensor:
         return new
 
     # -- the in-place rule ---------------------------------------------------------------------
+    @runs_on_input_device
     def _inplace(self, fn, *args, **kwargs) -> "Tensor":
         """Apply out-of-place ``fn(self, *args)`` and store the result into ``self``.
 
@@ -370,6 +371,7 @@ class Tensor:
                 self._data = res.astype(dst.dtype, copy=False)
         return self
 
+    @runs_on_input_device
     def _inplace_fill(self, value) -> "Tensor":
         """``fill_``/``zero_``: write ``value`` everywhere (a zero gradient flows back)."""
         if isinstance(value, Tensor):

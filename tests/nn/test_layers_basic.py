@@ -80,7 +80,8 @@ def test_layer_matches_torch(make, x_shape):
     if x_shape is None:  # Bilinear takes two inputs
         b, t = make(brickwork), make(torch)
         copy_weights(b, t)
-        check_op(lambda lib, x1, x2: (b if lib is brickwork else t)(x1, x2), [(4, 3), (4, 3)])
+        check_op(lambda lib, x1, x2: (b.to(x1.device) if lib is brickwork else t.to(x1.device))(
+            x1, x2), [(4, 3), (4, 3)])
         assert repr(b) == repr(t)
         return
     run_module_pair(make, x_shape)

@@ -1,8 +1,36 @@
 """Reverse-mode differentiation: walks the graph of Function nodes from the outputs back."""
 from __future__ import annotations
 
+import numpy as np
+
 from .function import AccumulateGrad, _SECOND_BACKWARD, _as_array, _edge
 from .grad_mode import STATE
+
+
+def _follow(arr, start: list) -> None:
+    """Make ``arr``'s GPU CuPy's current device (remembering the caller's one in ``start``).
+
+    Gradients live on their tensors' devices while CuPy computes on its current device, so the
+    backward pass switches to each gradient's GPU before working on it, and ``run_backward``
+    puts the caller's device back at the end. Host arrays need nothing.
+    """
+    if arr.__class__ is np.ndarray:
+        return
+    from ..device import cupy_module
+
+    runtime = cupy_module().cuda.runtime
+    idx, cur = arr.device.id, runtime.getDevice()
+    if idx != cur:
+        if not start:
+            start.append(cur)
+        runtime.setDevice(idx)
+
+
+def _restore(start: list) -> None:
+    if start:
+        from ..device import cupy_module
+
+        cupy_module().cuda.runtime.setDevice(start[0])
 
 
 class RemovableHandle:
@@ -121,11 +149,16 @@ def run_backward(roots, root_grads, retain_graph: bool, capture=None) -> dict | 
     # autograd.grad runs only the part of the graph that leads to the requested inputs.
     needed = None if capture is None else _leading_to(root_nodes, {k[0] for k in capture})
     ready = [n for n in root_nodes if deps.get(n, 0) == 0]
+    start: list = []  # the caller's CUDA device, once the pass has switched away from it
     prev, STATE.enabled = STATE.enabled, False
     try:
         while ready:
             node = ready.pop()
             grads = buffers.pop(node, None)
+            if grads is not None:
+                g0 = grads[0] if grads[0] is not None else next(g for g in grads if g is not None)
+                if g0.__class__ is not np.ndarray:
+                    _follow(g0, start)
             if grads is not None and node._hooks:
                 for nr, fns in node._hooks.items():
                     for fn in list(fns):
@@ -159,7 +192,11 @@ def run_backward(roots, root_grads, retain_graph: bool, capture=None) -> dict | 
                     buf = buffers.get(nxt)
                     if buf is None:
                         buf = buffers[nxt] = [None] * nxt._n_out
-                    buf[nr] = g if buf[nr] is None else _as_array(buf[nr] + g)
+                    if buf[nr] is None:
+                        buf[nr] = g
+                    else:
+                        _follow(g, start)
+                        buf[nr] = _as_array(buf[nr] + g)
                 d = deps[nxt] - 1
                 deps[nxt] = d
                 if d == 0:
@@ -168,6 +205,7 @@ def run_backward(roots, root_grads, retain_graph: bool, capture=None) -> dict | 
                 node._release()
     finally:
         STATE.enabled = prev
+        _restore(start)
     return capture
 
 
@@ -250,9 +288,13 @@ def _roots_and_grads(tensors, grad_tensors):
             if t._data.size != 1:
                 # PyTorch's exact text; the fix is to pass `gradient=` or reduce to a scalar.
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            from ..device import array_module
+            from ..device import array_module, on_device
 
-            g_arr = array_module(t._device).ones(t._data.shape, t._data.dtype)
+            if t._device.index is None:
+                g_arr = array_module(t._device).ones(t._data.shape, t._data.dtype)
+            else:
+                with on_device(t._device):
+                    g_arr = array_module(t._device).ones(t._data.shape, t._data.dtype)
         else:
             if not isinstance(g, Tensor):
                 raise TypeError(f"gradient must be a Tensor, got {type(g).__name__}")

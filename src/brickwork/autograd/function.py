@@ -167,6 +167,10 @@ class Function:
             else:
                 arrays.append(a)
                 needs.append(False)
+        if dev is not None and dev.index is not None and dev.index != _cuda_index():
+            # On a GPU that is not CuPy's current one: run there (see device.on_device).
+            with _on_device(dev):
+                return cls.apply(*args, **kwargs)
         ctx = cls._node_cls()
         if requires and STATE.enabled:
             ctx.needs_input_grad = tuple(needs)
@@ -247,15 +251,19 @@ def _edge(t):
 
 
 def _raise_device_mismatch(cls, first, other):
+    """PyTorch's cross-device error; ``cls`` is the op's Function class or its name."""
     from ..device import describe_op_location
 
+    name = cls if isinstance(cls, str) else cls.__name__.lower()
     raise RuntimeError(
         f"Expected all tensors to be on the same device, but found at least two devices, "
-        f"{first} and {other}! (when checking arguments for {cls.__name__.lower()}"
+        f"{first} and {other}! (when checking arguments for {name}"
         f"{describe_op_location()})"
     )
 
 
 import numpy as _np  # noqa: E402
+
+from ..device import current_cuda_index as _cuda_index, on_device as _on_device  # noqa: E402
 
 _NDARRAY = _np.ndarray

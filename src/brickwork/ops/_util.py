@@ -33,7 +33,7 @@ def add_at_zeros(shape, key, g):
 
 def xp_of(arr):
     """The array module (NumPy or CuPy) an array belongs to."""
-    if isinstance(arr, np.ndarray):
+    if isinstance(arr, (np.ndarray, np.generic)):
         return np
     from ..device import cupy_module
 
@@ -75,10 +75,20 @@ def _cast(x, rt):
 
 
 def wrap(arr, like: Tensor) -> Tensor:
-    """A result array as a tensor on ``like``'s device, outside autograd."""
+    """A result array as a tensor on ``like``'s device, outside autograd.
+
+    NumPy scalars become 0-d arrays; host results of an op on a GPU tensor (a constant, a
+    count) are copied to its GPU, so a tensor's data always lives where its label says.
+    """
     if not isinstance(arr, np.ndarray) and not hasattr(arr, "__cuda_array_interface__"):
         arr = np.asarray(arr)
-    return _make(arr, like._device)
+    dev = like._device
+    if dev.index is not None and isinstance(arr, np.ndarray):
+        from ..device import array_module, on_device
+
+        with on_device(dev):
+            arr = array_module(dev).asarray(arr)
+    return _make(arr, dev)
 
 
 def normalize_dim(dim, ndim: int) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
+from ..device import runs_on_input_device
 from ..tensor import Tensor
 from ._util import promote, unbroadcast, wrap
 from .elementwise import _no_grad_binary
@@ -44,6 +45,7 @@ bitwise_or = _integral_binary("bitwise_or", np.bitwise_or)
 bitwise_xor = _integral_binary("bitwise_xor", np.bitwise_xor)
 
 
+@runs_on_input_device
 def bitwise_not(input: Tensor) -> Tensor:
     """``~input``: logical not for bool, bitwise not for integers. See: torch.bitwise_not."""
     if input._data.dtype.kind == "f":
@@ -52,12 +54,23 @@ def bitwise_not(input: Tensor) -> Tensor:
     return wrap(np.invert(input._data), input)
 
 
+@runs_on_input_device
+def _no_grad_unary_call(fn, input: Tensor) -> Tensor:
+    return wrap(fn(input._data), input)
+
+
+def _same_device(name: str, a: Tensor, b: Tensor) -> None:
+    if a._device is not b._device:
+        from ..autograd.function import _raise_device_mismatch
+
+        _raise_device_mismatch(name, a._device, b._device)
+
+
 def _logical(name, fn):
     def op(input, other=None) -> Tensor:
         if other is None:
-            return wrap(fn(input._data), input)
-        o = other._data if isinstance(other, Tensor) else other
-        return wrap(fn(input._data, o), input)
+            return _no_grad_unary_call(fn, input)
+        return _no_grad_binary(fn, input, other)
 
     op.__name__ = name
     return op
@@ -70,19 +83,21 @@ logical_not = _logical("logical_not", np.logical_not)
 
 
 def isnan(input: Tensor) -> Tensor:
-    return wrap(np.isnan(input._data), input)
+    return _no_grad_unary_call(np.isnan, input)
 
 
 def isinf(input: Tensor) -> Tensor:
-    return wrap(np.isinf(input._data), input)
+    return _no_grad_unary_call(np.isinf, input)
 
 
 def isfinite(input: Tensor) -> Tensor:
-    return wrap(np.isfinite(input._data), input)
+    return _no_grad_unary_call(np.isfinite, input)
 
 
+@runs_on_input_device
 def equal(input: Tensor, other: Tensor) -> bool:
     """True when both tensors have the same shape and elements. See: torch.equal."""
+    _same_device("equal", input, other)
     return input.shape == other.shape and bool((input._data == other._data).all())
 
 
@@ -91,7 +106,9 @@ def allclose(input: Tensor, other: Tensor, rtol=1e-05, atol=1e-08, equal_nan=Fal
                             equal_nan=equal_nan))
 
 
+@runs_on_input_device
 def isclose(input: Tensor, other: Tensor, rtol=1e-05, atol=1e-08, equal_nan=False) -> Tensor:
+    _same_device("isclose", input, other)
     return wrap(np.isclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan),
                 input)
 
@@ -113,7 +130,7 @@ class Where(Function):
     @staticmethod
     def backward(ctx, g):
         _, na, nb = ctx.needs_input_grad
-        zero = np.zeros((), g.dtype)
+        zero = g.dtype.type(0)
         ga = unbroadcast(np.where(ctx.cond, g, zero), ctx.shapes[0]) if na else None
         gb = unbroadcast(np.where(ctx.cond, zero, g), ctx.shapes[1]) if nb else None
         return None, ga, gb

@@ -39,7 +39,9 @@ def _move(arr, dev):
             else arr
     cp = array_module(dev)
     with cp.cuda.Device(dev.index):
-        return cp.asarray(arr)
+        # asarray copies host data over but may hand back a device array as it is (on its own
+        # GPU); copy() always allocates on the current device, copying across GPUs.
+        return cp.asarray(arr) if isinstance(arr, np.ndarray) else cp.copy(arr)
 
 
 def to_copy(t: Tensor, dev, dtype, copy: bool = False) -> Tensor:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
+from ..device import runs_on_input_device
 from ..tensor import Tensor
 from ._util import broadcast_mismatch, promote, unbroadcast, xp_of
 
@@ -140,8 +141,10 @@ class Pow(_Binary):
             if na:
                 # d(a^b)/da = b * a^(b-1); PyTorch defines it as 0 where b == 0.
                 ga = g * b * np.power(a, b - 1)
-                if not np.isscalar(b) or b == 0:
-                    ga = np.where(np.asarray(b) == 0, 0, ga).astype(ga.dtype, copy=False)
+                if not np.isscalar(b):
+                    ga = xp_of(ga).where(b == 0, 0, ga).astype(ga.dtype, copy=False)
+                elif b == 0:
+                    ga = xp_of(ga).zeros_like(ga)
                 ga = unbroadcast(ga, sa)
             if nb:
                 # d(a^b)/db = a^b * log(a); 0 where a == 0 and b >= 0, as PyTorch.
@@ -269,6 +272,7 @@ multiply = mul
 subtract = sub
 
 
+@runs_on_input_device
 def _no_grad_binary(fn, input, other):
     a, b = promote(input, other)
     t = a if isinstance(a, Tensor) else b
@@ -415,6 +419,7 @@ negative = neg
 
 
 def _nograd_unary(fn):
+    @runs_on_input_device
     def op(input: Tensor) -> Tensor:
         from ._util import wrap
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
+from ..device import runs_on_input_device
 from ..autograd.grad_mode import STATE as _GRAD
 from ..tensor import Tensor
 from ._util import add_at_zeros, unbroadcast, xp_of
@@ -205,6 +206,7 @@ class Index(Function):
         return add_at_zeros(ctx.in_shape, ctx.key, g), None
 
 
+@runs_on_input_device
 def getitem(self: Tensor, key) -> Tensor:
     """``self[key]``: PyTorch's indexing (views for basic keys). See: torch.Tensor.__getitem__.
 
@@ -279,6 +281,7 @@ def _shape_error(self: Tensor, np_key, value, op) -> RuntimeError:
     return RuntimeError(f"cannot broadcast a value of shape {vs} to {list(target)}")
 
 
+@runs_on_input_device
 def setitem(self: Tensor, key, value) -> None:
     """``self[key] = value``, in place. See: torch.Tensor.__setitem__.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
+from ..device import runs_on_input_device
 from ..tensor import Tensor
 from ._util import normalize_dim, unbroadcast, xp_of
 from .reduction import _axes, _expand, _torch_type_name
@@ -273,7 +274,7 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tens
     _check_same_dtype("mm", mat1, mat2)
     out_shape = (sa[0], sb[1])
     try:
-        np.broadcast_shapes(np.shape(input._data), out_shape)
+        np.broadcast_shapes(input._data.shape, out_shape)
     except ValueError:
         raise RuntimeError(f"The expanded size of the tensor ({out_shape[1]}) must match the "
                            f"existing size ({input._data.shape[-1]}) at non-singleton dimension "

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd.function import Function
+from ..device import runs_on_input_device
 from ..tensor import Tensor
 from ._util import normalize_dim, wrap, xp_of
 from .elementwise import maximum, minimum
@@ -134,7 +135,7 @@ class Mean(Function):
     def backward(ctx, g):
         n = _count(ctx.shape, ctx.axes)
         with np.errstate(invalid="ignore", divide="ignore"):
-            g = g / np.asarray(n, dtype=g.dtype)
+            g = g / g.dtype.type(n)
         return _expand(g, ctx.shape, ctx.axes, ctx.keepdim), None, None
 
 
@@ -314,7 +315,7 @@ class _SelectDim(Function):
     @staticmethod
     def forward(ctx, x, axis, keepdim, arg):
         if axis is None:  # a 0-d tensor: the element itself at index 0
-            idx = np.zeros((), dtype=np.int64)
+            idx = xp_of(x).zeros((), dtype=np.int64)
             values = x.copy()
         else:
             idx = arg(x, axis)
@@ -332,7 +333,7 @@ class _SelectDim(Function):
         axis = ctx.axis
         if axis is None:
             return g.copy(), None, None, None
-        gx = np.zeros(ctx.shape, dtype=g.dtype)
+        gx = xp_of(g).zeros(ctx.shape, dtype=g.dtype)
         idx = ctx.idx if ctx.keepdim else np.expand_dims(ctx.idx, axis)
         gv = g if ctx.keepdim else np.expand_dims(g, axis)
         np.put_along_axis(gx, idx, gv, axis=axis)
@@ -411,14 +412,15 @@ def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     return Amin.apply(input, axes, bool(keepdim))
 
 
+@runs_on_input_device
 def _arg(name, fn, input: Tensor, dim, keepdim):
     x = input._data
     if dim is None:
         _check_nonempty(name, input, None)
-        res = fn(x.reshape(-1))
+        res = fn(x.reshape(-1)).astype(np.int64)
         if keepdim:
-            res = np.asarray(res).reshape((1,) * x.ndim)
-        return wrap(np.asarray(res, dtype=np.int64), input)
+            res = res.reshape((1,) * x.ndim)
+        return wrap(res, input)
     axis = _one_axis(dim, x.ndim)
     if axis is None:
         return wrap(np.zeros((), dtype=np.int64), input)
@@ -462,7 +464,7 @@ class MedianAll(Function):
 
     @staticmethod
     def backward(ctx, g):
-        gx = np.zeros(ctx.shape, dtype=g.dtype)
+        gx = xp_of(g).zeros(ctx.shape, dtype=g.dtype)
         gx.reshape(-1)[ctx.k] = g
         return gx
 

@@ -10,6 +10,7 @@ import builtins
 import numpy as np
 
 from ..autograd.function import Function
+from ..device import runs_on_input_device
 from ..tensor import Tensor
 from ._util import wrap, xp_of
 from .reduction import _axes, _count, _expand, _one_axis, _with_dtype, mean
@@ -36,7 +37,7 @@ class Var(Function):
     def backward(ctx, g):
         c = ctx.centered
         with np.errstate(invalid="ignore", divide="ignore"):
-            scale = g * np.asarray(2.0 / ctx.n if ctx.n > 0 else np.inf, dtype=g.dtype)
+            scale = g * g.dtype.type(2.0 / ctx.n if ctx.n > 0 else np.inf)
             gx = _expand(scale, c.shape, ctx.axes, ctx.keepdim) * c
         return gx.astype(g.dtype, copy=False), None, None, None
 
@@ -102,12 +103,13 @@ def std_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
 
 
 # -- all, any, count_nonzero -------------------------------------------------------------------
+@runs_on_input_device
 def _logical_reduce(fn, input: Tensor, dim, keepdim):
     x = input._data
     axes = _axes(dim, x.ndim)
     res = fn(x, axis=axes, keepdims=bool(keepdim))
     # PyTorch keeps uint8 for uint8 inputs (a legacy rule) and gives bool for everything else.
-    return wrap(np.asarray(res).astype(np.uint8 if x.dtype == np.uint8 else np.bool_), input)
+    return wrap(res.astype(np.uint8 if x.dtype == np.uint8 else np.bool_), input)
 
 
 def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
@@ -120,11 +122,12 @@ def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     return _logical_reduce(np.any, input, dim, keepdim)
 
 
+@runs_on_input_device
 def count_nonzero(input: Tensor, dim=None) -> Tensor:
     """Number of non-zero elements (along ``dim``), int64. See: torch.count_nonzero."""
     x = input._data
     axes = _axes(dim, x.ndim)
-    return wrap(np.asarray((x != 0).sum(axis=axes), dtype=np.int64), input)
+    return wrap((x != 0).sum(axis=axes, dtype=np.int64), input)
 
 
 # -- logsumexp ---------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
+from ..device import runs_on_input_device
 from ..tensor import Tensor
 from ._util import add_at_zeros, normalize_dim, unbroadcast, xp_of
 
@@ -97,6 +98,7 @@ class Gather(Function):
         return add_at_zeros(ctx.in_shape, ctx.key, g), None, None
 
 
+@runs_on_input_device
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
     """``out[i][j] = input[i][index[i][j]]`` (for dim=1). See: torch.gather."""
     _long_index(index, "gather")
@@ -169,6 +171,7 @@ def _scatter_args(op: str, input: Tensor, dim: int, index: Tensor, src) -> int:
     return d
 
 
+@runs_on_input_device
 def scatter(input: Tensor, dim: int, index: Tensor, src=None, value=None, *,
             reduce: str | None = None) -> Tensor:
     """Write ``src`` (a tensor or a number) at ``index`` along ``dim``. See: torch.scatter."""
@@ -190,6 +193,7 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, value=None, *,
     return ScatterValue.apply(input, index, src, d)
 
 
+@runs_on_input_device
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """Add ``src`` at ``index`` along ``dim``; repeats accumulate. See: torch.scatter_add."""
     d = _scatter_args("scatter_add", input, dim, index, src)
@@ -225,6 +229,7 @@ def _vector_index(input: Tensor, dim: int, index: Tensor, op: str):
     return d, idx
 
 
+@runs_on_input_device
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """The slices of ``input`` at ``index`` along ``dim``. See: torch.index_select."""
     d, idx = _vector_index(input, dim, index, "index_select")
@@ -254,6 +259,7 @@ class IndexAdd(Function):
         return g, None, gs, None, None
 
 
+@runs_on_input_device
 def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
     """Add ``alpha * source`` into the slices at ``index`` along ``dim``. See: torch.index_add."""
     d, idx = _vector_index(input, dim, index, "index_add")
@@ -281,6 +287,7 @@ class IndexFill(Function):
         return ga, None, None, None
 
 
+@runs_on_input_device
 def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
     """Set the slices at ``index`` along ``dim`` to ``value``. See: torch.index_fill."""
     d, idx = _vector_index(input, dim, index, "index_fill")
@@ -330,6 +337,7 @@ def _c_type(t: Tensor) -> str:
             "uint8": "unsigned char"}.get(t._data.dtype.name, t._data.dtype.name)
 
 
+@runs_on_input_device
 def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     """``value`` where ``mask`` is True, ``input`` elsewhere. See: torch.masked_fill."""
     _check_mask(mask, "masked_fill")
@@ -362,6 +370,7 @@ class MaskedSelect(Function):
         return unbroadcast(gx, ctx.in_shape), None, None
 
 
+@runs_on_input_device
 def masked_select(input: Tensor, mask: Tensor) -> Tensor:
     """The elements where ``mask`` is True, as a 1-D tensor. See: torch.masked_select."""
     _check_mask(mask, "masked_select")
@@ -384,6 +393,7 @@ class Take(Function):
         return add_at_zeros(int(np.prod(ctx.in_shape)), ctx.idx, g).reshape(ctx.in_shape), None
 
 
+@runs_on_input_device
 def take(input: Tensor, index: Tensor) -> Tensor:
     """Elements of the flattened ``input`` at ``index`` (shaped like ``index``). See: torch.take.
     """
@@ -397,6 +407,7 @@ def take(input: Tensor, index: Tensor) -> Tensor:
     return Take.apply(input, index)
 
 
+@runs_on_input_device
 def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
     """``gather`` with broadcasting of the other dims. See: torch.take_along_dim."""
     if dim is None:  # PyTorch gathers from the flattened input here

@@ -199,7 +199,7 @@ class Permute(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g.transpose(np.argsort(ctx.dims)), None
+        return g.transpose(tuple(np.argsort(ctx.dims).tolist())), None
 
 
 class Transpose(Permute):

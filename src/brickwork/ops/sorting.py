@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
+from ..device import runs_on_input_device
 from ..tensor import Tensor
 from ._util import normalize_dim, wrap, xp_of
 from .reduction import return_types
@@ -75,6 +76,7 @@ def _apply_select(cls, input: Tensor, idx, dim: int, result):
     return result(cls.apply(input, idx.astype(np.int64, copy=False), dim))
 
 
+@runs_on_input_device
 def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
     """Sorted values along ``dim`` and the indices they came from. See: torch.sort.
 
@@ -89,6 +91,7 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
     return _apply_select(Sort, input, idx, d, sort_result)
 
 
+@runs_on_input_device
 def argsort(input: Tensor, dim: int = -1, descending: bool = False,
             stable: bool = False) -> Tensor:
     """The indices that sort ``input`` along ``dim``. See: torch.argsort."""
@@ -99,6 +102,7 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False,
     return wrap(_order(input._data, d, descending).astype(np.int64, copy=False), input)
 
 
+@runs_on_input_device
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
     """The ``k`` largest (or smallest) values along ``dim`` and their indices.
 
@@ -115,6 +119,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     return _apply_select(Topk, input, idx, d, topk_result)
 
 
+@runs_on_input_device
 def nonzero(input: Tensor, *, as_tuple: bool = False):
     """The indices of the non-zero elements, one row each (or one tensor per dim).
 
@@ -131,11 +136,13 @@ def nonzero(input: Tensor, *, as_tuple: bool = False):
     return wrap(xp.argwhere(a).astype(np.int64, copy=False), input)
 
 
+@runs_on_input_device
 def argwhere(input: Tensor) -> Tensor:
     """``nonzero(input)``: one row of indices per non-zero element. See: torch.argwhere."""
     return nonzero(input)
 
 
+@runs_on_input_device
 def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
            return_counts: bool = False, dim: int | None = None):
     """The distinct elements (sorted), optionally with inverse indices and counts.
