@@ -84,8 +84,9 @@ def memory_allocated(dev=None) -> int:
     cp = cupy_module()
     if cp is None:
         return 0
-    used = cp.get_default_memory_pool().used_bytes()
     idx = _index(dev)
+    with cp.cuda.Device(idx):  # CuPy's default pool answers for the current device
+        used = cp.get_default_memory_pool().used_bytes()
     _peak[idx] = max(_peak.get(idx, 0), used)
     return used
 

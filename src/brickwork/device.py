@@ -166,6 +166,35 @@ def on_device(dev: device):
     return _CUPY.cuda.Device(dev.index)
 
 
+class DeviceFollower:
+    """Makes CuPy's current device follow work that moves between GPUs, then puts it back.
+
+    A loop over gradients or parameters that may sit on several GPUs calls ``follow(dev)``
+    before working on each, and ``restore()`` once at the end (in a ``finally``); host work
+    costs one attribute check.
+    """
+
+    __slots__ = ("start",)
+
+    def __init__(self) -> None:
+        self.start: int | None = None  # the caller's device, once we have switched away
+
+    def follow(self, dev: device) -> None:
+        if dev.index is None:
+            return
+        runtime = _CUPY.cuda.runtime
+        cur = runtime.getDevice()
+        if dev.index != cur:
+            if self.start is None:
+                self.start = cur
+            runtime.setDevice(dev.index)
+
+    def restore(self) -> None:
+        if self.start is not None:
+            _CUPY.cuda.runtime.setDevice(self.start)
+            self.start = None
+
+
 def runs_on_input_device(fn):
     """Decorator for ops that compute on arrays outside ``Function.apply``: run on their GPU.
 
@@ -185,6 +214,16 @@ def runs_on_input_device(fn):
         return fn(*args, **kwargs)
 
     return guarded
+
+
+def guard_functions(namespace: dict, names) -> None:
+    """Apply :func:`runs_on_input_device` to the named functions of a module, in place.
+
+    The layer functions (``nn.functional``) prepare arrays (statistics, masks, index checks)
+    before their autograd Function runs, so each of them runs wholly on its input's GPU.
+    """
+    for name in names:
+        namespace[name] = runs_on_input_device(namespace[name])
 
 
 def device_of_array(arr) -> device:

@@ -107,6 +107,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False,
 
     See: torch.tensor.
     """
+    if device is None and isinstance(data, Tensor):
+        device = data._device  # a copy of a tensor stays on its device, as in PyTorch
     return _finish(_infer_array(data), dtype, device, requires_grad)
 
 

@@ -320,12 +320,18 @@ class ndarray:  # noqa: N801 - CuPy's class name
         return complex(self._a)
 
     def __getitem__(self, key):
-        _check_device(self._dev)
+        if _advanced(key):  # a gather kernel; basic slicing only makes a view
+            _check_device(self._dev)
         return _wrap(self._a[_unwrap(key)], self._dev)
 
     def __setitem__(self, key, value) -> None:
         _check_device(self._dev)
         self._a[_unwrap(key)] = _unwrap(value)
+
+
+def _advanced(key) -> bool:
+    keys = key if isinstance(key, tuple) else (key,)
+    return any(isinstance(k, (ndarray, np.ndarray, list)) for k in keys)
 
 
 def _rebuild(a: np.ndarray, dev: int) -> ndarray:
@@ -510,13 +516,11 @@ linalg = _Namespace(**{n: _Function(getattr(np.linalg, n)) for n in _API["linalg
 linalg.LinAlgError = np.linalg.LinAlgError
 
 
-def _as_strided(x, shape=None, strides=None):
-    _check_device(x._dev)
+def _as_strided(x, shape=None, strides=None):  # a view: no kernel, any device
     return ndarray._new(np.lib.stride_tricks.as_strided(x._a, shape, strides), x._dev)
 
 
 def _sliding_window_view(x, window_shape, axis=None, **kw):
-    _check_device(x._dev)
     return ndarray._new(np.lib.stride_tricks.sliding_window_view(x._a, window_shape, axis,
                                                                  **kw), x._dev)
 

@@ -3,34 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..device import DeviceFollower, device_of_array
 from .function import AccumulateGrad, _SECOND_BACKWARD, _as_array, _edge
 from .grad_mode import STATE
-
-
-def _follow(arr, start: list) -> None:
-    """Make ``arr``'s GPU CuPy's current device (remembering the caller's one in ``start``).
-
-    Gradients live on their tensors' devices while CuPy computes on its current device, so the
-    backward pass switches to each gradient's GPU before working on it, and ``run_backward``
-    puts the caller's device back at the end. Host arrays need nothing.
-    """
-    if arr.__class__ is np.ndarray:
-        return
-    from ..device import cupy_module
-
-    runtime = cupy_module().cuda.runtime
-    idx, cur = arr.device.id, runtime.getDevice()
-    if idx != cur:
-        if not start:
-            start.append(cur)
-        runtime.setDevice(idx)
-
-
-def _restore(start: list) -> None:
-    if start:
-        from ..device import cupy_module
-
-        cupy_module().cuda.runtime.setDevice(start[0])
 
 
 class RemovableHandle:
@@ -149,7 +124,8 @@ def run_backward(roots, root_grads, retain_graph: bool, capture=None) -> dict | 
     # autograd.grad runs only the part of the graph that leads to the requested inputs.
     needed = None if capture is None else _leading_to(root_nodes, {k[0] for k in capture})
     ready = [n for n in root_nodes if deps.get(n, 0) == 0]
-    start: list = []  # the caller's CUDA device, once the pass has switched away from it
+    # Gradients live on their tensors' GPUs; CuPy computes on its current device.
+    devices = DeviceFollower()
     prev, STATE.enabled = STATE.enabled, False
     try:
         while ready:
@@ -158,7 +134,7 @@ def run_backward(roots, root_grads, retain_graph: bool, capture=None) -> dict | 
             if grads is not None:
                 g0 = grads[0] if grads[0] is not None else next(g for g in grads if g is not None)
                 if g0.__class__ is not np.ndarray:
-                    _follow(g0, start)
+                    devices.follow(device_of_array(g0))
             if grads is not None and node._hooks:
                 for nr, fns in node._hooks.items():
                     for fn in list(fns):
@@ -195,7 +171,8 @@ def run_backward(roots, root_grads, retain_graph: bool, capture=None) -> dict | 
                     if buf[nr] is None:
                         buf[nr] = g
                     else:
-                        _follow(g, start)
+                        if g.__class__ is not np.ndarray:
+                            devices.follow(device_of_array(g))
                         buf[nr] = _as_array(buf[nr] + g)
                 d = deps[nxt] - 1
                 deps[nxt] = d
@@ -205,7 +182,7 @@ def run_backward(roots, root_grads, retain_graph: bool, capture=None) -> dict | 
                 node._release()
     finally:
         STATE.enabled = prev
-        _restore(start)
+        devices.restore()
     return capture
 
 

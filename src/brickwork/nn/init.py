@@ -15,11 +15,13 @@ import warnings
 
 import numpy as np
 
+from ..device import runs_on_input_device
 from ..ops._util import xp_of
 from ..random import rng_for
 from ..tensor import Tensor
 
 
+@runs_on_input_device
 def _write(tensor: Tensor, values) -> Tensor:
     """Store host ``values`` into ``tensor``'s buffer (on its device), keeping its identity."""
     arr = tensor._data
@@ -111,6 +113,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     return _write(tensor, out.reshape(_shape(tensor)))
 
 
+@runs_on_input_device
 def constant_(tensor: Tensor, val: float) -> Tensor:
     """Fill with ``val``. See: torch.nn.init.constant_."""
     tensor._data[...] = val

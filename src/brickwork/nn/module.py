@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any, Callable, Iterator
 
-from ..device import MODULE_STACK
+from ..device import MODULE_STACK, current_cuda_index, on_device
 from ..tensor import Tensor
 from . import _module_convert, _module_hooks, _module_state
 from .parameter import Buffer, Parameter, is_lazy
@@ -96,6 +96,13 @@ class Module:
                                   '"forward" function')
 
     def __call__(self, *args, **kwargs):
+        if args:
+            dev = getattr(args[0], "_device", None)
+            if dev is not None and dev.index is not None and dev.index != current_cuda_index():
+                # A layer's own array work (running statistics, counters) runs on its
+                # input's GPU, as every op does (see device.on_device).
+                with on_device(dev):
+                    return self.__call__(*args, **kwargs)
         stack = MODULE_STACK
         stack.append(_Frame(self, stack[-1] if stack else None))
         try:

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from ..autograd.function import Function
+from ..device import guard_functions
 from ..tensor import Tensor
 from ._util import wrap
 from .elementwise import _float_input
@@ -290,3 +291,5 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,
 
 __all__ = ["erf", "gelu", "leaky_relu", "elu", "silu", "softplus", "hardtanh", "relu6", "mish",
            "softmin", "dropout"]
+
+guard_functions(globals(), __all__)  # each runs on its input's GPU (see device.py)

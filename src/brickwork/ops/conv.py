@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
+from ..device import guard_functions
 from ..tensor import Tensor
 from . import _conv_chwn as CHWN
 from . import _im2col as K
@@ -417,3 +418,5 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
 TENSOR_METHODS: dict = {}
 INPLACE_METHODS: tuple = ()
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "pad"]
+
+guard_functions(globals(), __all__)  # each runs on its input's GPU (see device.py)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
+from ..device import guard_functions
 from ..tensor import Tensor
 
 _DTYPE_TITLE = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
@@ -148,3 +149,5 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
 TENSOR_METHODS: dict = {}
 INPLACE_METHODS: tuple = ()
 __all__ = ["linear", "bilinear"]
+
+guard_functions(globals(), __all__)  # each runs on its input's GPU (see device.py)

@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 
 from ..autograd.function import Function
+from ..device import guard_functions
 from ..tensor import Tensor
 from ._util import promote, unbroadcast, xp_of
 from .conv import scalar_name
@@ -226,7 +227,7 @@ class _CrossEntropyIndices(Function):
             if bad.any():
                 raise IndexError(f"Target {int(t[bad][0])} is out of bounds.")
         tc = t if all_valid else np.where(valid, t, 0)
-        rows = np.arange(n)
+        rows = xp_of(x).arange(n)
         z = _log_softmax(x, 1)
         per = -z[rows, tc]
         if not all_valid:
@@ -575,3 +576,5 @@ TENSOR_METHODS: dict = {}
 INPLACE_METHODS: tuple = ()
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div"]
+
+guard_functions(globals(), __all__)  # each runs on its input's GPU (see device.py)

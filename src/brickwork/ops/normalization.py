@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from ..autograd.function import Function
+from ..device import guard_functions
 from ..tensor import Tensor
 from ._util import add_at_zeros, wrap, xp_of
 
@@ -372,3 +373,5 @@ TENSOR_METHODS: dict = {}
 INPLACE_METHODS: tuple = ()
 __all__ = ["batch_norm", "layer_norm", "group_norm", "embedding", "one_hot", "dropout2d",
            "dropout1d"]
+
+guard_functions(globals(), __all__)  # each runs on its input's GPU (see device.py)

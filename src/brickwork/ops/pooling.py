@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
+from ..device import guard_functions
 from ..tensor import Tensor
 from . import _im2col as K
 from ._util import xp_of
@@ -303,3 +304,5 @@ TENSOR_METHODS: dict = {}
 INPLACE_METHODS: tuple = ()
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
            "adaptive_avg_pool2d"]
+
+guard_functions(globals(), __all__)  # each runs on its input's GPU (see device.py)

@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from ..autograd.grad_mode import enable_grad
+from ..device import DeviceFollower
 from ..tensor import Tensor, _make
 
 
@@ -171,17 +172,27 @@ class Optimizer:
         With ``maximize`` the gradient is negated (a new array: ``.grad`` is left untouched).
         """
         maximize = group.get("maximize", False)
-        for p in group["params"]:
-            g = p._grad
-            if g is None:
-                continue
-            garr = _arr(g)
-            yield p, _arr(p), (-garr if maximize else garr)
+        devices = DeviceFollower()  # each update runs on its parameter's GPU
+        try:
+            for p in group["params"]:
+                g = p._grad
+                if g is None:
+                    continue
+                devices.follow(p._device)
+                garr = _arr(g)
+                yield p, _arr(p), (-garr if maximize else garr)
+        finally:
+            devices.restore()
 
     @staticmethod
     def _zeros_like(p: Tensor, fill: float = 0.0) -> Tensor:
         """A state buffer shaped like parameter ``p`` (same dtype and device)."""
-        arr = np.zeros_like(p._data) if fill == 0 else np.full_like(p._data, fill)
+        devices = DeviceFollower()  # allocate on the parameter's GPU
+        try:
+            devices.follow(p._device)
+            arr = np.zeros_like(p._data) if fill == 0 else np.full_like(p._data, fill)
+        finally:
+            devices.restore()
         return _make(arr, p._device)
 
     @staticmethod

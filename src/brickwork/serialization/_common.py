@@ -161,8 +161,10 @@ def view_of(storage: np.ndarray, offset: int, shape, stride, what: str) -> np.nd
     if stride == _contiguous_strides(shape):
         return storage[offset:offset + numel].reshape(shape)
     item = storage.itemsize
-    lib = np.lib if isinstance(storage, np.ndarray) else __import__("cupy").lib
-    return lib.stride_tricks.as_strided(storage[offset:], shape, tuple(s * item for s in stride))
+    from ..ops._util import xp_of
+
+    strides = tuple(s * item for s in stride)
+    return xp_of(storage).lib.stride_tricks.as_strided(storage[offset:], shape, strides)
 
 
 class DeviceMapper:

@@ -9,8 +9,8 @@ import math
 import warnings
 from typing import Iterable
 
-import numpy as np
-
+from ...device import DeviceFollower, runs_on_input_device
+from ...ops._util import xp_of
 from ...tensor import Tensor, _make
 
 __all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm",
@@ -27,11 +27,12 @@ def _grads(parameters) -> list[Tensor]:
 
 def _vector_norm(arr, p: float):
     """The ``p``-norm of all entries of ``arr`` as a 0-d array of ``arr``'s dtype."""
-    a = np.abs(arr.reshape(-1))
+    xp = xp_of(arr)
+    a = xp.abs(arr.reshape(-1))
     if a.size == 0:
-        return np.zeros((), dtype=arr.dtype)
+        return xp.zeros((), dtype=arr.dtype)
     if p == 2:
-        return np.sqrt(np.dot(a, a)).astype(arr.dtype)
+        return xp.sqrt(xp.dot(a, a)).astype(arr.dtype)
     if p == 1:
         return a.sum().astype(arr.dtype)
     if p == math.inf:
@@ -39,14 +40,20 @@ def _vector_norm(arr, p: float):
     if p == -math.inf:
         return a.min().astype(arr.dtype)
     if p == 0:
-        return np.asarray(np.count_nonzero(a), dtype=arr.dtype)
+        return (a != 0).sum().astype(arr.dtype)
     return (a ** p).sum().astype(arr.dtype) ** (1.0 / p)
+
+
+@runs_on_input_device
+def _norm(t: Tensor, p: float) -> Tensor:
+    return _make(_vector_norm(t._data, p), t._device)
 
 
 def get_total_norm(tensors, norm_type: float | str = 2.0, error_if_nonfinite: bool = False,
                    foreach: bool | None = None) -> Tensor:
     """The ``norm_type`` norm of the norms of ``tensors`` (as if concatenated into one vector).
 
+    Each tensor's norm is taken on its own device; the total lives on the first one's.
     See: torch.nn.utils.get_total_norm.
     """
     tensors = _tensors(tensors)
@@ -56,15 +63,21 @@ def get_total_norm(tensors, norm_type: float | str = 2.0, error_if_nonfinite: bo
 
         return tensor(0.0)
     first = tensors[0]
-    norms = np.stack([np.asarray(_vector_norm(t._data, norm_type), dtype=first._data.dtype)
-                      for t in tensors])
-    total = _vector_norm(norms, norm_type)
-    if error_if_nonfinite and not np.isfinite(total):
+    total = _total(first, [_norm(t, norm_type).to(first._device) for t in tensors], norm_type)
+    if error_if_nonfinite and not math.isfinite(float(total._data)):
         raise RuntimeError(f"The total norm of order {norm_type} for gradients from "
                            "`parameters` is non-finite, so it cannot be clipped. To disable "
                            "this error and scale the gradients by the non-finite norm anyway, "
                            "set `error_if_nonfinite=False`")
-    return _make(np.asarray(total), first._device)
+    return total
+
+
+@runs_on_input_device
+def _total(first: Tensor, norms: list, p: float) -> Tensor:
+    """The ``p``-norm of the per-tensor ``norms`` (all on ``first``'s device), in its dtype."""
+    dtype = first._data.dtype
+    stacked = xp_of(first._data).stack([n._data.astype(dtype) for n in norms])
+    return _make(_vector_norm(stacked, p), first._device)
 
 
 def clip_grads_with_norm_(parameters, max_norm: float, total_norm: Tensor,
@@ -76,12 +89,18 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm: Tensor,
     grads = _grads(parameters)
     if not grads:
         return
-    tn = total_norm._data if isinstance(total_norm, Tensor) else np.asarray(total_norm)
-    dtype = grads[0]._data.dtype
-    coef = np.asarray(max_norm, dtype=dtype) / (tn.astype(dtype) + np.asarray(1e-6, dtype))
-    coef = np.minimum(coef, np.asarray(1.0, dtype))
-    for g in grads:
-        g._data *= coef.astype(g._data.dtype)
+    tn = float(total_norm._data) if isinstance(total_norm, Tensor) else float(total_norm)
+    # The coefficient in the gradients' dtype, as PyTorch computes it (a host scalar, so it
+    # serves gradients on any device).
+    one = grads[0]._data.dtype.type
+    coef = min(one(max_norm) / (one(tn) + one(1e-6)), one(1.0))
+    devices = DeviceFollower()
+    try:
+        for g in grads:
+            devices.follow(g._device)
+            g._data *= g._data.dtype.type(coef)
+    finally:
+        devices.restore()
 
 
 def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
@@ -129,5 +148,10 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float,
     See: torch.nn.utils.clip_grad_value_.
     """
     clip_value = float(clip_value)
-    for g in _grads(parameters):
-        np.clip(g._data, -clip_value, clip_value, out=g._data)
+    devices = DeviceFollower()
+    try:
+        for g in _grads(parameters):
+            devices.follow(g._device)
+            g._data.clip(-clip_value, clip_value, out=g._data)
+    finally:
+        devices.restore()
