@@ -1,9 +1,10 @@
-"""The chapter's custom layers, plus a fused x*sigmoid(x) (SiLU/swish) layer that is fast on a GPU.
+"""The chapter's custom layers as fused GPU kernels, plus a fused x*sigmoid(x) (SiLU/swish) layer.
 
-``CenteredLayer`` and ``MyLinear`` are composed of built-in ops and run on any device. ``Swish``
-uses one fused kernel per direction (``brickwork.cuda.elementwise``): on a GPU it reads x and
-writes y once, where ``x * torch.sigmoid(x)`` makes three passes and keeps an intermediate. The
-NumPy fallbacks make the same layer run on CPU tensors.
+``CenteredLayer`` and ``MyLinear`` are the chapter's layers, composed of built-in ops;
+``FusedCenteredLayer`` and ``FusedMyLinear`` compute the same with their element-wise part as
+one kernel each way (``brickwork.cuda.elementwise``). ``Swish`` does x*sigmoid(x) the same way:
+on a GPU it reads x and writes y once, where ``x * torch.sigmoid(x)`` makes three passes and
+keeps an intermediate. The NumPy fallbacks make the same layers run on CPU tensors.
 
 Run: ``python examples/fused_layers.py`` (uses the GPU too when one is available).
 """
@@ -43,6 +44,8 @@ class Swish(nn.Module):
 
 
 class CenteredLayer(nn.Module):
+    """The chapter's layer without parameters: subtract the mean."""
+
     def __init__(self):
         super().__init__()
 
@@ -51,6 +54,8 @@ class CenteredLayer(nn.Module):
 
 
 class MyLinear(nn.Module):
+    """The chapter's layer with parameters: a fully connected layer followed by ReLU."""
+
     def __init__(self, in_units, units):
         super().__init__()
         self.weight = nn.Parameter(torch.randn(in_units, units))
@@ -59,6 +64,33 @@ class MyLinear(nn.Module):
     def forward(self, X):
         linear = torch.matmul(X, self.weight.data) + self.bias.data
         return F.relu(linear)
+
+
+# The same two layers with their element-wise part fused: one kernel reads each input once and
+# writes the output once. Inputs broadcast (m below is the 0-d mean, b the bias row); the op
+# sums each gradient back to its input's shape.
+center = torch.cuda.elementwise(
+    "center", forward="y = x - m", backward="gx = gy; gm = -gy", inputs=("x", "m"),
+    cpu_forward=lambda x, m: x - m, cpu_backward=lambda gy, x, m: (gy, -gy))
+bias_relu = torch.cuda.elementwise(
+    "bias_relu", forward="y = fmax(a + b, T(0))",
+    backward="T on = a + b > 0; ga = gy * on; gb = gy * on", inputs=("a", "b"),
+    cpu_forward=lambda a, b: np.maximum(a + b, 0),
+    cpu_backward=lambda gy, a, b: (gy * (a + b > 0), gy * (a + b > 0)))
+
+
+class FusedCenteredLayer(nn.Module):
+    """``CenteredLayer`` with the subtraction as one fused kernel."""
+
+    def forward(self, X):
+        return center(X, X.mean())
+
+
+class FusedMyLinear(MyLinear):
+    """``MyLinear`` with bias and ReLU fused into one kernel after the matrix product."""
+
+    def forward(self, X):
+        return bias_relu(torch.matmul(X, self.weight.data), self.bias.data)
 
 
 def run(device: str) -> None:
@@ -72,6 +104,12 @@ def run(device: str) -> None:
     print(linear.weight.shape, linear(torch.rand(2, 5, device=device)).shape)
     net = nn.Sequential(MyLinear(64, 8), Swish(), MyLinear(8, 1)).to(device)
     print(net(torch.rand(2, 64, device=device)))
+    X = torch.rand(4, 5, device=device)
+    fused = FusedMyLinear(5, 3).to(device)
+    fused.load_state_dict(linear.state_dict())
+    print("fused MyLinear matches:", torch.allclose(fused(X), linear(X), atol=1e-6),
+          "| fused CenteredLayer matches:",
+          torch.allclose(FusedCenteredLayer()(X), CenteredLayer()(X), atol=1e-6))
     x = torch.linspace(-4, 4, 9, device=device, requires_grad=True)
     y = Swish()(x)
     ref = x * torch.sigmoid(x)

@@ -1,7 +1,8 @@
 """Shared test set-up: the ``tests`` folder on the path, and the device every reference op test
 runs on.
 
-Every test under ``tests/ops`` and ``tests/nn`` that calls ``check_op`` runs once per device:
+Every test under ``tests/ops`` and ``tests/nn`` (and in ``test_kernels.py``) that calls
+``check_op`` runs once per device:
 ``cpu``; ``simcuda``, on the simulated CUDA backend (``tests/simcuda``) with its tensors on
 ``cuda:1`` while ``cuda:0`` is current, so each op must run on its own tensors' GPU; and, where
 an NVIDIA GPU and CuPy are present, ``cuda`` (marked ``cuda``: ``pytest -m cuda``), compared
@@ -21,8 +22,8 @@ import simcuda  # noqa: E402
 _REAL_GPU = brickwork.cuda.is_available()
 _OP_DEVICES = ["cpu", "simcuda"] + ([pytest.param("cuda", marks=pytest.mark.cuda)]
                                     if _REAL_GPU else [])
-_PER_DEVICE_DIRS = tuple(os.path.join(os.path.dirname(__file__), d) + os.sep
-                         for d in ("ops", "nn"))
+_PER_DEVICE_DIRS = tuple(os.path.join(os.path.dirname(__file__), d)
+                         for d in ("ops" + os.sep, "nn" + os.sep, "test_kernels.py"))
 
 
 def pytest_generate_tests(metafunc):

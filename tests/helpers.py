@@ -64,6 +64,18 @@ def to_brick(arr, requires_grad=False):
                             device=DEVICE["brickwork"])
 
 
+def pick(lib, b_module, t_module):
+    """The module of ``lib``'s pair, moved to check_op's device for that library."""
+    if lib is brickwork:
+        return b_module.to(DEVICE["brickwork"])
+    return t_module.to(DEVICE["torch"])
+
+
+def host(t) -> np.ndarray:
+    """A brickwork or torch tensor's values as a NumPy array, from any device."""
+    return t.detach().cpu().numpy()
+
+
 def assert_on_device(t, what="output"):
     """``t`` is on check_op's device, and its data really lives there."""
     from brickwork.device import device_of_array

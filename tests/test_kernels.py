@@ -11,7 +11,7 @@ import pytest
 import brickwork
 from brickwork import kernels
 from brickwork.autograd import gradcheck
-from tests.helpers import check_op, rand_array
+from helpers import check_op, rand_array
 
 
 def _sig(x):

@@ -42,7 +42,12 @@ class device:
 
     __slots__ = ("type", "index", "_str")
 
-    def __new__(cls, type_or_str, index: int | None = None):
+    def __new__(cls, type_or_str=None, index: int | None = None, **kwargs):
+        if kwargs:  # device(type='cuda', index=1), PyTorch's keyword form
+            if set(kwargs) != {"type"} or type_or_str is not None:
+                raise TypeError(f"device() got unexpected keyword argument(s) "
+                                f"{sorted(set(kwargs) - {'type'})} (expected type= and index=)")
+            type_or_str = kwargs["type"]
         if isinstance(type_or_str, device):
             if index is not None:
                 raise TypeError("device(): an index cannot be given with a device object")

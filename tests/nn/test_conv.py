@@ -10,7 +10,7 @@ import brickwork
 from brickwork import nn
 from brickwork.autograd import gradcheck
 from brickwork.nn import functional as F
-from tests.helpers import check_error, check_op, rand_array, requires_torch
+from helpers import check_error, check_op, host, pick, rand_array, requires_torch
 
 CONV2D_CASES = [
     ((2, 4, 9, 8), (6, 4, 3, 2), {}),
@@ -78,7 +78,7 @@ def test_conv2d_numpy_expectation_and_dtype():
             patch = xp[:, :, i:i + 2 * (oh - 1) + 1:2, j:j + ow]
             expect += np.einsum("nchw,oc->nohw", patch, w[:, :, i, j])
     assert out.dtype == brickwork.float32
-    np.testing.assert_allclose(out.numpy(), expect, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(host(out), expect, rtol=1e-5, atol=1e-5)
 
 
 def _f64(shape, seed):
@@ -178,10 +178,10 @@ def test_conv_modules_match_torch(name, args, kw):
     _copy_params(t_mod, b_mod)
     nd = 1 if name.endswith("1d") else 2
     shape = (2, args[0]) + (9,) * nd
-    check_op(lambda lib, x: (b_mod if lib is brickwork else t_mod)(x), [shape])
+    check_op(lambda lib, x: pick(lib, b_mod, t_mod)(x), [shape])
     # Parameter gradients too (check_op compared the input's).
     for (n, bp), (_, tp) in zip(b_mod.named_parameters(), t_mod.named_parameters()):
-        np.testing.assert_allclose(bp.grad.numpy(), tp.grad.numpy(), rtol=1e-4, atol=1e-4,
+        np.testing.assert_allclose(host(bp.grad), host(tp.grad), rtol=1e-4, atol=1e-4,
                                    err_msg=n)
 
 

@@ -8,7 +8,7 @@ import brickwork
 from brickwork import nn
 from brickwork.autograd import gradcheck
 from brickwork.nn import functional as F
-from tests.helpers import check_error, check_op, rand_array, requires_torch
+from helpers import check_error, check_op, host, pick, rand_array, requires_torch
 
 
 @requires_torch
@@ -27,8 +27,8 @@ def test_batch_norm_matches_torch(shape, training):
     check_op(fn, [shape, (3,), (3,)])
     # The running statistics were updated in place the same way (unbiased variance).
     (bm, bv), (tm, tv) = state["brickwork"], state["torch"]
-    np.testing.assert_allclose(bm.numpy(), tm.numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(bv.numpy(), tv.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(host(bm), host(tm), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(host(bv), host(tv), rtol=1e-5, atol=1e-6)
 
 
 @requires_torch
@@ -114,14 +114,14 @@ def test_batch_norm_modules_follow_torch_over_steps(name, args, kw, shape):
     assert repr(b_mod) == repr(t_mod)
     assert list(b_mod.state_dict()) == list(t_mod.state_dict())
     for step in range(3):  # three training batches, then eval
-        check_op(lambda lib, x: (b_mod if lib is brickwork else t_mod)(x), [shape],
+        check_op(lambda lib, x: pick(lib, b_mod, t_mod)(x), [shape],
                  seed=step)
     for (k, bv), tv in zip(b_mod.state_dict().items(), t_mod.state_dict().values()):
-        np.testing.assert_allclose(bv.numpy(), tv.numpy(), rtol=1e-5, atol=1e-6, err_msg=k)
+        np.testing.assert_allclose(host(bv), host(tv), rtol=1e-5, atol=1e-6, err_msg=k)
         assert bv.dtype.name == str(tv.dtype)[6:], k
     b_mod.eval()
     t_mod.eval()
-    check_op(lambda lib, x: (b_mod if lib is brickwork else t_mod)(x), [shape], seed=9)
+    check_op(lambda lib, x: pick(lib, b_mod, t_mod)(x), [shape], seed=9)
 
 
 @requires_torch
@@ -155,8 +155,8 @@ def test_batch_norm_running_stats_numpy():
     # momentum=None: a plain average of the batch statistics.
     mean = np.mean([b.mean(axis=(0, 2, 3)) for b in batches], axis=0)
     var = np.mean([b.var(axis=(0, 2, 3), ddof=1) for b in batches], axis=0)
-    np.testing.assert_allclose(bn.running_mean.numpy(), mean, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(bn.running_var.numpy(), var, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(host(bn.running_mean), mean, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(host(bn.running_var), var, rtol=1e-5, atol=1e-6)
     bn.eval()
     x = batches[0]
     out = bn(brickwork.tensor(x)).detach().numpy()

@@ -278,6 +278,9 @@ def _roots_and_grads(tensors, grad_tensors):
             if g._data.shape != t._data.shape:
                 raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of "
                                    f"{g.shape} and output[{i}] has a shape of {t.shape}.")
+            if g._device is not t._device:
+                raise RuntimeError(f"invalid gradient at index {i} - expected device "
+                                   f"{t._device} but got {g._device}")
             g_arr = g._data
         roots.append(_edge(t))
         grads.append(g_arr)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..device import DeviceFollower
+
 
 class GradcheckError(RuntimeError):
     """Analytical and numerical gradients disagree."""
@@ -27,11 +29,24 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
     See: torch.autograd.gradcheck.
     """
     from ..tensor import Tensor
-    from .engine import grad as autograd_grad
-    from .grad_mode import no_grad
 
     if isinstance(inputs, Tensor):
         inputs = (inputs,)
+    devices = DeviceFollower()  # the perturbations write into the inputs on their GPU
+    try:
+        first = next((t for t in inputs if isinstance(t, Tensor)), None)
+        if first is not None:
+            devices.follow(first._device)
+        return _check(func, inputs, eps, atol, rtol, raise_exception)
+    finally:
+        devices.restore()
+
+
+def _check(func, inputs, eps, atol, rtol, raise_exception) -> bool:
+    from ..tensor import Tensor
+    from .engine import grad as autograd_grad
+    from .grad_mode import no_grad
+
     diff = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
     outs = [o for o in _flat_outputs(func(*inputs)) if isinstance(o, Tensor) and o.requires_grad]
     for out_index, out in enumerate(outs):
@@ -44,7 +59,8 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
             res = _flat_outputs(func(*inputs))
             o = [r for r in res if isinstance(r, Tensor) and r.requires_grad][out_index]
             analytic = autograd_grad(o, [inputs[i] for i in diff],
-                                     tensor(seed.reshape(o.shape), dtype=o.dtype),
+                                     tensor(seed.reshape(o.shape), dtype=o.dtype,
+                                            device=o.device),
                                      allow_unused=True)
             for j, i in enumerate(diff):
                 x = inputs[i]

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
+from ..device import runs_on_input_device
 from ..tensor import Tensor
 from .parameter import Parameter, is_lazy
 
@@ -77,6 +78,7 @@ def state_dict(self, *args, destination=None, prefix: str = "", keep_vars: bool 
     return destination
 
 
+@runs_on_input_device
 def _copy_into(target: Tensor, source: Tensor) -> None:
     src = source.detach().to(device=target._device, dtype=target.dtype)._data
     target._data[...] = src.reshape(target._data.shape)

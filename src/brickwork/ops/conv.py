@@ -373,7 +373,7 @@ class IndexPad(Function):
             acc = xp.zeros(shape, dtype=g.dtype)
             # Several outputs read the same input element: add them all back.
             moved = xp.moveaxis(acc, axis, 0)
-            np.add.at(moved, idx, xp.moveaxis(g, axis, 0))
+            xp.add.at(moved, idx, xp.moveaxis(g, axis, 0))
             g = acc
         return g, None
 
@@ -409,7 +409,8 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
                 raise RuntimeError(f"Argument #4: Padding size should be less than the "
                                    f"corresponding input dimension, but got: padding ({lo}, "
                                    f"{hi}) at dimension {axis} of input {list(input.shape)}")
-            indices.append((axis, np.pad(np.arange(size), (lo, hi), mode=_NP_MODES[mode])))
+            idx = np.pad(np.arange(size), (lo, hi), mode=_NP_MODES[mode])  # small, on host
+            indices.append((axis, xp_of(input._data).asarray(idx)))
     if not indices:
         return ConstantPad.apply(input, pairs, 0)
     return IndexPad.apply(input, indices)

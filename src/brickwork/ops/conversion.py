@@ -27,9 +27,10 @@ class ToCopy(Function):
 
     @staticmethod
     def backward(ctx, g):
+        g = g.astype(ctx.src_dtype, copy=False)  # on g's device, before it moves
         if ctx.src_dev is not None:
             g = _move(g, ctx.src_dev)
-        return g.astype(ctx.src_dtype, copy=False), None, None, None
+        return g, None, None, None
 
 
 def _move(arr, dev):

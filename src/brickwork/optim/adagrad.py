@@ -52,6 +52,10 @@ class Adagrad(Optimizer):
             if wd != 0:
                 g = g + wd * arr
             clr = lr / (1 + (step - 1) * lr_decay)
+            if state["sum"]._device is not p._device:
+                # The sum is made when the optimizer is built; follow a model moved since, so
+                # an optimizer built before .to(device) still works (as the lazy ones do).
+                state["sum"] = state["sum"].to(p._device)
             s = _arr(state["sum"])
             s += g * g
             std = np.sqrt(s)
