@@ -184,3 +184,63 @@ def test_call_errors():
         swish(1.0)
     with pytest.raises(TypeError, match="must be a floating-point tensor, got brickwork.int64"):
         swish(brickwork.arange(3))
+
+
+def _example_ops():
+    import importlib.util
+    import os
+
+    root = os.path.join(os.path.dirname(__file__), "..")
+    ops = [swish, fma]
+    for rel in ("examples/fused_layers.py", "benchmarks/gpu.py"):
+        spec = importlib.util.spec_from_file_location(rel.replace("/", "_")[:-3],
+                                                      os.path.join(root, rel))
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        ops += [v for v in vars(mod).values() if isinstance(v, kernels.ElementwiseOp)]
+        if hasattr(mod, "_swish_op"):
+            ops.append(mod._swish_op(brickwork))
+    return ops
+
+
+def _cuda_source(ops) -> str:
+    """Each op's bodies inside kernels shaped like CuPy's ElementwiseKernel, for T = float and
+    double: inputs as ``const T`` values, outputs as ``T &`` references."""
+    parts = ["#include <cuda_runtime.h>"]
+    for ctype in ("float", "double"):
+        parts.append(f"namespace k_{ctype} {{\ntypedef {ctype} T;")
+        for op in ops:
+            for part, (ins, outs), body in (("forward", op._fwd_params, op.forward_source),
+                                           ("backward", op._bwd_params, op.backward_source)):
+                in_names = [p.split()[-1] for p in ins.split(", ")]
+                out_names = [p.split()[-1] for p in outs.split(", ")]
+                args = ", ".join([f"const T* p_{n}" for n in in_names]
+                                 + [f"T* p_{n}" for n in out_names] + ["int n"])
+                reads = " ".join(f"const T {n} = p_{n}[i];" for n in in_names)
+                refs = " ".join(f"T &{n} = p_{n}[i];" for n in out_names)
+                parts.append(f"__global__ void {op.name}_{part}({args}) {{\n"
+                             f"  int i = blockIdx.x * blockDim.x + threadIdx.x;\n"
+                             f"  if (i >= n) return;\n  {reads} {refs}\n  {body};\n}}")
+        parts.append("}")
+    return "\n".join(parts)
+
+
+def test_kernel_bodies_compile_as_cuda(tmp_path):
+    """The CUDA C of every fused op in the tests, examples and benchmarks compiles with nvcc.
+
+    CI has no GPU, so nothing else checks the C itself (the simulated backend evaluates the
+    bodies' formulas); nvcc compiles without one.
+    """
+    import shutil
+    import subprocess
+
+    nvcc = shutil.which("nvcc")
+    if nvcc is None:
+        pytest.skip("nvcc (the CUDA toolkit) is not installed")
+    ops = {op.name: op for op in _example_ops()}
+    assert {"swish", "fused_mul_add", "center", "bias_relu"} <= set(ops)
+    src = tmp_path / "bodies.cu"
+    src.write_text(_cuda_source(list(ops.values())))
+    done = subprocess.run([nvcc, "-c", str(src), "-o", str(tmp_path / "bodies.o")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
