@@ -1,7 +1,8 @@
 """Tensor creation: ``tensor``, ``zeros``, ``rand``... and the legacy ``FloatTensor`` forms.
 
-Every factory takes ``dtype``, ``device`` and ``requires_grad`` keywords as PyTorch's do. Arrays
-are built with NumPy and moved to the device once, so there is one code path for every device.
+Every factory takes ``dtype``, ``device`` and ``requires_grad`` keywords as PyTorch's do. Data and
+random draws are built with NumPy and moved to the device once, so there is one code path for
+every device; constant fills are made on the device directly.
 """
 from __future__ import annotations
 
@@ -13,13 +14,25 @@ from .random import rng_for
 from .tensor import Tensor, _make, _size_args
 
 
+def _filled(shape: tuple, value, np_dtype, device, requires_grad: bool) -> Tensor:
+    """A constant tensor, allocated and filled on its device (no host copy for a GPU)."""
+    dev = resolve(device)
+    if dev.type == "cpu":
+        arr = np.zeros(shape, np_dtype) if value == 0 else np.full(shape, value, np_dtype)
+    else:
+        xp = array_module(dev)
+        with xp.cuda.Device(dev.index):
+            arr = xp.full(shape, value, np_dtype)
+    return _finish(arr, None, dev, requires_grad)
+
+
 def _finish(arr: np.ndarray, dtype, device, requires_grad: bool) -> Tensor:
     dev = resolve(device)
     if dtype is not None:
         d = _dt.to_dtype(dtype)
         if arr.dtype != d.np:
             arr = arr.astype(d.np)
-    if dev.type != "cpu":
+    if dev.type != "cpu" and isinstance(arr, np.ndarray):
         xp = array_module(dev)
         with xp.cuda.Device(dev.index):
             arr = xp.asarray(arr)
@@ -145,7 +158,9 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = Fal
         dtype = _dt.scalar_dtype(fill_value.item() if isinstance(fill_value, Tensor)
                                  else fill_value)
     d = _dt.to_dtype(dtype)
-    return _finish(np.full(size, fill_value, dtype=d.np), None, device, requires_grad)
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    return _filled(size, fill_value, d.np, device, requires_grad)
 
 
 def _shape(args: tuple, size, name: str) -> tuple:
@@ -166,21 +181,21 @@ def zeros(*args, size=None, out=None, dtype=None, device=None,
         brickwork.Size([2, 3])
     """
     d = _float_dtype(dtype)
-    return _finish(np.zeros(_shape(args, size, "zeros"), d.np), None, device, requires_grad)
+    return _filled(_shape(args, size, "zeros"), 0, d.np, device, requires_grad)
 
 
 def ones(*args, size=None, out=None, dtype=None, device=None,
          requires_grad: bool = False) -> Tensor:
     """A tensor of ones. See: torch.ones."""
     d = _float_dtype(dtype)
-    return _finish(np.ones(_shape(args, size, "ones"), d.np), None, device, requires_grad)
+    return _filled(_shape(args, size, "ones"), 1, d.np, device, requires_grad)
 
 
 def empty(*args, size=None, out=None, dtype=None, device=None, requires_grad: bool = False,
           memory_format=None) -> Tensor:
     """An uninitialised tensor (zero-filled here, which costs little). See: torch.empty."""
     d = _float_dtype(dtype)
-    return _finish(np.zeros(_shape(args, size, "empty"), d.np), None, device, requires_grad)
+    return _filled(_shape(args, size, "empty"), 0, d.np, device, requires_grad)
 
 
 def eye(n: int, m: int | None = None, *, dtype=None, device=None,
