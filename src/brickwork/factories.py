@@ -9,21 +9,23 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes as _dt
-from .device import array_module, resolve
+from .device import _DEFAULT_STACK, CPU, array_module, resolve
 from .random import rng_for
 from .tensor import Tensor, _make, _size_args
 
 
 def _filled(shape: tuple, value, np_dtype, device, requires_grad: bool) -> Tensor:
     """A constant tensor, allocated and filled on its device (no host copy for a GPU)."""
-    dev = resolve(device)
-    if dev.type == "cpu":
+    dev = CPU if device is None and not _DEFAULT_STACK else resolve(device)
+    if dev is CPU:
         arr = np.zeros(shape, np_dtype) if value == 0 else np.full(shape, value, np_dtype)
     else:
         xp = array_module(dev)
         with xp.cuda.Device(dev.index):
             arr = xp.full(shape, value, np_dtype)
-    return _finish(arr, None, dev, requires_grad)
+    if requires_grad:
+        return _finish(arr, None, dev, requires_grad)
+    return _make(arr, dev)
 
 
 def _finish(arr: np.ndarray, dtype, device, requires_grad: bool) -> Tensor:

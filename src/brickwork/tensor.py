@@ -490,6 +490,12 @@ def _size_args(size, name: str = "empty") -> tuple:
     packed = len(size) == 1 and isinstance(size[0], (tuple, list))
     if packed:
         size = size[0]
+    # The common case, plain non-negative ints, without the per-item checks below.
+    for s in size:
+        if s.__class__ is not int or s < 0:
+            break
+    else:
+        return tuple(size)
     out = []
     for pos, s in enumerate(size):
         if isinstance(s, Tensor):
