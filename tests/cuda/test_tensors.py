@@ -185,3 +185,14 @@ def test_the_chapters_gpu_cells(gpu, capsys):
         assert Z.cuda(1) is Z
         with pytest.raises(RuntimeError, match="cuda:0 and cuda:1"):
             X + Y
+
+
+def test_the_tours_gpu_section(gpu, capsys):
+    import runpy
+
+    runpy.run_module("brickwork.tour.s06_gpu", run_name="__main__")
+    out = capsys.readouterr().out
+    assert "device='cuda:0'" in out and "\ncuda:0\n" in out
+    if gpu.count >= 2:
+        assert "device='cuda:1'" in out and "\nTrue\n" in out
+        assert "found at least two devices, cuda:0 and cuda:1!" in out

@@ -34,3 +34,19 @@ net = nn.Sequential(nn.Linear(3, 1))
 net = net.to(device=try_gpu())
 print(net(X).shape)
 print(net[0].weight.data.device)
+
+# %%
+# The chapter's two-GPU cells: data must sit on one device before an op combines it.
+if torch.cuda.device_count() >= 2:
+    Y = torch.rand(2, 3, device=try_gpu(1))
+    Z = X.cuda(1)
+    print(X)
+    print(Z)
+    print(Y + Z)
+    print(Z.cuda(1) is Z)
+    try:
+        X + Y
+    except RuntimeError as e:
+        print(e)
+else:
+    print("fewer than two GPUs: the two-GPU cells are skipped")
