@@ -71,9 +71,39 @@ def synchronize(dev=None) -> None:
 
 def get_device_name(dev=None) -> str:
     """The GPU's marketing name. See: torch.cuda.get_device_name."""
-    props = _cupy().cuda.runtime.getDeviceProperties(_index(dev))
-    name = props["name"]
-    return name.decode() if isinstance(name, bytes) else name
+    return get_device_properties(dev).name
+
+
+class _DeviceProperties:
+    """What ``get_device_properties`` reports: name, memory and compute capability."""
+
+    def __init__(self, props: dict) -> None:
+        name = props["name"]
+        self.name = name.decode() if isinstance(name, bytes) else name
+        self.total_memory = int(props["totalGlobalMem"])
+        self.major, self.minor = int(props["major"]), int(props["minor"])
+        self.multi_processor_count = int(props["multiProcessorCount"])
+
+    def __repr__(self) -> str:
+        return (f"_CudaDeviceProperties(name='{self.name}', major={self.major}, "
+                f"minor={self.minor}, total_memory={self.total_memory // 2**20}MB, "
+                f"multi_processor_count={self.multi_processor_count})")
+
+
+def get_device_properties(dev=None) -> _DeviceProperties:
+    """Name, total memory and compute capability. See: torch.cuda.get_device_properties."""
+    return _DeviceProperties(_cupy().cuda.runtime.getDeviceProperties(_index(dev)))
+
+
+def get_device_capability(dev=None) -> tuple:
+    """``(major, minor)`` compute capability. See: torch.cuda.get_device_capability."""
+    props = get_device_properties(dev)
+    return props.major, props.minor
+
+
+def is_initialized() -> bool:
+    """Whether CuPy is loaded and a GPU can be used. See: torch.cuda.is_initialized."""
+    return cupy_module() is not None
 
 
 _peak: dict = {}

@@ -418,6 +418,14 @@ class Tensor:
             device = _device("cuda", device)
         return self.to(device)
 
+    def pin_memory(self) -> "Tensor":
+        """A copy for fast host-to-GPU transfer; NumPy memory is not page-locked, so this is a
+        plain copy and ``is_pinned()`` stays False. See: torch.Tensor.pin_memory."""
+        return self.clone()
+
+    def is_pinned(self) -> bool:
+        return False
+
     def type(self, dtype=None):
         if dtype is None:
             return _LEGACY_TYPE_NAMES[self.dtype]

@@ -106,6 +106,9 @@ def test_host_conversion(gpu):
     assert repr(X) == "tensor([[1.5000, 2.0000]], device='cuda:0')"
     assert "device='cuda:0', grad_fn=<MulBackward0>" in repr(X.requires_grad_() * 2)
     np.testing.assert_array_equal(X.detach().cpu().numpy(), [[1.5, 2.0]])
+    pinned = X.detach().cpu().pin_memory()
+    assert not pinned.is_pinned() and pinned.tolist() == [[1.5, 2.0]]
+    assert_on(pinned.cuda(non_blocking=True), "cuda:0")
 
 
 def test_unavailable_device_says_which_exist(gpu):
@@ -118,6 +121,9 @@ def test_cuda_queries_and_current_device(gpu):
     assert cuda.is_available() and cuda.device_count() == gpu.count
     assert cuda.current_device() == 0
     assert isinstance(cuda.get_device_name(0), str) and cuda.get_device_name()
+    props = cuda.get_device_properties(0)
+    assert props.name == cuda.get_device_name(0) and props.total_memory > 0
+    assert cuda.get_device_capability(0) == (props.major, props.minor) and cuda.is_initialized()
     cuda.synchronize()
     if gpu.count > 1:
         cuda.set_device(1)
