@@ -110,7 +110,10 @@ _peak: dict = {}
 
 
 def memory_allocated(dev=None) -> int:
-    """Bytes held by tensors on the device (CuPy's memory pool). See: torch.cuda.memory_allocated."""
+    """Bytes held by tensors on the device (CuPy's memory pool).
+
+    See: torch.cuda.memory_allocated.
+    """
     cp = cupy_module()
     if cp is None:
         return 0
@@ -122,7 +125,11 @@ def memory_allocated(dev=None) -> int:
 
 
 def max_memory_allocated(dev=None) -> int:
-    """The largest ``memory_allocated`` seen since the last reset (sampled at queries)."""
+    """The largest ``memory_allocated`` seen since the last reset.
+
+    Sampled when ``memory_allocated`` or this is called (CuPy's pool keeps no peak), so a peak
+    between two queries is missed; PyTorch's counts every allocation.
+    """
     if cupy_module() is None:
         return 0
     memory_allocated(dev)

@@ -32,7 +32,8 @@ def cupy_module():
 
 
 class device:
-    """Where a tensor's memory lives: ``device('cpu')``, ``device('cuda:1')``, ``device('cuda', 1)``.
+    """Where a tensor's memory lives: ``device('cpu')``, ``device('cuda:1')``, ``device('cuda', 1)``
+    or ``device(type='cuda', index=1)``.
 
     Equal devices compare equal and hash alike; ``repr`` matches PyTorch's. A device is also a
     context manager that makes factory functions allocate on it.

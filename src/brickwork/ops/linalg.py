@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
-from ..device import runs_on_input_device
 from ..tensor import Tensor
 from ._util import normalize_dim, unbroadcast, xp_of
 from .reduction import _axes, _expand, _torch_type_name
