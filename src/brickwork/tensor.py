@@ -310,6 +310,7 @@ class Tensor:
     def __reduce_ex__(self, protocol):
         return (_rebuild, (self._host(), str(self._device), self._requires_grad))
 
+    @runs_on_input_device  # the copy is made on this tensor's GPU
     def __deepcopy__(self, memo):
         if id(self) in memo:
             return memo[id(self)]

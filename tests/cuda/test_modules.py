@@ -159,3 +159,49 @@ def test_dataloader_batches_move_to_the_device(gpu):
     for X, y in brickwork.utils.data.DataLoader(ds, batch_size=4):
         X, y = X.to(dev), y.to(dev)
         assert data_on(X) == brickwork.device(dev) and data_on(y) == brickwork.device(dev)
+
+
+def test_deepcopy_and_optimizer_resume_keep_each_tensor_on_its_gpu(gpu, tmp_path):
+    import copy
+
+    dev = dev_of(gpu)
+    net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)).to(dev)
+    opt = brickwork.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    x = brickwork.randn(5, 3, device=dev)
+    net(x).sum().backward()
+    opt.step()
+    twin = copy.deepcopy(net)
+    for p in list(twin.parameters()) + [p.grad for p in twin.parameters()]:
+        assert data_on(p) == brickwork.device(dev)
+    brickwork.save({"net": net.state_dict(), "opt": opt.state_dict()}, tmp_path / "ck.bw")
+    ck = brickwork.load(tmp_path / "ck.bw")
+    opt2 = brickwork.optim.SGD(twin.parameters(), lr=0.1, momentum=0.9)
+    opt2.load_state_dict(ck["opt"])
+    for state in opt2.state.values():
+        assert data_on(state["momentum_buffer"]) == brickwork.device(dev)
+    twin(x).sum().backward()
+    opt2.step()  # the resumed step runs on the parameters' GPU
+    assert brickwork.cuda.current_device() == 0
+
+
+def test_brickwork_train_on_a_gpu_resumes_like_the_cpu_run(gpu, tmp_path):
+    """``brickwork train --device cuda:N``, stopped after one epoch and resumed, ends with the
+    metrics of an uninterrupted CPU run (up to GPU rounding)."""
+    import csv
+
+    from brickwork import cli
+
+    def train(out, device, epochs, *extra):
+        code = cli.main(["train", "--model", "mlp", "--epochs", str(epochs), "--device", device,
+                         "--out", str(out), *extra])
+        assert code in (None, 0)
+        with open(out / "metrics.csv") as f:
+            return list(csv.DictReader(f))
+
+    train(tmp_path / "gpu", dev_of(gpu), 1)
+    resumed = train(tmp_path / "gpu", dev_of(gpu), 2, "--resume")
+    straight = train(tmp_path / "cpu", "cpu", 2)
+    assert len(resumed) == len(straight) == 2
+    for r, s in zip(resumed, straight):
+        for key in ("train_loss", "test_loss"):
+            assert abs(float(r[key]) - float(s[key])) < 1e-4, (key, r, s)

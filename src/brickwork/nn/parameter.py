@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..device import runs_on_input_device
 from ..tensor import Tensor, _make
 
 
@@ -66,6 +67,7 @@ class Parameter(Tensor):
     def __reduce_ex__(self, protocol):
         return (_rebuild_parameter, (_plain(self).detach(), self._requires_grad))
 
+    @runs_on_input_device  # the copy is made on this parameter's GPU
     def __deepcopy__(self, memo):
         if id(self) in memo:
             return memo[id(self)]

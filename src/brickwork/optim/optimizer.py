@@ -288,8 +288,9 @@ def _cast_state(param: Tensor, key: str, value):
         return deepcopy(value)
     if key != "step" and value.is_floating_point():
         value = value.to(dtype=param.dtype)
-    value = value.to(param.device)
-    return _make(value._data.copy(), value._device)
+    moved = value.to(param.device)
+    # clone runs on the tensor's own GPU (an array's copy() would land on the current one).
+    return moved if moved is not value else value.detach().clone()
 
 
 def _check(cond: bool, what: str, value) -> None:

@@ -12,12 +12,25 @@ from typing import Any
 
 import numpy as np
 
+from ...device import runs_on_input_device
+from ...ops._util import xp_of
 from ...tensor import Tensor, _make
 
 __all__ = ["default_collate", "default_convert"]
 
 _ERR = ("default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; "
         "found {}")
+
+
+@runs_on_input_device
+def _stack_on(first: Tensor, tensors: list[Tensor], dtype) -> Tensor:
+    """Stack the arrays on ``first``'s device (a dataset may live on a GPU)."""
+    xp = xp_of(first._data)
+    for t in tensors:
+        if t._device is not first._device:
+            raise RuntimeError(f"default_collate: batch items on different devices, "
+                               f"{first._device} and {t._device}")
+    return _make(xp.stack([t._data for t in tensors]).astype(dtype, copy=False), first._device)
 
 
 def _stack(tensors: list[Tensor]) -> Tensor:
@@ -30,6 +43,8 @@ def _stack(tensors: list[Tensor]) -> Tensor:
                                f"{i}")
     # Batches are data, not part of a graph: stacking the arrays directly is the fast path.
     dtype = np.result_type(*[t._data.dtype for t in tensors])
+    if first._device.index is not None:
+        return _stack_on(first, tensors, dtype)
     return _make(np.stack([t._data for t in tensors]).astype(dtype, copy=False), first._device)
 
 
