@@ -161,6 +161,14 @@ def current_cuda_index() -> int:
     return _CUPY.cuda.runtime.getDevice()
 
 
+def off_current_gpu(dev: device) -> bool:
+    """Whether ``dev`` is a GPU other than CuPy's current one, so work on it must switch.
+
+    ``Function.apply`` inlines this test on its hot path.
+    """
+    return dev.index is not None and dev.index != _CUPY.cuda.runtime.getDevice()
+
+
 def on_device(dev: device):
     """A context that runs CuPy work on ``dev``'s GPU (CuPy's ``cuda.Device``).
 
@@ -195,6 +203,11 @@ class DeviceFollower:
                 self.start = cur
             runtime.setDevice(dev.index)
 
+    def follow_array(self, arr) -> None:
+        """``follow`` the device of a NumPy or CuPy array (nothing to do for host arrays)."""
+        if arr.__class__ is not np.ndarray:
+            self.follow(device_of_array(arr))
+
     def restore(self) -> None:
         if self.start is not None:
             _CUPY.cuda.runtime.setDevice(self.start)
@@ -213,8 +226,8 @@ def runs_on_input_device(fn):
         for a in args:
             dev = getattr(a, "_device", None)  # the first tensor argument
             if dev is not None:
-                if dev.index is not None and dev.index != _CUPY.cuda.runtime.getDevice():
-                    with _CUPY.cuda.Device(dev.index):
+                if off_current_gpu(dev):
+                    with on_device(dev):
                         return fn(*args, **kwargs)
                 break
         return fn(*args, **kwargs)

@@ -1,9 +1,7 @@
 """Reverse-mode differentiation: walks the graph of Function nodes from the outputs back."""
 from __future__ import annotations
 
-import numpy as np
-
-from ..device import DeviceFollower, device_of_array
+from ..device import DeviceFollower
 from .function import AccumulateGrad, _SECOND_BACKWARD, _as_array, _edge
 from .grad_mode import STATE
 
@@ -133,8 +131,7 @@ def run_backward(roots, root_grads, retain_graph: bool, capture=None) -> dict | 
             grads = buffers.pop(node, None)
             if grads is not None:
                 g0 = grads[0] if grads[0] is not None else next(g for g in grads if g is not None)
-                if g0.__class__ is not np.ndarray:
-                    devices.follow(device_of_array(g0))
+                devices.follow_array(g0)
             if grads is not None and node._hooks:
                 for nr, fns in node._hooks.items():
                     for fn in list(fns):
@@ -171,8 +168,7 @@ def run_backward(roots, root_grads, retain_graph: bool, capture=None) -> dict | 
                     if buf[nr] is None:
                         buf[nr] = g
                     else:
-                        if g.__class__ is not np.ndarray:
-                            devices.follow(device_of_array(g))
+                        devices.follow_array(g)
                         buf[nr] = _as_array(buf[nr] + g)
                 d = deps[nxt] - 1
                 deps[nxt] = d

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any, Callable, Iterator
 
-from ..device import MODULE_STACK, current_cuda_index, on_device
+from ..device import MODULE_STACK, off_current_gpu, on_device
 from ..tensor import Tensor
 from . import _module_convert, _module_hooks, _module_state
 from .parameter import Buffer, Parameter, is_lazy
@@ -98,7 +98,7 @@ class Module:
     def __call__(self, *args, **kwargs):
         if args:
             dev = getattr(args[0], "_device", None)
-            if dev is not None and dev.index is not None and dev.index != current_cuda_index():
+            if dev is not None and off_current_gpu(dev):
                 # A layer's own array work (running statistics, counters) runs on its
                 # input's GPU, as every op does (see device.on_device).
                 with on_device(dev):

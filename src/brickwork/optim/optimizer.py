@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from ..autograd.grad_mode import enable_grad
-from ..device import DeviceFollower
+from ..device import DeviceFollower, runs_on_input_device
 from ..tensor import Tensor, _make
 
 
@@ -185,14 +185,10 @@ class Optimizer:
             devices.restore()
 
     @staticmethod
+    @runs_on_input_device  # allocated on the parameter's GPU
     def _zeros_like(p: Tensor, fill: float = 0.0) -> Tensor:
         """A state buffer shaped like parameter ``p`` (same dtype and device)."""
-        devices = DeviceFollower()  # allocate on the parameter's GPU
-        try:
-            devices.follow(p._device)
-            arr = np.zeros_like(p._data) if fill == 0 else np.full_like(p._data, fill)
-        finally:
-            devices.restore()
+        arr = np.zeros_like(p._data) if fill == 0 else np.full_like(p._data, fill)
         return _make(arr, p._device)
 
     @staticmethod
