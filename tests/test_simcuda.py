@@ -88,3 +88,10 @@ def test_elementwise_kernel_evaluates_simple_cuda_c(cp):
 def test_elementwise_kernel_refuses_what_it_cannot_evaluate_faithfully(cp, body):
     with pytest.raises(NotImplementedError):
         cp.ElementwiseKernel("T x", "T y", body, "k")
+
+
+def test_flags_are_cupys(cp):
+    a = cp.zeros((2, 3))
+    assert a.flags.c_contiguous and not a.T.flags.c_contiguous
+    with pytest.raises(AttributeError):
+        a.flags.writeable  # noqa: B018 - CuPy arrays have no read-only flag

@@ -245,6 +245,18 @@ def guard_functions(namespace: dict, names) -> None:
         namespace[name] = runs_on_input_device(namespace[name])
 
 
+def array_writeable(arr) -> bool:
+    """Whether ``arr`` can be written in place without one write landing on several elements.
+
+    NumPy says so in ``flags.writeable`` (broadcast views are read-only); CuPy arrays have no
+    such flag, so a GPU array is checked for the stride-0 axes that broadcasting makes.
+    """
+    writeable = getattr(arr.flags, "writeable", None)
+    if writeable is not None:
+        return writeable
+    return all(st != 0 for st, n in zip(arr.strides, arr.shape) if n > 1)
+
+
 def device_of_array(arr) -> device:
     """The device an array lives on (NumPy arrays on the CPU, CuPy arrays on their GPU)."""
     if isinstance(arr, np.ndarray):

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import dtypes as _dt
 from .autograd.grad_mode import STATE as _GRAD
-from .device import CPU, array_module, device_of_array, runs_on_input_device
+from .device import CPU, array_module, array_writeable, device_of_array, runs_on_input_device
 from .size import Size
 
 _new = object.__new__
@@ -366,7 +366,7 @@ class Tensor:
             self._output_nr = out._output_nr
             self._requires_grad = True
         else:
-            if dst.flags.writeable:
+            if array_writeable(dst):
                 dst[...] = res
             else:
                 self._data = res.astype(dst.dtype, copy=False)

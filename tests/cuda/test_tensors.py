@@ -202,3 +202,22 @@ def test_the_tours_gpu_section(gpu, capsys):
     if gpu.count >= 2:
         assert "device='cuda:1'" in out and "\nTrue\n" in out
         assert "found at least two devices, cuda:0 and cuda:1!" in out
+
+
+def test_in_place_writes_and_gradient_accumulation(gpu):
+    dev = last(gpu)
+    Z = brickwork.zeros(2, 3, device=dev)
+    view = Z[0]
+    Z.add_(1).mul_(3)
+    Z[1, 1] = 7.0
+    Z.data[0, 0] = -1.0
+    assert view.tolist() == [-1.0, 3.0, 3.0] and Z[1].tolist() == [3.0, 7.0, 3.0]
+    assert_on(Z, dev)
+    w = brickwork.ones(3, device=dev, requires_grad=True)
+    for _ in range(2):
+        (w * 2).sum().backward()  # the second pass adds into the existing .grad in place
+    assert w.grad.tolist() == [4.0, 4.0, 4.0]
+    assert_on(w.grad, dev)
+    with brickwork.no_grad():
+        w.sub_(w.grad * 0.5)
+    assert w.tolist() == [-1.0, -1.0, -1.0]

@@ -175,6 +175,17 @@ class _Device:
         return f"<CUDA Device {self.id}>"
 
 
+class _Flags:
+    """``cupy.ndarray.flags``: contiguity and ownership only (device arrays are always writeable,
+    so CuPy has no ``writeable`` flag)."""
+
+    def __init__(self, f) -> None:
+        self.c_contiguous, self.f_contiguous, self.owndata = (f.c_contiguous, f.f_contiguous,
+                                                              f.owndata)
+        self.forc = f.c_contiguous or f.f_contiguous
+        self.fnc = f.f_contiguous and not f.c_contiguous
+
+
 class _Pointer:
     def __init__(self, a: np.ndarray) -> None:
         self.ptr = a.ctypes.data
@@ -271,7 +282,7 @@ class ndarray:  # noqa: N801 - CuPy's class name
     strides = property(lambda self: self._a.strides)
     itemsize = property(lambda self: self._a.itemsize)
     nbytes = property(lambda self: self._a.nbytes)
-    flags = property(lambda self: self._a.flags)
+    flags = property(lambda self: _Flags(self._a.flags))  # CuPy's: no ``writeable``
 
     def __getattr__(self, name):
         if name not in _NDARRAY:

@@ -1,7 +1,7 @@
 """Reverse-mode differentiation: walks the graph of Function nodes from the outputs back."""
 from __future__ import annotations
 
-from ..device import DeviceFollower
+from ..device import DeviceFollower, array_writeable
 from .function import AccumulateGrad, _SECOND_BACKWARD, _as_array, _edge
 from .grad_mode import STATE
 
@@ -223,7 +223,7 @@ def _accumulate(t, g) -> None:
 
         # Copy: the same array may also flow to another leaf or be the user's `gradient`.
         t._grad = _make(g.copy(), t._device)
-    elif old._data.shape == g.shape and old._data.flags.writeable:
+    elif old._data.shape == g.shape and array_writeable(old._data):
         old._data += g
     else:
         old._data = old._data + g

@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from ..device import runs_on_input_device
+from ..device import array_writeable, runs_on_input_device
 from ..ops._util import xp_of
 from ..random import rng_for
 from ..tensor import Tensor
@@ -27,7 +27,7 @@ def _write(tensor: Tensor, values) -> Tensor:
     arr = tensor._data
     xp = xp_of(arr)
     src = xp.asarray(np.asarray(values).astype(arr.dtype, copy=False))
-    if arr.flags.writeable:
+    if array_writeable(arr):
         arr[...] = src
     else:
         tensor._data = src.reshape(arr.shape).copy()

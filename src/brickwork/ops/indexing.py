@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
-from ..device import runs_on_input_device
+from ..device import array_writeable, runs_on_input_device
 from ..autograd.grad_mode import STATE as _GRAD
 from ..tensor import Tensor
 from ._util import add_at_zeros, unbroadcast, xp_of
@@ -309,7 +309,7 @@ def setitem(self: Tensor, key, value) -> None:
     try:
         self._data[np_key] = arr
     except ValueError:
-        if not self._data.flags.writeable:
+        if not array_writeable(self._data):
             raise RuntimeError("unsupported operation: more than one element of the written-to "
                                "tensor refers to a single memory location. Please clone() the "
                                "tensor before performing the operation.") from None
