@@ -254,14 +254,16 @@ class ndarray:  # noqa: N801 - CuPy's class name
             else mine(*inputs, **kw)
 
     def __array_function__(self, func, types, args, kwargs):
-        mod = func.__module__ or ""
-        if mod.startswith("numpy.linalg"):
-            mine = linalg.__dict__.get(func.__name__)
-        elif "stride_tricks" in mod:
-            mine = getattr(lib.stride_tricks, func.__name__, None)
-        else:
-            mine = _module_attr(func.__name__, missing=None)
-        if mine is None:
+        # As CuPy: the function of the same name at the same module path (numpy.linalg.qr ->
+        # cupy.linalg.qr), or NotImplemented, which makes NumPy raise TypeError.
+        import sys
+
+        target = sys.modules[__name__]
+        try:
+            for part in (func.__module__ or "numpy").split(".")[1:]:
+                target = getattr(target, part)
+            mine = getattr(target, func.__name__)
+        except AttributeError:
             return NotImplemented
         return mine(*args, **kwargs)
 
