@@ -41,8 +41,15 @@ def op_device(request):
         with simcuda.installed(), helpers.testing_on("cuda:1", torch_device="cpu"):
             yield "cuda:1"
     elif param == "cuda":
-        with helpers.testing_on("cuda:0", torch_device="cuda:0"):
+        ref = helpers.torch
+        gpu_ref = ref is not None and ref.cuda.is_available()
+        if gpu_ref:  # full float32 on the reference side (cuDNN convolutions default to TF32)
+            saved = ref.backends.cudnn.allow_tf32, ref.backends.cuda.matmul.allow_tf32
+            ref.backends.cudnn.allow_tf32 = ref.backends.cuda.matmul.allow_tf32 = False
+        with helpers.testing_on("cuda:0", torch_device="cuda:0" if gpu_ref else "cpu"):
             yield "cuda:0"
+        if gpu_ref:
+            ref.backends.cudnn.allow_tf32, ref.backends.cuda.matmul.allow_tf32 = saved
     else:
         yield "cpu"
 

@@ -221,11 +221,15 @@ class _CrossEntropyIndices(Function):
     def forward(ctx, x, t, ignore_index, reduction):
         n, n_cls = x.shape
         valid = t != ignore_index
-        all_valid = bool(valid.all())
-        if not all_valid or t.size and (int(t.min()) < 0 or int(t.max()) >= n_cls):
+        # One host read in the common case (every target a valid class): on a GPU each read
+        # waits for the queued kernels, so the details are only looked at when something is off.
+        unusual = (~valid) | (t < 0) | (t >= n_cls)
+        all_valid = not bool(unusual.any())
+        if not all_valid:
             bad = valid & ((t < 0) | (t >= n_cls))
             if bad.any():
                 raise IndexError(f"Target {int(t[bad][0])} is out of bounds.")
+            all_valid = bool(valid.all())
         tc = t if all_valid else np.where(valid, t, 0)
         rows = xp_of(x).arange(n)
         z = _log_softmax(x, 1)
