@@ -231,12 +231,10 @@ _new = object.__new__
 
 def _as_array(x):
     # NumPy reductions and 0-d arithmetic return NumPy scalars; tensors always hold arrays.
-    if x.__class__ is not _NDARRAY:
-        if hasattr(x, "__cuda_array_interface__"):
-            return x
-        import numpy as np
-
-        return np.asarray(x)
+    # (An isinstance test, not hasattr(x, '__cuda_array_interface__'): CuPy builds that dict
+    # on every access, which would cost each GPU op.)
+    if x.__class__ is not _NDARRAY and isinstance(x, _SCALARS):
+        return _np.asarray(x)
     return x
 
 
@@ -267,3 +265,4 @@ import numpy as _np  # noqa: E402
 from ..device import current_cuda_index as _cuda_index, on_device as _on_device  # noqa: E402
 
 _NDARRAY = _np.ndarray
+_SCALARS = (_np.generic, bool, int, float, complex)

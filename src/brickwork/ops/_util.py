@@ -80,7 +80,7 @@ def wrap(arr, like: Tensor) -> Tensor:
     NumPy scalars become 0-d arrays; host results of an op on a GPU tensor (a constant, a
     count) are copied to its GPU, so a tensor's data always lives where its label says.
     """
-    if not isinstance(arr, np.ndarray) and not hasattr(arr, "__cuda_array_interface__"):
+    if isinstance(arr, (np.generic, bool, int, float)):
         arr = np.asarray(arr)
     dev = like._device
     if dev.index is not None and isinstance(arr, np.ndarray):
