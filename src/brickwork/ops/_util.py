@@ -40,6 +40,21 @@ def xp_of(arr):
     return cupy_module()
 
 
+def out_of_range(arr, low: int, high: int):
+    """The index of ``arr`` outside ``[low, high)`` that PyTorch reports, or None.
+
+    That is the largest when one is too large, else the smallest. On a GPU both extremes come
+    back in one read, since each read waits for the queued kernels.
+    """
+    if arr.size == 0:
+        return None
+    if isinstance(arr, np.ndarray):
+        lo, hi = int(arr.min()), int(arr.max())
+    else:
+        lo, hi = xp_of(arr).stack((arr.min(), arr.max())).tolist()
+    return hi if hi >= high else lo if lo < low else None
+
+
 def promote(a, b):
     """Cast a pair of operands (tensors or Python scalars) to their common PyTorch dtype.
 

@@ -16,7 +16,7 @@ from ..autograd.function import Function
 from ..device import array_writeable, runs_on_input_device
 from ..autograd.grad_mode import STATE as _GRAD
 from ..tensor import Tensor
-from ._util import add_at_zeros, unbroadcast, xp_of
+from ._util import add_at_zeros, out_of_range, unbroadcast, xp_of
 from .shape import Alias, Select, Slice
 
 _BAD_INDEX = ("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
@@ -180,10 +180,7 @@ def _check_mask(mask, shape, dim: int) -> None:
 
 
 def _check_bounds(arr, size: int, dim: int) -> None:
-    if arr.size == 0:
-        return
-    lo, hi = int(arr.min()), int(arr.max())
-    bad = hi if hi >= size else lo if lo < -size else None
+    bad = out_of_range(arr, -size, size)
     if bad is not None:
         raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
 

@@ -14,7 +14,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..device import guard_functions
 from ..tensor import Tensor
-from ._util import add_at_zeros, wrap, xp_of
+from ._util import add_at_zeros, out_of_range, wrap, xp_of
 
 
 def _norm_input_grad(h, xhat, invstd, axes):
@@ -261,7 +261,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
                            f"embedding)")
     n = weight.shape[0]
     idx = input._data
-    if idx.size and (idx.min() < 0 or idx.max() >= n):
+    if out_of_range(idx, 0, n) is not None:
         raise IndexError("index out of range in self")
     if padding_idx is not None:
         if not -n <= padding_idx < n:

@@ -11,7 +11,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..device import runs_on_input_device
 from ..tensor import Tensor
-from ._util import add_at_zeros, normalize_dim, unbroadcast, xp_of
+from ._util import add_at_zeros, normalize_dim, out_of_range, unbroadcast, xp_of
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -47,8 +47,8 @@ def _long_index(index, op: str) -> None:
 
 
 def _check_bounds(idx, size: int, dim: int) -> None:
-    if idx.size and (int(idx.max()) >= size or int(idx.min()) < -size):
-        bad = int(idx.max()) if int(idx.max()) >= size else int(idx.min())
+    bad = out_of_range(idx, -size, size)
+    if bad is not None:
         raise RuntimeError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
 
 
