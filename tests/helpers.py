@@ -9,6 +9,7 @@ NumPy expectation or a ``gradcheck`` beside them so something still runs without
 from __future__ import annotations
 
 import contextlib
+import re
 
 import numpy as np
 import pytest
@@ -105,7 +106,7 @@ def assert_close(b, t, atol=None, rtol=None, what="output", check_dtype=True):
 
 
 def check_op(fn, inputs, *, grad=None, atol=None, rtol=None, grad_atol=None, grad_rtol=None,
-             check_dtype=True, seed=1):
+             check_dtype=True, seed=1, second_order=True):
     """Run ``fn(lib, *tensors)`` on brickwork and PyTorch and compare everything.
 
     Args:
@@ -113,6 +114,7 @@ def check_op(fn, inputs, *, grad=None, atol=None, rtol=None, grad_atol=None, gra
         inputs: NumPy arrays (or shapes, which become float32 data).
         grad: which inputs require grad; default: every floating-point input.
         atol, rtol: forward tolerances (default by dtype); grad_atol, grad_rtol for gradients.
+        second_order: also compare second derivatives (``check_second_order``).
 
     Returns:
         The brickwork outputs, for extra checks.
@@ -158,7 +160,67 @@ def check_op(fn, inputs, *, grad=None, atol=None, rtol=None, grad_atol=None, gra
             assert b.grad is not None, f"input {i}: brickwork produced no gradient"
             assert_close(b.grad, t.grad, grad_atol, grad_rtol, what=f"grad of input {i}")
             assert_on_device(b.grad, f"grad of input {i}")
+        if second_order:
+            check_second_order(fn, arrays, grad, seed=seed, atol=grad_atol, rtol=grad_rtol)
     return b_out
+
+
+def _weighted_sum(lib, outs, seed, like_torch):
+    """``sum(out_i * v_i)`` over the differentiable outputs, with the same random ``v_i``."""
+    rng = np.random.default_rng(seed)
+    loss = None
+    for o, t in outs:
+        up = rng.uniform(-1, 1, size=tuple(t.shape)).astype(str(t.dtype)[6:])
+        term = (o * (to_torch(up) if like_torch else to_brick(up))).sum()
+        loss = term if loss is None else loss + term
+    return loss
+
+
+def check_second_order(fn, arrays, grad, *, seed=1, atol=None, rtol=None):
+    """Compare second derivatives with PyTorch: ``d/dx <v2, d<v1, f(x)>/dx>`` via create_graph.
+
+    First-order gradients are taken with ``create_graph=True`` on both libraries, contracted
+    with a shared random vector, and differentiated again with respect to every input.
+    """
+    b_in = [to_brick(a, g) for a, g in zip(arrays, grad)]
+    t_in = [to_torch(a, g) for a, g in zip(arrays, grad)]
+    with brickwork.device(DEVICE["brickwork"]):
+        b_out = _as_tuple(fn(brickwork, *b_in))
+    with torch.device(DEVICE["torch"]):
+        t_out = _as_tuple(fn(torch, *t_in))
+    pairs = [(b, t) for b, t in zip(b_out, t_out)
+             if isinstance(t, torch.Tensor) and t.requires_grad]
+    if not pairs:
+        return
+    t_loss = _weighted_sum(torch, [(t, t) for _, t in pairs], seed + 100, True)
+    b_loss = _weighted_sum(brickwork, pairs, seed + 100, False)
+    idx = [i for i, t in enumerate(t_in) if t.requires_grad]
+    t_g = torch.autograd.grad(t_loss, [t_in[i] for i in idx], create_graph=True,
+                              allow_unused=True)
+    b_g = brickwork.autograd.grad(b_loss, [b_in[i] for i in idx], create_graph=True,
+                                  allow_unused=True)
+    second = [(b, t) for b, t in zip(b_g, t_g) if t is not None and t.requires_grad]
+    if not second:
+        return
+    for k, (b, t) in enumerate(second):
+        assert b is not None, f"first-order gradient {k}: brickwork gave None"
+    t2 = _weighted_sum(torch, [(t, t) for _, t in second], seed + 200, True)
+    b2 = _weighted_sum(brickwork, [(b, t) for b, t in second], seed + 200, False)
+    if not b2.requires_grad:
+        b_h = [None] * len(idx)
+    else:
+        b_h = brickwork.autograd.grad(b2, [b_in[i] for i in idx], allow_unused=True)
+    t_h = torch.autograd.grad(t2, [t_in[i] for i in idx], allow_unused=True)
+    for i, b, t in zip(idx, b_h, t_h):
+        what = f"second derivative wrt input {i}"
+        if t is None or t._is_zerotensor() or not t.detach().cpu().numpy().any():
+            assert b is None or not b._host().any(), what
+            continue
+        assert b is not None, f"{what}: brickwork produced no gradient"
+        d_atol, d_rtol = TOLERANCES.get(b.dtype.name, (0, 0))
+        assert_close(b, t, 10 * d_atol if atol is None else atol,
+                     10 * d_rtol if rtol is None else rtol, what=what)
+        assert_on_device(b, what)
 
 
 def check_error(fn, inputs=(), *, match_message=True):
@@ -183,3 +245,51 @@ def check_error(fn, inputs=(), *, match_message=True):
     if match_message:
         assert str(b_err) == str(t_err), f"message {str(b_err)!r} != torch's {str(t_err)!r}"
     return b_err
+
+
+def check_behaviour(fn):
+    """Run ``fn(lib)`` on brickwork and PyTorch; both must return alike or raise alike.
+
+    ``fn`` returns a value or a (nested) list/tuple of them: tensors are compared with
+    ``assert_close``, anything else (versions, ``_base is x``, grad_fn names, sizes) with ``==``.
+    If PyTorch raises, brickwork must raise the same type with the same text, PyTorch's tensor
+    type names (``torch.FloatTensor``) reading as brickwork's.
+
+    Returns:
+        brickwork's result (or exception), for extra checks.
+    """
+    if torch is None:
+        pytest.skip("PyTorch (the reference) not installed")
+
+    def run(lib):
+        try:
+            return False, fn(lib)
+        except Exception as exc:  # noqa: BLE001 - the exception is the result compared
+            return True, exc
+
+    t_failed, t_res = run(torch)
+    b_failed, b_res = run(brickwork)
+    if t_failed:
+        assert b_failed, f"torch raised {type(t_res).__name__}: {t_res}; brickwork returned " \
+                         f"{b_res!r}"
+        want = re.sub(r"torch\.(\w*Tensor)\b", r"brickwork.\1", str(t_res))
+        assert type(b_res).__name__ == type(t_res).__name__ and str(b_res) == want, \
+            f"brickwork raised {type(b_res).__name__}: {b_res}\ntorch raised " \
+            f"{type(t_res).__name__}: {want}"
+        return b_res
+    assert not b_failed, f"brickwork raised {type(b_res).__name__}: {b_res}"
+    _compare_results(b_res, t_res, "result")
+    return b_res
+
+
+def _compare_results(b, t, what):
+    if isinstance(t, torch.Tensor):
+        assert_close(b, t, what=what)
+    elif isinstance(t, (list, tuple)) and not isinstance(t, torch.Size):
+        assert isinstance(b, (list, tuple)) and len(b) == len(t), f"{what}: {b!r} != {t!r}"
+        for i, (bi, ti) in enumerate(zip(b, t)):
+            _compare_results(bi, ti, f"{what}[{i}]")
+    elif isinstance(t, torch.Size):
+        assert tuple(b) == tuple(t), f"{what}: {tuple(b)} != {tuple(t)}"
+    else:
+        assert b == t, f"{what}: brickwork {b!r} != torch {t!r}"

@@ -31,6 +31,8 @@ from .ops.reduction import *  # noqa: F401,F403
 from .ops.shape import *  # noqa: F401,F403
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                                  set_grad_enabled)
+from .autograd.anomaly_mode import (is_anomaly_check_nan_enabled, is_anomaly_enabled,
+                                    set_anomaly_enabled)
 from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed,
                      seed, set_rng_state)
 from . import autograd, cuda, linalg, return_types  # noqa: E402
@@ -44,6 +46,11 @@ def numel(input: Tensor) -> int:
 
 def is_floating_point(input: Tensor) -> bool:
     return input.is_floating_point()
+
+
+from ._out import install_out as _install_out  # noqa: E402
+
+_install_out(globals())  # out= on each function that has it in PyTorch (see _out.py)
 
 
 from . import nn, optim, training, utils  # noqa: E402,F401

@@ -65,7 +65,7 @@ def install() -> None:
                         doc="The tensor with its dimensions reversed.")
     Tensor.mT = property(lambda self: self.transpose(-2, -1),
                          doc="The tensor with its last two dimensions swapped.")
-    Tensor.zero_ = lambda self: self._inplace_fill(0)
+    Tensor.zero_ = lambda self: self._inplace_fill(0, zero=True)
     Tensor.fill_ = lambda self, value: self._inplace_fill(value)
 
 

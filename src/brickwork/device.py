@@ -261,7 +261,9 @@ def device_of_array(arr) -> device:
     """The device an array lives on (NumPy arrays on the CPU, CuPy arrays on their GPU)."""
     if isinstance(arr, np.ndarray):
         return CPU
-    return device("cuda", arr.device.id)
+    dev = arr.device
+    # A graph-recording value over host data (autograd/_lifted.py) reports NumPy's "cpu".
+    return CPU if dev.__class__ is str else device("cuda", dev.id)
 
 
 # Module.__call__ pushes "net.2 (Linear)"-style labels here so that a cross-device error can say

@@ -174,7 +174,7 @@ def _shape(args: tuple, size, name: str) -> tuple:
     return _size_args(args, name)
 
 
-def zeros(*args, size=None, out=None, dtype=None, device=None,
+def zeros(*args, size=None, dtype=None, device=None,
           requires_grad: bool = False) -> Tensor:
     """A tensor of zeros; the shape as varargs, a tuple or ``size=``. See: torch.zeros.
 
@@ -186,14 +186,14 @@ def zeros(*args, size=None, out=None, dtype=None, device=None,
     return _filled(_shape(args, size, "zeros"), 0, d.np, device, requires_grad)
 
 
-def ones(*args, size=None, out=None, dtype=None, device=None,
+def ones(*args, size=None, dtype=None, device=None,
          requires_grad: bool = False) -> Tensor:
     """A tensor of ones. See: torch.ones."""
     d = _float_dtype(dtype)
     return _filled(_shape(args, size, "ones"), 1, d.np, device, requires_grad)
 
 
-def empty(*args, size=None, out=None, dtype=None, device=None, requires_grad: bool = False,
+def empty(*args, size=None, dtype=None, device=None, requires_grad: bool = False,
           memory_format=None) -> Tensor:
     """An uninitialised tensor (zero-filled here, which costs little). See: torch.empty."""
     d = _float_dtype(dtype)
@@ -263,7 +263,7 @@ def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=N
     return _finish(arr, _float_dtype(dtype), device, requires_grad)
 
 
-def rand(*args, size=None, generator=None, out=None, dtype=None, device=None,
+def rand(*args, size=None, generator=None, dtype=None, device=None,
          requires_grad: bool = False) -> Tensor:
     """Uniform samples from [0, 1). See: torch.rand."""
     d = _float_dtype(dtype)
@@ -272,7 +272,7 @@ def rand(*args, size=None, generator=None, out=None, dtype=None, device=None,
     return _finish(arr, d, device, requires_grad)
 
 
-def randn(*args, size=None, generator=None, out=None, dtype=None, device=None,
+def randn(*args, size=None, generator=None, dtype=None, device=None,
           requires_grad: bool = False) -> Tensor:
     """Standard normal samples. See: torch.randn."""
     d = _float_dtype(dtype)

@@ -6,7 +6,9 @@ kernel computes the result in one pass over memory: on a GPU, where such ops are
 memory bandwidth, that is the whole difference in speed. ``elementwise`` builds one from two
 CUDA C snippets (compiled by CuPy's ``ElementwiseKernel``) and plugs it into autograd as a
 ``Function`` with its own backward kernel; optional NumPy callables run the same op on CPU
-tensors, so a layer written with it works on either device.
+tensors, so a layer written with it works on either device. Higher-order gradients
+(``create_graph=True``) run those fallbacks on graph-recording values (``autograd/_lifted.py``),
+on either device, so they need them too.
 
 Kernel bodies use CuPy's conventions: ``T`` is the element type (float32 or float64, taken
 from the inputs), each input is a scalar named as in ``inputs``; the forward body assigns the
@@ -41,6 +43,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .autograd._lifted import Lifted
 from .autograd.function import Function
 from .device import _CUPY_HINT, cupy_module
 from .ops._util import unbroadcast
@@ -132,7 +135,13 @@ class ElementwiseOp:
 
     def _forward(self, ctx, *arrays):
         dt, arrays = self._common(arrays)
-        if isinstance(arrays[0], np.ndarray):
+        if arrays[0].__class__ is Lifted:
+            # create_graph=True replays the op on graph-recording values: the NumPy fallbacks
+            # run on them (on any device), so the gradient is itself differentiable.
+            if self.cpu_forward is None:
+                raise RuntimeError(self._no_fallback("forward"))
+            y = self.cpu_forward(*arrays)
+        elif isinstance(arrays[0], np.ndarray):
             if self.cpu_forward is None:
                 raise RuntimeError(self._no_cpu("forward"))
             y = np.asarray(self.cpu_forward(*arrays))
@@ -146,9 +155,11 @@ class ElementwiseOp:
         arrays = ctx.arrays
         if gy.dtype != arrays[0].dtype:
             gy = gy.astype(arrays[0].dtype)
-        if isinstance(gy, np.ndarray):
+        lifted = gy.__class__ is Lifted
+        if lifted or isinstance(gy, np.ndarray):
             if self.cpu_backward is None:
-                raise RuntimeError(self._no_cpu("backward"))
+                raise RuntimeError(self._no_fallback("backward") if lifted
+                                   else self._no_cpu("backward"))
             grads = self.cpu_backward(gy, *arrays)
             grads = tuple(grads) if isinstance(grads, (tuple, list)) else (grads,)
             if len(grads) != len(arrays):
@@ -156,11 +167,17 @@ class ElementwiseOp:
                                    f"{len(grads)} gradient(s), expected {len(arrays)} (one per "
                                    f"input {self.inputs})")
             # A fallback may return a scalar or a broadcastable array: give each the full shape.
-            grads = tuple(_full(np.asarray(g, dtype=gy.dtype), gy) for g in grads)
+            grads = tuple(_full(g if lifted else np.asarray(g, dtype=gy.dtype), gy)
+                          for g in grads)
         else:
             grads = self.backward_kernel()(gy, *arrays)
         return tuple(unbroadcast(g, a.shape) if need else None
                      for g, a, need in zip(grads, arrays, ctx.needs_input_grad))
+
+    def _no_fallback(self, part: str) -> str:
+        return (f"elementwise op '{self.name}' has no cpu_{part}: higher-order gradients "
+                f"(create_graph=True) run the NumPy fallbacks on graph-recording values, so "
+                f"pass cpu_forward=/cpu_backward= to elementwise()")
 
     def _no_cpu(self, part: str) -> str:
         return (f"elementwise op '{self.name}' got a CPU tensor but has no cpu_{part}: pass "
@@ -169,7 +186,9 @@ class ElementwiseOp:
 
 
 def _full(g, like):
-    return g if g.shape == like.shape else g + np.zeros_like(like)
+    if getattr(g, "shape", ()) == like.shape:
+        return g
+    return g + like * 0 if g.__class__ is Lifted else g + np.zeros_like(like)
 
 
 def elementwise(name: str, forward: str, backward: str, *, inputs: Sequence[str] = ("x",),

@@ -9,4 +9,8 @@ def norm(A, ord=None, dim=None, keepdim: bool = False, *, dtype=None):
         if ord != "fro" else _norm(A, "fro", dim, keepdim, dtype)
 
 
+from ._out import install_out as _install_out  # noqa: E402
+
+_install_out(globals(), "linalg.")  # out= as in PyTorch (see _out.py)
+
 __all__ = ["matmul", "norm", "vector_norm"]

@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes as _dt
-from .autograd.grad_mode import STATE as _GRAD
-from .device import CPU, array_module, array_writeable, device_of_array, runs_on_input_device
+from .device import CPU, array_module, device_of_array, runs_on_input_device
 from .size import Size
 
 _new = object.__new__
@@ -44,6 +43,14 @@ class Tensor:
     _output_nr = 0
     _accum = None
     _retains_grad = False
+    # Aliasing (see autograd/_views.py): a view's root base, the view ops that derive it from
+    # the base, how it was made; the version counter shared by aliases (a list, made on first
+    # need); and, on a base, weak references to its live views.
+    _base = None
+    _view_steps = ()
+    _view_meta = 0
+    _vc = None
+    _views = None
     __array_priority__ = 1000  # make `ndarray + tensor` defer to Tensor.__radd__
 
     def __init__(self, *args, device=None) -> None:
@@ -117,7 +124,8 @@ class Tensor:
     # -- autograd state ------------------------------------------------------------------------
     @property
     def requires_grad(self) -> bool:
-        return self._requires_grad
+        base = self._base  # a view made in no_grad mode still reports its base's flag (PyTorch)
+        return self._requires_grad or (base is not None and base._requires_grad)
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
@@ -160,7 +168,11 @@ class Tensor:
 
     @property
     def data(self) -> "Tensor":
-        """A tensor sharing this one's storage, outside autograd (edits change this tensor)."""
+        """A tensor sharing this one's storage, outside autograd (edits change this tensor).
+
+        Unlike ``detach()`` it has its own version counter: edits through it go unnoticed by
+        backward's saved-value checks, as in PyTorch.
+        """
         return _make(self._data, self._device)
 
     @data.setter
@@ -170,10 +182,15 @@ class Tensor:
         self._data, self._device = value._data, value._device
 
     def detach(self) -> "Tensor":
-        """A new tensor on the same storage, cut from the graph. See: torch.Tensor.detach."""
-        return _make(self._data, self._device)
+        """A new tensor on the same storage and version counter, cut from the graph.
+
+        See: torch.Tensor.detach.
+        """
+        return _views.detached(self)
 
     def detach_(self) -> "Tensor":
+        if self._base is not None:
+            raise RuntimeError(_DETACH_VIEW)
         self.grad_fn = None
         self._requires_grad = False
         return self
@@ -315,10 +332,11 @@ class Tensor:
         if id(self) in memo:
             return memo[id(self)]
         new = type(self).__new__(type(self))
-        new.__dict__.update({k: v for k, v in self.__dict__.items()
-                             if k not in ("_data", "grad_fn", "_accum", "_grad")})
+        new.__dict__.update({k: v for k, v in self.__dict__.items() if k not in _NOT_COPIED})
         new._data = self._data.copy()
         new._device = self._device
+        if self._vc is not None:  # the copy is no alias: its own counter, at the same version
+            new._vc = [self._vc[0]]
         if self._grad is not None:
             new._grad = _make(self._grad._data.copy(), self._device)
         memo[id(self)] = new
@@ -327,63 +345,30 @@ class Tensor:
     # -- the in-place rule ---------------------------------------------------------------------
     @runs_on_input_device
     def _inplace(self, fn, *args, **kwargs) -> "Tensor":
-        """Apply out-of-place ``fn(self, *args)`` and store the result into ``self``.
+        """Apply out-of-place ``fn(self, *args)`` and store the result into ``self``'s buffer.
 
-        Outside autograd the result is written into the existing buffer, so views and ``.data``
-        aliases see it. When the update must be recorded, the tensor is re-pointed at the new
-        result and its ``grad_fn`` (values saved for backward stay intact, so gradients remain
-        correct where PyTorch would need a version check).
+        Every alias (views, ``detach()``, ``.data``) sees the new values, the version counter
+        moves on, and under autograd the update is recorded as PyTorch records it (see
+        ``autograd/_views.py``).
         """
-        tracked = _GRAD.enabled and (self._requires_grad or any(
-            isinstance(a, Tensor) and a._requires_grad for a in args))
-        if tracked:
-            if self._requires_grad and self.grad_fn is None:
-                raise RuntimeError("a leaf Variable that requires grad is being used in an "
-                                   "in-place operation.")
-            out = fn(self, *args, **kwargs)
-        else:
-            prev, _GRAD.enabled = _GRAD.enabled, False
-            try:
-                out = fn(self, *args, **kwargs)
-            finally:
-                _GRAD.enabled = prev
-        res = out._data
-        dst = self._data
-        if res.dtype != dst.dtype:
-            if not _can_cast(res.dtype, dst.dtype):
-                raise RuntimeError(f"result type {_SCALAR_TYPE_NAMES[res.dtype.name]} can't be "
-                                   f"cast to the desired output type "
-                                   f"{_SCALAR_TYPE_NAMES[dst.dtype.name]}")
-            if tracked:
-                out = out.to(self.dtype)
-                res = out._data
-        if res.shape != dst.shape:
-            raise RuntimeError(f"output with shape {list(dst.shape)} doesn't match the "
-                               f"broadcast shape {list(res.shape)}")
-        if tracked:
-            self._data = res
-            self.grad_fn = out.grad_fn
-            self._output_nr = out._output_nr
-            self._requires_grad = True
-        else:
-            if array_writeable(dst):
-                dst[...] = res
-            else:
-                self._data = res.astype(dst.dtype, copy=False)
-        return self
+        return _views.inplace(self, fn, args, kwargs)
 
     @runs_on_input_device
-    def _inplace_fill(self, value) -> "Tensor":
+    def _inplace_fill(self, value, zero: bool = False) -> "Tensor":
         """``fill_``/``zero_``: write ``value`` everywhere (a zero gradient flows back)."""
-        if isinstance(value, Tensor):
-            if value._data.ndim:
-                raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "
-                                   f"with {value._data.ndim} dimensions.")
-            value = value.item()
-        if _GRAD.enabled and self._requires_grad:
-            return self._inplace(lambda t: t * 0 + value)
-        self._data[...] = value
-        return self
+        from .ops.conversion import fill_into
+
+        return fill_into(self, value, zero)
+
+    @property
+    def _version(self) -> int:
+        """How many in-place updates this tensor's data has had (shared by its aliases)."""
+        vc = self._vc
+        return 0 if vc is None else vc[0]
+
+    def _is_view(self) -> bool:
+        """Whether this tensor is a view of another (its ``_base``). See: torch.Tensor._is_view."""
+        return self._base is not None
 
     def copy_(self, src: "Tensor", non_blocking: bool = False) -> "Tensor":
         """Write ``src`` (broadcast, cast to this dtype, moved to this device) into ``self``.
@@ -556,4 +541,18 @@ _LEGACY_TYPE_NAMES = {
     _dt.bool: "brickwork.BoolTensor",
 }
 
+# What a deep copy does not take over: data and history, and the aliasing of views.
+_NOT_COPIED = frozenset(("_data", "grad_fn", "_accum", "_grad", "_base", "_vc", "_views",
+                         "_view_steps", "_view_meta"))
+
+_DETACH_VIEW = (
+    "Can't detach views in-place. Use detach() instead. If you are using DistributedDataParallel "
+    "(DDP) for training, and gradient_as_bucket_view is set as True, gradients are views of DDP "
+    "buckets, and hence detach_() cannot be called on these gradients. To fix this error, please "
+    "refer to the Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution."
+)
+
 __all__ = ["Tensor", "Size", "device_of_array"]
+
+# Views, version counters and the in-place rule; imported last, as it builds on Tensor.
+from .autograd import _views  # noqa: E402

@@ -191,7 +191,11 @@ def test_integer_branches_carry_no_gradient():
     assert x.grad.tolist() == [1.0, 0.0]
 
 
-def test_create_graph_is_reported_as_unsupported():
-    x = brickwork.ones(2, requires_grad=True)
-    with pytest.raises(NotImplementedError, match="create_graph"):
-        (x * 2).backward(brickwork.ones(2), create_graph=True)
+def test_create_graph_backward_leaves_differentiable_grad():
+    x = brickwork.tensor([1.0, 2.0], requires_grad=True)
+    (x ** 3).sum().backward(create_graph=True)
+    assert x.grad.requires_grad and x.grad.grad_fn is not None
+    g = x.grad
+    x.grad = None
+    g.sum().backward()
+    assert x.grad.tolist() == [6.0, 12.0]  # d/dx of 3x^2

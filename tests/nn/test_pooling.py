@@ -59,6 +59,16 @@ def test_adaptive_avg_pool1d_matches_torch():
     check_op(lambda lib, x: lib.nn.functional.adaptive_avg_pool1d(x, 4), [(2, 3, 9)])
 
 
+@requires_torch
+@pytest.mark.parametrize("kw", [{"kernel_size": 3, "padding": 1},
+                                {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}])
+def test_max_pool2d_minus_inf_windows_index_the_input(kw):
+    # There the -inf padding ties with the maximum; PyTorch's index (and gradient) stay inside.
+    x = rand_array((2, 3, 5, 4), seed=3)
+    x[:, :, :3, :3] = -np.inf
+    check_op(lambda lib, x: lib.nn.functional.max_pool2d(x, return_indices=True, **kw), [x])
+
+
 def test_max_pool2d_numpy_expectation():
     x = rand_array((2, 3, 6, 4), seed=5)
     out, idx = F.max_pool2d(brickwork.tensor(x), 2, return_indices=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 from ..device import DeviceFollower, array_writeable
 from .function import AccumulateGrad, _SECOND_BACKWARD, _as_array, _edge
 from .grad_mode import STATE
+from ._saved import CLOCK as _CLOCK, check_saved as _check_saved
+from .anomaly_mode import STATE as _ANOMALY, run_node as _run_node
 
 
 class RemovableHandle:
@@ -71,6 +73,13 @@ def _call_tensor_backward(node, fcls, grads):
         result = fcls.backward(node, *wrapped)
     finally:
         STATE.enabled = prev
+    return tuple([None if g is None else g._data for g in _checked_tensor_grads(node, result)])
+
+
+def _checked_tensor_grads(node, result) -> list:
+    """A user Function's gradients, checked against its inputs (count, type, shape)."""
+    from ..tensor import Tensor
+
     if not isinstance(result, tuple):
         result = (result,)
     meta = node._input_meta
@@ -89,26 +98,76 @@ def _call_tensor_backward(node, fcls, grads):
             raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index "
                                f"{i} - got {list(g.shape)} but expected shape compatible with "
                                f"{list(m[0])}")
-        out.append(g._data)
+        out.append(g)
+    return out
+
+
+def _call_graph_backward(node, grads):
+    """``node``'s backward as a recorded computation (create_graph): Tensors in, Tensors out.
+
+    User Functions run their Tensor-level backward with grad mode on. Built-in ops re-run their
+    forward on ``Lifted`` inputs, so every value their backward reads (inputs, outputs and
+    intermediates) is in the graph, then run the same backward code on ``Lifted`` gradients.
+    """
+    from ._lifted import Lifted, link_saved_outputs, unlift
+
+    fcls = node._forward_cls
+    if not fcls._array_level:
+        return tuple(_checked_tensor_grads(node, fcls.backward(node, *grads)))
+    if node._released:
+        raise RuntimeError(_SECOND_BACKWARD)
+    from ..tensor import Tensor
+
+    args = node._args
+    composite = getattr(fcls, "composite", None)
+    if composite is not None:
+        return _composite_backward(node, composite, args, grads)
+    like = next((a for a in args if isinstance(a, Tensor)), None)
+    if like is None:
+        like = next(g for g in grads if g is not None)
+    ctx = fcls._node_cls()
+    ctx.needs_input_grad = node.needs_input_grad
+    inputs = [Lifted(a) if isinstance(a, Tensor) else a for a in args]
+    link_saved_outputs(node, ctx, fcls.forward(ctx, *inputs, **node._kwargs), inputs)
+    result = fcls.backward(ctx, *[None if g is None else Lifted(g) for g in grads])
+    if not isinstance(result, tuple):
+        result = (result,)
+    out = []
+    for r, a in zip(result, args):
+        g = unlift(r, like)
+        if g is not None and isinstance(a, Tensor) and g._data.dtype != a._data.dtype:
+            g = g.to(a.dtype)
+        out.append(g)
     return tuple(out)
 
 
-def _materialize(node, grads):
+def _materialize(node, grads, create_graph=False):
     meta = getattr(node, "_out_meta", None)
     if meta is None:
         return grads
     from ..device import array_module, device_of_array
 
     ref = next(g for g in grads if g is not None)
+    if create_graph:
+        from ..tensor import _make
+
+        ref = ref._data
+        dev = device_of_array(ref)
+        xp = array_module(dev)
+        return [_make(xp.zeros(m[0], m[1]), dev) if g is None else g
+                for g, m in zip(grads, meta)]
     xp = array_module(device_of_array(ref))
     return [xp.zeros(m[0], m[1]) if g is None else g for g, m in zip(grads, meta)]
 
 
-def run_backward(roots, root_grads, retain_graph: bool, capture=None) -> dict | None:
+def run_backward(roots, root_grads, retain_graph: bool, capture=None,
+                 create_graph: bool = False) -> dict | None:
     """Propagate ``root_grads`` from ``roots`` (a list of ``(node, output_nr)``).
 
     With ``capture`` (a dict ``{(node, output_nr): None}``) the gradients reaching those edges
     are returned instead of being accumulated into leaves' ``.grad`` (``autograd.grad``).
+    Gradients are backend arrays; with ``create_graph`` they are Tensors, every node's backward
+    runs on graph-recording values (``_lifted.py``) with grad mode on, and the result is a graph.
     """
     buffers: dict = {}
     root_nodes = []
@@ -124,21 +183,22 @@ def run_backward(roots, root_grads, retain_graph: bool, capture=None) -> dict | 
     ready = [n for n in root_nodes if deps.get(n, 0) == 0]
     # Gradients live on their tensors' GPUs; CuPy computes on its current device.
     devices = DeviceFollower()
-    prev, STATE.enabled = STATE.enabled, False
+    call = _call_graph_backward if create_graph else _call_backward
+    prev, STATE.enabled = STATE.enabled, create_graph
     try:
         while ready:
             node = ready.pop()
             grads = buffers.pop(node, None)
             if grads is not None:
                 g0 = grads[0] if grads[0] is not None else next(g for g in grads if g is not None)
-                devices.follow_array(g0)
+                devices.follow_array(g0._data if create_graph else g0)
             if grads is not None and node._hooks:
                 for nr, fns in node._hooks.items():
                     for fn in list(fns):
                         if grads[nr] is not None:
-                            new = fn(_wrap_grad(grads[nr]))
+                            new = fn(grads[nr] if create_graph else _wrap_grad(grads[nr]))
                             if new is not None:
-                                grads[nr] = new._data
+                                grads[nr] = new if create_graph else new._data
             if capture is not None and grads is not None:
                 for nr, g in enumerate(grads):
                     if (node, nr) in capture and g is not None:
@@ -146,15 +206,23 @@ def run_backward(roots, root_grads, retain_graph: bool, capture=None) -> dict | 
                             else capture[(node, nr)] + g
             if isinstance(node, AccumulateGrad):
                 if grads is not None and capture is None:
-                    _accumulate(node.variable, grads[0])
+                    if create_graph:
+                        _accumulate_graph(node.variable, grads[0])
+                    else:
+                        _accumulate(node.variable, grads[0])
                 continue
             if node._released:
                 raise RuntimeError(_SECOND_BACKWARD)
             in_grads = None
             if grads is not None and (needed is None or node in needed):
                 if node._n_out > 1 and node._materialize:
-                    grads = _materialize(node, grads)
-                in_grads = _call_backward(node, grads)
+                    grads = _materialize(node, grads, create_graph)
+                if _ANOMALY.enabled:
+                    in_grads = _run_node(call, node, grads, _check_saved)
+                else:
+                    if node._epoch != _CLOCK.n:  # in-place updates since it ran (_saved.py)
+                        _check_saved(node)
+                    in_grads = call(node, grads)
                 for hook in node.__dict__.get("_node_hooks", ()):
                     hook(in_grads, grads)
             for i, (nxt, nr) in enumerate(node.next_functions):
@@ -167,6 +235,8 @@ def run_backward(roots, root_grads, retain_graph: bool, capture=None) -> dict | 
                         buf = buffers[nxt] = [None] * nxt._n_out
                     if buf[nr] is None:
                         buf[nr] = g
+                    elif create_graph:
+                        buf[nr] = buf[nr] + g
                     else:
                         devices.follow_array(g)
                         buf[nr] = _as_array(buf[nr] + g)
@@ -229,6 +299,38 @@ def _accumulate(t, g) -> None:
         old._data = old._data + g
 
 
+def _composite_backward(node, composite, args, grads):
+    """The gradient of an op through its ``composite``: its forward re-expressed with
+    differentiable ops, for kernels (convolution, pooling) whose array code cannot run on
+    recording values. The composite is differentiated by this engine, so the op keeps its one
+    hand-written backward (the fast first-order one)."""
+    from ..tensor import Tensor
+
+    outs = composite(*args, **node._kwargs)
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    pairs = [(o, g) for o, g in zip(outs, grads) if g is not None and o._requires_grad]
+    wanted = [i for i, (a, need) in enumerate(zip(args, node.needs_input_grad))
+              if need and isinstance(a, Tensor)]
+    result = [None] * len(args)
+    if not pairs or not wanted:
+        return tuple(result)
+    found = grad([o for o, _ in pairs], [args[i] for i in wanted], [g for _, g in pairs],
+                 create_graph=True, allow_unused=True)
+    for i, g in zip(wanted, found):
+        result[i] = g
+    return tuple(result)
+
+
+def _accumulate_graph(t, g) -> None:
+    """``.grad`` under create_graph: the gradient keeps its graph; accumulation is recorded."""
+    if g._data.dtype != t._data.dtype:
+        g = g.to(t.dtype)
+    if g._data.shape != t._data.shape:
+        raise RuntimeError(f"gradient of shape {list(g.shape)} does not match the leaf tensor's "
+                           f"shape {list(t._data.shape)}")
+    t._grad = g if t._grad is None else t._grad + g
+
+
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
              inputs=None) -> None:
     """Accumulate the gradients of ``tensors`` into the leaves' ``.grad``.
@@ -237,20 +339,21 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
     """
     from ..tensor import Tensor
 
-    if create_graph:
-        raise NotImplementedError("create_graph=True (higher-order gradients) is not supported")
     if isinstance(tensors, Tensor):
         tensors = (tensors,)
     if grad_tensors is None or isinstance(grad_tensors, Tensor):
         grad_tensors = (grad_tensors,) * len(tensors) if grad_tensors is None else (grad_tensors,)
-    roots, grads = _roots_and_grads(tensors, grad_tensors)
+    roots, grads = _roots_and_grads(tensors, grad_tensors, create_graph)
     if inputs is not None:
         raise NotImplementedError("backward(inputs=...) is not supported; use autograd.grad")
-    run_backward(roots, grads, bool(retain_graph))
+    if retain_graph is None:
+        retain_graph = create_graph
+    run_backward(roots, grads, bool(retain_graph), create_graph=bool(create_graph))
 
 
-def _roots_and_grads(tensors, grad_tensors):
-    from ..tensor import Tensor
+def _roots_and_grads(tensors, grad_tensors, create_graph=False):
+    """The root edges and their gradients: arrays, or Tensors for ``create_graph``."""
+    from ..tensor import Tensor, _make
 
     roots, grads = [], []
     for i, (t, g) in enumerate(zip(tensors, grad_tensors)):
@@ -277,9 +380,13 @@ def _roots_and_grads(tensors, grad_tensors):
             if g._device is not t._device:
                 raise RuntimeError(f"invalid gradient at index {i} - expected device "
                                    f"{t._device} but got {g._device}")
+            if create_graph:  # keep the caller's tensor: the result may depend on it
+                roots.append(_edge(t))
+                grads.append(g)
+                continue
             g_arr = g._data
         roots.append(_edge(t))
-        grads.append(g_arr)
+        grads.append(_make(g_arr, t._device) if create_graph else g_arr)
     return roots, grads
 
 
@@ -291,8 +398,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     """
     from ..tensor import Tensor, _make
 
-    if create_graph:
-        raise NotImplementedError("create_graph=True (higher-order gradients) is not supported")
     if isinstance(outputs, Tensor):
         outputs = (outputs,)
     single = isinstance(inputs, Tensor)
@@ -302,10 +407,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     for t in inputs:
         if not t._requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
-    roots, grads = _roots_and_grads(outputs, grad_outputs)
+    roots, grads = _roots_and_grads(outputs, grad_outputs, create_graph)
     edges = [_edge(t) for t in inputs]
     capture = {e: None for e in edges}
-    run_backward(roots, grads, bool(retain_graph), capture)
+    if retain_graph is None:
+        retain_graph = create_graph
+    run_backward(roots, grads, bool(retain_graph), capture, create_graph=bool(create_graph))
     result = []
     for i, (e, t) in enumerate(zip(edges, inputs)):
         g = capture[e]
@@ -319,5 +426,5 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                                    "the desired behavior.")
             result.append(None)
         else:
-            result.append(_make(g, t._device))
+            result.append(g if create_graph else _make(g, t._device))
     return tuple(result)

@@ -31,9 +31,10 @@ class Node:
         needs_input_grad: one bool per input of forward.
     """
 
-    # Slots for the two fields every node gets (set on every recorded op: measurably faster
-    # than dict entries); whatever an op saves goes into __dict__, freed by _release.
-    __slots__ = ("needs_input_grad", "next_functions", "__dict__", "__weakref__")
+    # Slots for the fields every recorded node gets (measurably faster than dict entries;
+    # _epoch: the in-place clock when it was recorded, see _saved.py); whatever an op saves
+    # goes into __dict__, freed by _release.
+    __slots__ = ("needs_input_grad", "next_functions", "_epoch", "__dict__", "__weakref__")
     _forward_cls = None
     _n_out = 1
     _released = False
@@ -41,6 +42,13 @@ class Node:
     _saved = ()
     _materialize = True
     _non_diff = ()
+    _args = ()
+    _kwargs = {}
+    # Version bookkeeping (see _saved.py): watched results, a user Function's saved tensors
+    # and the inputs it modified in place.
+    _out_versions = ()
+    _saved_checks = ()
+    _dirty = ()
 
     def name(self) -> str:
         return type(self).__name__
@@ -56,13 +64,21 @@ class Node:
     def saved_tensors(self) -> tuple:
         if self._released:
             raise RuntimeError(_SECOND_BACKWARD)
+        if self._saved_checks:
+            _check_user_saved(self)
         return self._saved
 
     def mark_non_differentiable(self, *tensors) -> None:
         self._non_diff = tuple(id(t) for t in tensors)
 
     def mark_dirty(self, *tensors) -> None:
-        """Accepted for PyTorch compatibility; in-place outputs need no extra bookkeeping here."""
+        """Declare inputs that forward modified in place (and returns): their history becomes
+        this node's, as PyTorch's ``ctx.mark_dirty``, which also counts one more version."""
+        from ._views import bump
+
+        self._dirty = tensors
+        for t in tensors:
+            bump(t)
 
     def set_materialize_grads(self, value: bool) -> None:
         self._materialize = bool(value)
@@ -179,6 +195,7 @@ class Function:
             ctx.needs_input_grad = _NO_GRADS[len(args)] if len(args) < 8 \
                 else (False,) * len(args)
         if cls._array_level:
+            user = False
             out = cls.forward(ctx, *arrays, **kwargs) if kwargs else cls.forward(ctx, *arrays)
             if dev is None:
                 from ..device import device_of_array
@@ -195,6 +212,7 @@ class Function:
                 outs._data = out
                 outs._device = dev
         else:
+            user = True
             prev, STATE.enabled = STATE.enabled, False
             try:
                 outs = cls.forward(ctx, *args, **kwargs)
@@ -205,6 +223,11 @@ class Function:
                                          for a in args])
         if not requires:
             return outs
+        # What create_graph=True needs to re-run this op on graph-recording inputs.
+        ctx._args = args
+        if kwargs:
+            ctx._kwargs = kwargs
+        ctx._epoch = _CLOCK.n  # in-place updates after this one may invalidate what it saves
         ctx.next_functions = tuple([((a.grad_fn, a._output_nr) if a.grad_fn is not None
                                      else _edge(a)) if need else _NO_EDGE
                                     for a, need in zip(args, needs)])
@@ -221,6 +244,8 @@ class Function:
                 and outs._data.dtype.kind == "f":  # integer results carry no gradient
             outs._requires_grad = True
             outs.grad_fn = ctx
+        if user:  # saved tensors and mark_dirty of a user Function
+            _after_user_forward(ctx, args, outs)
         return outs
 
 
@@ -263,6 +288,14 @@ def _raise_device_mismatch(cls, first, other):
 import numpy as _np  # noqa: E402
 
 from ..device import current_cuda_index as _cuda_index, on_device as _on_device  # noqa: E402
+from ._saved import CLOCK as _CLOCK, check_user_saved as _check_user_saved  # noqa: E402
 
 _NDARRAY = _np.ndarray
 _SCALARS = (_np.generic, bool, int, float, complex)
+
+
+def _after_user_forward(ctx, args, outs) -> None:
+    """Saved tensors and ``mark_dirty`` of a user Function (``_views.after_user_forward``)."""
+    from ._views import after_user_forward
+
+    after_user_forward(ctx, args, outs)

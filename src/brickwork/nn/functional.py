@@ -25,3 +25,8 @@ def elu_(input, alpha: float = 1.0):
 
 def hardtanh_(input, min_val: float = -1.0, max_val: float = 1.0):
     return hardtanh(input, min_val, max_val, inplace=True)
+
+
+from .._out import install_out as _install_out  # noqa: E402
+
+_install_out(globals(), "nn.functional.")  # out= where PyTorch's F has it (see _out.py)

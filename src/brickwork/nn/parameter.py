@@ -48,6 +48,10 @@ class Parameter(Tensor):
         elif isinstance(data, Tensor):
             self._data = data._data
             self._device = data._device
+            # The same data: updates through either count for both (PyTorch shares the counter).
+            from ..autograd._views import counter
+
+            self._vc = counter(data)
         else:
             raise TypeError(f"Parameter(): expected a Tensor as data, got "
                             f"{type(data).__name__}")

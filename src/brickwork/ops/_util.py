@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as _dt
+from ..autograd._lifted import Lifted as _Lifted
 from ..tensor import Tensor, _make
 
 
@@ -35,6 +36,10 @@ def xp_of(arr):
     """The array module (NumPy or CuPy) an array belongs to."""
     if isinstance(arr, (np.ndarray, np.generic)):
         return np
+    if arr.__class__ is _Lifted:  # a create_graph backward: the recording namespace
+        from ..autograd._lifted import namespace_for
+
+        return namespace_for(arr)
     from ..device import cupy_module
 
     return cupy_module()

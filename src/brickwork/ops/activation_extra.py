@@ -142,19 +142,21 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 
 def _pointwise(name: str, backward_name: str, fwd, grad, doc: str):
-    """A pointwise op with parameters: ``fwd(x, *params)``, ``grad(g, x, out, *params)``."""
+    """A pointwise op with parameters: ``fwd(x, *params)``, ``grad(g, x, *params)``."""
 
     def forward(ctx, x, *params):
         with np.errstate(over="ignore"):
             out = fwd(x, *params)
         out = out.astype(x.dtype, copy=False)
         if ctx.needs_input_grad[0]:
-            ctx.x, ctx.out, ctx.params = x, out, params
+            # The input only, as PyTorch saves (see autograd/_saved.py): the gradients below
+            # are written in terms of x.
+            ctx.x, ctx.params = x, params
         return out
 
     def backward(ctx, g):
         with np.errstate(over="ignore"):
-            gx = grad(g, ctx.x, ctx.out, *ctx.params)
+            gx = grad(g, ctx.x, *ctx.params)
         return (gx.astype(ctx.x.dtype, copy=False),) + (None,) * len(ctx.params)
 
     cls = type(name, (Function,), {"_array_level": True, "_backward_name": backward_name,
@@ -178,26 +180,27 @@ def _softplus(x, beta, threshold):
 LeakyRelu = _pointwise(
     "LeakyRelu", "LeakyReluBackward0",
     lambda x, s: np.where(x > 0, x, x * s),
-    lambda g, x, y, s: np.where(x > 0, g, g * s), "leaky_relu")
+    lambda g, x, s: np.where(x > 0, g, g * s), "leaky_relu")
 Elu = _pointwise(
     "Elu", "EluBackward0",
     lambda x, a: np.where(x > 0, x, a * np.expm1(np.minimum(x, 0))),
-    lambda g, x, y, a: np.where(x > 0, g, g * (y + a)), "elu")
+    # d/dx a*(e^x - 1) = a*e^x (taken where x <= 0 only, so it cannot overflow).
+    lambda g, x, a: np.where(x > 0, g, g * a * np.exp(np.minimum(x, 0))), "elu")
 Silu = _pointwise(
     "Silu", "SiluBackward0",
     lambda x: x * _sigmoid(x),
-    lambda g, x, y: (lambda s: g * s * (1 + x * (1 - s)))(_sigmoid(x)), "silu")
+    lambda g, x: (lambda s: g * s * (1 + x * (1 - s)))(_sigmoid(x)), "silu")
 Softplus = _pointwise(
     "Softplus", "SoftplusBackward0", _softplus,
-    lambda g, x, y, b, t: np.where(x * b > t, g, g * _sigmoid(x * b)), "softplus")
+    lambda g, x, b, t: np.where(x * b > t, g, g * _sigmoid(x * b)), "softplus")
 Hardtanh = _pointwise(
     "Hardtanh", "HardtanhBackward0",
     lambda x, lo, hi: np.clip(x, lo, hi),
     # PyTorch: zero gradient at and beyond the limits (x <= min or x >= max).
-    lambda g, x, y, lo, hi: np.where((x > lo) & (x < hi), g, 0), "hardtanh")
+    lambda g, x, lo, hi: np.where((x > lo) & (x < hi), g, 0), "hardtanh")
 
 
-def _mish_grad(g, x, y):
+def _mish_grad(g, x):
     tsp = np.tanh(_softplus(x, 1.0, 20.0))
     return g * (tsp + x * _sigmoid(x) * (1 - tsp * tsp))
 

@@ -3,6 +3,8 @@
 All of them go through one Function, ``Convolution`` (grad_fn ``ConvolutionBackward0`` as in
 PyTorch), whose kernels live in ``_im2col.py``. A 1-d convolution is a 2-d one of height 1.
 A transposed convolution's forward is a plain convolution's input gradient, and vice versa.
+For higher-order gradients each Function also has a ``composite``: its forward in
+differentiable Tensor ops (``_conv_composite.py``), which ``create_graph=True`` differentiates.
 """
 from __future__ import annotations
 
@@ -12,8 +14,9 @@ from ..autograd.function import Function
 from ..device import guard_functions
 from ..tensor import Tensor
 from . import _conv_chwn as CHWN
+from . import _conv_composite as C
 from . import _im2col as K
-from ._util import xp_of
+from ._util import wrap, xp_of
 
 # -- argument checking -------------------------------------------------------------------------
 
@@ -179,6 +182,21 @@ class Convolution(Function):
         if gw is not None:
             gw = gw.reshape(ctx.w_shape)
         return gx, gw, gb, None, None, None, None, None, None
+
+    @staticmethod
+    def composite(x, w, b, stride, pad, dilation, groups, transposed, out_hw):
+        """The forward in differentiable Tensor ops (``_conv_composite.py``).
+
+        ``create_graph=True`` differentiates this instead of ``backward``, whose kernels
+        cannot be recorded; the fast first-order path never runs it.
+        """
+        x4 = _as_4d(x, w.ndim)
+        w4 = w.reshape(tuple(w.shape[:2]) + (-1,) + tuple(w.shape[-1:]))
+        conv = C.transposed if transposed else C.correlate
+        y = conv(x4, w4, stride, pad, dilation, groups, out_hw)
+        if b is not None:
+            y = y + b.reshape(1, -1, 1, 1)
+        return y.reshape(_out_shape(tuple(x.shape), tuple(w.shape), tuple(y.shape)))
 
 
 def _as_4d(x, w_ndim):
@@ -350,6 +368,11 @@ class ConstantPad(Function):
         gx[ctx.crop] = inner
         return gx, None, None
 
+    @staticmethod
+    def composite(x, pairs, value):
+        """The forward as crops and a ``cat``, for ``create_graph`` (see ``Convolution``)."""
+        return C.pad_constant(x, pairs, value)
+
 
 class IndexPad(Function):
     """reflect / replicate / circular padding as a gather along each padded axis."""
@@ -376,6 +399,13 @@ class IndexPad(Function):
             xp.add.at(moved, idx, xp.moveaxis(g, axis, 0))
             g = acc
         return g, None
+
+    @staticmethod
+    def composite(x, indices):
+        """The forward as index reads, for ``create_graph`` (see ``Convolution``)."""
+        for axis, idx in indices:
+            x = x[(slice(None),) * axis + (wrap(idx, x),)]
+        return x
 
 
 _NP_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}

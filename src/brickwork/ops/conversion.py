@@ -1,11 +1,13 @@
-"""dtype and device conversion (``Tensor.to``) and ``copy_``, differentiable."""
+"""dtype and device conversion (``Tensor.to``), ``copy_`` and ``fill_``, differentiable."""
 from __future__ import annotations
 
 import numpy as np
 
 from .. import dtypes as _dt
+from ..autograd._views import OVERLAP, overlapping, write_direct
 from ..autograd.function import Function
-from ..device import array_module, device as _device, device_of_array, resolve
+from ..autograd.grad_mode import STATE as _GRAD
+from ..device import array_module, array_writeable, device as _device, device_of_array, resolve
 from ..tensor import Tensor
 from ._util import broadcast_mismatch, unbroadcast
 
@@ -130,3 +132,39 @@ class _CopyFrom(Function):
         if ctx.needs_input_grad[1]:
             g_src = unbroadcast(grad, ctx.src_shape).astype(ctx.src_dtype, copy=False)
         return g_dst, g_src
+
+
+class Fill(Function):
+    """``fill_(value)`` as an op of the filled tensor: the result no longer depends on it."""
+
+    _array_level = True
+    _backward_name = "FillBackward2"
+
+    @staticmethod
+    def forward(ctx, a, value):
+        out = array_module(device_of_array(a)).empty_like(a)
+        out[...] = value
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 0, None
+
+
+class Zero(Fill):
+    _backward_name = "ZeroBackward0"
+
+
+def fill_into(t: Tensor, value, zero: bool = False) -> Tensor:
+    """``t.fill_(value)`` (``t.zero_()`` with ``zero``): write ``value`` everywhere, in place."""
+    if isinstance(value, Tensor):
+        if value._data.ndim:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "
+                               f"with {value._data.ndim} dimensions.")
+        value = value.item()
+    if _GRAD.enabled and t.requires_grad:
+        return t._inplace((Zero if zero else Fill).apply, value)
+    arr = t._data
+    if not array_writeable(arr) and overlapping(arr):
+        raise RuntimeError(OVERLAP)
+    return write_direct(t, lambda: arr.__setitem__(Ellipsis, value))

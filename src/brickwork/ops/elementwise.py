@@ -86,7 +86,10 @@ class Mul(_Binary):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.a, ctx.b = a, b
+        # Save what PyTorch saves (each operand only for the other's gradient): an in-place
+        # update of an operand that is not needed must not fail backward (see _saved.py).
+        na, nb = ctx.needs_input_grad
+        ctx.a, ctx.b = a if nb else None, b if na else None
         return Mul._run(ctx, a, b, np.multiply)
 
     @staticmethod
@@ -103,7 +106,8 @@ class Div(_Binary):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.a, ctx.b = a, b
+        na, nb = ctx.needs_input_grad  # saved as PyTorch saves them (see Mul)
+        ctx.a, ctx.b = a if nb else None, b if na or nb else None
         with np.errstate(divide="ignore", invalid="ignore"):
             return Div._run(ctx, a, b, np.true_divide)
 
@@ -128,7 +132,8 @@ class Pow(_Binary):
             out = Pow._run(ctx, a, b, np.power)
         if isinstance(out, np.generic):  # 0-d arithmetic gives a NumPy scalar; backward needs
             out = np.asarray(out)        # an array (xp_of)
-        ctx.a, ctx.b, ctx.out = a, b, out
+        # The result only for the exponent's gradient, as PyTorch (see Mul).
+        ctx.a, ctx.b, ctx.out = a, b, out if ctx.needs_input_grad[1] else None
         return out
 
     @staticmethod
@@ -194,7 +199,7 @@ def _minmax_grad(ctx, g, a_wins):
     return ga, gb
 
 
-def add(input, other, *, alpha=1, out=None) -> Tensor:
+def add(input, other, *, alpha=1) -> Tensor:
     """``input + alpha * other`` with broadcasting. See: torch.add."""
     if alpha != 1:
         other = mul(other, alpha)
@@ -363,13 +368,19 @@ def _float_input(x: Tensor) -> Tensor:
 
 def _unary(name: str, fwd, grad_fn, *, saves: str = "x", float_only: bool = True,
            backward_name: str | None = None):
-    """Build a unary Function from its forward ufunc and ``grad_fn(g, x, out) -> grad``."""
+    """Build a unary Function from its forward ufunc and ``grad_fn(g, x, out) -> grad``.
+
+    ``saves`` is what the gradient reads, as PyTorch saves it: ``"x"``, ``"out"`` or ``""``
+    (the other one reaches ``grad_fn`` as None). Saving no more than that keeps an in-place
+    update of the other one legal (see ``autograd/_saved.py``).
+    """
 
     def forward(ctx, x):
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             out = fwd(x)
         if ctx.needs_input_grad[0]:
-            ctx.x, ctx.out = x, out
+            ctx.x = x if saves == "x" else None
+            ctx.out = out if saves == "out" else None
         return out
 
     def backward(ctx, g):
@@ -390,20 +401,22 @@ def _unary(name: str, fwd, grad_fn, *, saves: str = "x", float_only: bool = True
     return cls, op
 
 
-Neg, neg = _unary("neg", np.negative, lambda g, x, y: -g, float_only=False)
-Exp, exp = _unary("exp", np.exp, lambda g, x, y: g * y)
+Neg, neg = _unary("neg", np.negative, lambda g, x, y: -g, saves="", float_only=False)
+Exp, exp = _unary("exp", np.exp, lambda g, x, y: g * y, saves="out")
 Log, log = _unary("log", np.log, lambda g, x, y: g / x)
 Log2, log2 = _unary("log2", np.log2, lambda g, x, y: g / (x * np.log(2).astype(x.dtype)))
 Log10, log10 = _unary("log10", np.log10, lambda g, x, y: g / (x * np.log(10).astype(x.dtype)))
 Log1p, log1p = _unary("log1p", np.log1p, lambda g, x, y: g / (1 + x))
-Expm1, expm1 = _unary("expm1", np.expm1, lambda g, x, y: g * (y + 1))
-Sqrt, sqrt = _unary("sqrt", np.sqrt, lambda g, x, y: g / (2 * y))
-Rsqrt, rsqrt = _unary("rsqrt", lambda x: 1 / np.sqrt(x), lambda g, x, y: -0.5 * g * y ** 3)
+Expm1, expm1 = _unary("expm1", np.expm1, lambda g, x, y: g * (y + 1), saves="out")
+Sqrt, sqrt = _unary("sqrt", np.sqrt, lambda g, x, y: g / (2 * y), saves="out")
+Rsqrt, rsqrt = _unary("rsqrt", lambda x: 1 / np.sqrt(x), lambda g, x, y: -0.5 * g * y ** 3,
+                      saves="out")
 Sin, sin = _unary("sin", np.sin, lambda g, x, y: g * np.cos(x))
 Cos, cos = _unary("cos", np.cos, lambda g, x, y: -g * np.sin(x))
-Tan, tan = _unary("tan", np.tan, lambda g, x, y: g * (1 + y * y))
-Tanh, tanh = _unary("tanh", np.tanh, lambda g, x, y: g * (1 - y * y))
-Reciprocal, reciprocal = _unary("reciprocal", lambda x: 1 / x, lambda g, x, y: -g * y * y)
+Tan, tan = _unary("tan", np.tan, lambda g, x, y: g * (1 + y * y), saves="out")
+Tanh, tanh = _unary("tanh", np.tanh, lambda g, x, y: g * (1 - y * y), saves="out")
+Reciprocal, reciprocal = _unary("reciprocal", lambda x: 1 / x, lambda g, x, y: -g * y * y,
+                                saves="out")
 Abs, abs = _unary("abs", np.abs, lambda g, x, y: g * np.sign(x), float_only=False)
 Square, _square = _unary("square", np.square, lambda g, x, y: 2 * g * x, float_only=False,
                          backward_name="PowBackward0")

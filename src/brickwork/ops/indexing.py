@@ -1,9 +1,10 @@
 """Indexing: ``x[key]`` and ``x[key] = value`` with PyTorch's rules and errors.
 
 A key is first checked and translated into a NumPy key (``_parse``). A basic key (ints, slices,
-None, ``...``) gives a NumPy view, so ``x[0]`` shares memory with ``x`` and writes through it
-reach ``x``, as in PyTorch. A key with index tensors or bool masks (advanced indexing) copies;
-its backward scatters the gradient with ``add.at`` so that repeated indices accumulate.
+None, ``...``) gives a view (``autograd/_views.py``), so ``x[0]`` shares memory with ``x`` and
+writes through it reach ``x``, as in PyTorch. A key with index tensors or bool masks (advanced
+indexing) copies; its backward scatters the gradient with ``add.at`` so that repeated indices
+accumulate. ``x[key] = v`` is an in-place update of ``x``, under the same rules as ``add_``.
 
 Gather/scatter, masked ops and sorting live in ``ops/scatter.py`` and ``ops/sorting.py``; this
 module re-exports them so that the indexing family has one ``TENSOR_METHODS`` table.
@@ -12,10 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd._views import OVERLAP, mark_view, overlapping, write_direct
 from ..autograd.function import Function
 from ..device import array_writeable, runs_on_input_device
 from ..autograd.grad_mode import STATE as _GRAD
-from ..tensor import Tensor
+from ..tensor import Tensor, _make
 from ._util import add_at_zeros, out_of_range, unbroadcast, xp_of
 from .shape import Alias, Select, Slice
 
@@ -213,7 +215,9 @@ def getitem(self: Tensor, key) -> Tensor:
         ([4, 5], [4, 5])
     """
     np_key, op = _parse(self, key)
-    return op.apply(self, np_key)
+    if op is Index:
+        return Index.apply(self, np_key)
+    return mark_view(op.apply(self, np_key), self, (op, (np_key,)))
 
 
 # -- writing ------------------------------------------------------------------------------------
@@ -243,10 +247,6 @@ class IndexPut(Function):
                 sel = sel.reshape((1,) * extra + sel.shape)
             gv = unbroadcast(sel, ctx.v_shape)
         return ga, gv, None
-
-
-class CopySlices(IndexPut):
-    _backward_name = "CopySlices"
 
 
 def _value_for(self: Tensor, value):
@@ -282,35 +282,52 @@ def _shape_error(self: Tensor, np_key, value, op) -> RuntimeError:
 def setitem(self: Tensor, key, value) -> None:
     """``self[key] = value``, in place. See: torch.Tensor.__setitem__.
 
-    Outside autograd the value is written into this tensor's buffer, so views and ``.data``
-    aliases see it. When autograd must record it (the value requires grad, or ``self`` is a
-    non-leaf that does), the tensor is re-pointed at a recorded copy, as ``Tensor._inplace``.
+    An in-place update like ``add_``: every alias sees it and the version counter moves on.
+    Under autograd a basic key updates the view ``self[key]`` (``self``'s history becomes
+    ``CopySlices``, as PyTorch's ``self[key].copy_(value)``); an advanced key records
+    ``IndexPutBackward0``.
     """
     np_key, op = _parse(self, key)
     value = _value_for(self, value)
     v_grad = isinstance(value, Tensor) and value._requires_grad
-    if _GRAD.enabled and (self._requires_grad or v_grad):
-        if self._requires_grad and self.grad_fn is None:
-            what = "a leaf Variable" if op is Index else "a view of a leaf Variable"
-            raise RuntimeError(f"{what} that requires grad is being used in an in-place "
-                               "operation.")
-        cls = IndexPut if op is Index else CopySlices
+    if _GRAD.enabled and (self.requires_grad or v_grad):
         try:
-            out = cls.apply(self, value, np_key)
+            if op is Index:
+                self._inplace(_index_put, value, np_key)
+            else:
+                view = mark_view(op.apply(self, np_key), self, (op, (np_key,)))
+                if not isinstance(value, Tensor):
+                    value = _make(value, self._device)
+                # copy_'s op (CopyBackwards), whose forward raises ValueError on a bad shape.
+                from .conversion import _CopyFrom
+
+                view._inplace(_CopyFrom.apply, _fit(value, view._data.ndim))
         except ValueError:
             raise _shape_error(self, np_key, value, op) from None
-        self._data, self.grad_fn, self._output_nr = out._data, out.grad_fn, out._output_nr
-        self._requires_grad = True
         return
     arr = value._data if isinstance(value, Tensor) else value
-    try:
-        self._data[np_key] = arr
-    except ValueError:
-        if not array_writeable(self._data):
-            raise RuntimeError("unsupported operation: more than one element of the written-to "
-                               "tensor refers to a single memory location. Please clone() the "
-                               "tensor before performing the operation.") from None
-        raise _shape_error(self, np_key, value, op) from None
+    if not array_writeable(self._data) and overlapping(self._data):
+        raise RuntimeError(OVERLAP)
+
+    def write() -> None:
+        try:
+            self._data[np_key] = arr
+        except ValueError:
+            raise _shape_error(self, np_key, value, op) from None
+
+    write_direct(self, write)
+
+
+def _index_put(t: Tensor, value, np_key) -> Tensor:
+    return IndexPut.apply(t, value, np_key)
+
+
+def _fit(value: Tensor, ndim: int) -> Tensor:
+    """Drop the value's leading size-1 dims beyond the target's rank (PyTorch allows them)."""
+    extra = value._data.ndim - ndim
+    if extra > 0 and all(s == 1 for s in value._data.shape[:extra]):
+        return value.reshape(value._data.shape[extra:])
+    return value
 
 
 # The gather/scatter and sorting families use the parsing above; they come in last.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as _dt
+from ..autograd._views import mark_split
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import normalize_dim, xp_of
@@ -72,7 +73,7 @@ def _common(tensors, op: str) -> list:
     return [t if t.dtype is rt else t.to(rt) for t in tensors]
 
 
-def cat(tensors, dim: int = 0, *, axis: int | None = None, out=None) -> Tensor:
+def cat(tensors, dim: int = 0, *, axis: int | None = None) -> Tensor:
     """Join tensors along an existing dim, promoting dtypes. See: torch.cat.
 
     Example:
@@ -107,7 +108,7 @@ def cat(tensors, dim: int = 0, *, axis: int | None = None, out=None) -> Tensor:
 concat = concatenate = cat
 
 
-def stack(tensors, dim: int = 0, *, axis: int | None = None, out=None) -> Tensor:
+def stack(tensors, dim: int = 0, *, axis: int | None = None) -> Tensor:
     """Join equal-shaped tensors along a new dim. See: torch.stack."""
     dim = dim if axis is None else axis
     tensors = _common(tensors, "stack")
@@ -201,7 +202,8 @@ class Unbind(Function):
     def forward(ctx, a, dim):
         ctx.dim = dim
         lead = (slice(None),) * dim
-        return tuple(a[lead + (i,)] for i in range(a.shape[dim]))
+        # The trailing `...` keeps 0-d pieces views of `a` (NumPy would copy them out).
+        return tuple(a[lead + (i, Ellipsis)] for i in range(a.shape[dim]))
 
     @staticmethod
     def backward(ctx, *grads):
@@ -222,13 +224,21 @@ def split(tensor: Tensor, split_size_or_sections=None, dim: int = 0, *,
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} "
                                f"(input tensor's size at dimension {d}), but got "
                                f"split_sizes={sizes}")
-        return SplitWithSizes.apply(tensor, tuple(sizes), d)
+        return _split_views(SplitWithSizes, tensor, tuple(sizes), d)
     size = int(split_size_or_sections)
     if size < 0 or (size == 0 and n != 0):
         raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension "
                            f"size of {n}")
     sizes = [size] * (n // size) + ([n % size] if n % size else []) if size else []
-    return Split.apply(tensor, tuple(sizes or [n]), d)
+    return _split_views(Split, tensor, tuple(sizes or [n]), d)
+
+
+def _split_views(cls, tensor: Tensor, sizes: tuple, d: int) -> tuple:
+    """The pieces, each a view of ``tensor`` (one that may not be modified in place)."""
+    lead = (slice(None),) * d
+    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(int).tolist()
+    keys = [lead + (slice(starts[i], starts[i + 1]),) for i in range(len(sizes))]
+    return mark_split(cls.apply(tensor, sizes, d), tensor, keys)
 
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
@@ -242,4 +252,6 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
 
 def unbind(input: Tensor, dim: int = 0) -> tuple:
     """The slices along ``dim``, that dim removed. See: torch.unbind."""
-    return Unbind.apply(input, normalize_dim(dim, input._data.ndim))
+    d = normalize_dim(dim, input._data.ndim)
+    keys = [(slice(None),) * d + (i,) for i in range(input._data.shape[d])]
+    return mark_split(Unbind.apply(input, d), input, keys)

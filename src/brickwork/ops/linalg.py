@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd._views import view_apply
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import normalize_dim, unbroadcast, xp_of
@@ -301,7 +302,7 @@ def t(input: Tensor) -> Tensor:
     if input._data.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
                            f"{input._data.ndim}D")
-    return T.apply(input)
+    return view_apply(T, input)
 
 
 # -- einsum ------------------------------------------------------------------------------------
@@ -362,7 +363,8 @@ class Einsum(Function):
                 sizes[c] = n if sizes.get(c, 1) == 1 else sizes[c]
         if ctx.needs_input_grad and any(ctx.needs_input_grad):
             ctx.ops, ctx.ins, ctx.out, ctx.sizes = ops, ins, out, sizes
-        return np.einsum(equation, *ops)
+        # The spelled-out equation: NumPy refuses to sum over '...' dims ("...i->i"); torch not.
+        return np.einsum(",".join(ins) + "->" + out, *ops)
 
     @staticmethod
     def backward(ctx, g):

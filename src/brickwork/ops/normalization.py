@@ -73,6 +73,22 @@ class BatchNorm(Function):
                 gx = h * ctx.invstd  # running statistics are constants
         return gx, gw, gb, None, None, None, None
 
+    @staticmethod
+    def composite(x, w, b, mean, var, eps, training):
+        """The forward in differentiable ops, for higher-order gradients: in training the
+        statistics depend on ``x``, where the array forward takes them as constants."""
+        cs = _channel_shape(x.ndim)
+        if training:
+            axes = (0,) + tuple(range(2, x.ndim))
+            mean = x.mean(axes, keepdim=True)
+            var = x.var(axes, unbiased=False, keepdim=True)
+        else:
+            mean, var = (wrap(a.reshape(cs), x) for a in (mean, var))
+        y = (x - mean) * (var + eps).rsqrt()
+        if w is not None:
+            y = y * w.reshape(cs)
+        return y if b is None else y + b.reshape(cs)
+
 
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
                weight: Tensor | None = None, bias: Tensor | None = None,

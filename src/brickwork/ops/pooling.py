@@ -3,6 +3,9 @@
 Windows are a zero-copy strided view of the (padded) input; backward walks the kh*kw kernel
 offsets (never pixels or batch items) adding one strided slab per offset, as col2im does.
 1-d pooling is 2-d pooling of height 1, done on the arrays so that one node is recorded.
+Max and average pooling also have a ``composite`` forward in differentiable Tensor ops, which
+``create_graph=True`` differentiates (see ``_conv_composite.py``); adaptive pooling's matrix
+products need none.
 """
 from __future__ import annotations
 
@@ -11,8 +14,9 @@ import numpy as np
 from ..autograd.function import Function
 from ..device import guard_functions
 from ..tensor import Tensor
+from . import _conv_composite as C
 from . import _im2col as K
-from ._util import xp_of
+from ._util import wrap, xp_of
 from .conv import scalar_name
 
 
@@ -117,6 +121,8 @@ class MaxPool2d(Function):
         for i in range(k[0] - 1, -1, -1):
             for j in range(k[1] - 1, -1, -1):
                 xp.copyto(arg, i * k[1] + j, where=slab(i, j) == y)
+        if (p[0] or p[1] or extra[0] or extra[1]) and (y == neg).any():
+            arg = _first_inside(xp, slab, y, x4.shape, k, s, p, d, out)
         if x.dtype.kind == "f" and (arg < 0).any():  # NaN windows: point at the first NaN
             for i in range(k[0] - 1, -1, -1):
                 for j in range(k[1] - 1, -1, -1):
@@ -140,6 +146,42 @@ class MaxPool2d(Function):
         gx = _scatter(xp_of(gy), lambda i, j: gy * (arg == i * k[1] + j), x4_shape, k, s, p,
                       d, out, extra, gy.dtype)
         return (xp_of(gy).ascontiguousarray(gx).reshape(ctx.in_shape),) + (None,) * 7
+
+    @staticmethod
+    def composite(x, nd, k, s, p, d, out, with_indices):
+        """The forward in differentiable Tensor ops, which ``create_graph=True`` differentiates
+        instead of ``backward`` (see ``_conv_composite.py``).
+
+        Each output reads the input at the index the fast forward chose, so that ties and
+        NaNs resolve alike.
+        """
+        from ..autograd.grad_mode import no_grad
+
+        with no_grad():
+            _, idx = MaxPool2d.apply(x.detach(), nd, k, s, p, d, out, True)
+        lead = tuple(x.shape[:-nd])
+        y = x.reshape(lead + (-1,)).take_along_dim(idx.reshape(lead + (-1,)), -1)
+        y = y.reshape(idx.shape)
+        return (y, idx) if with_indices else y
+
+
+def _first_inside(xp, slab, y, x4_shape, k, s, p, d, out):
+    """The first offset reaching the maximum among those inside the input.
+
+    Needed only where a window's maximum equals the padding value (-inf, or an integer
+    type's minimum): the padding ties there, and PyTorch's index points into the input.
+    """
+    arg = xp.full(y.shape, -1, dtype=np.int64)
+    rows = xp.arange(out[0]) * s[0] - p[0]
+    cols = xp.arange(out[1]) * s[1] - p[1]
+    for i in range(k[0] - 1, -1, -1):
+        r = rows + i * d[0]
+        r_in = (r >= 0) & (r < x4_shape[2])
+        for j in range(k[1] - 1, -1, -1):
+            c = cols + j * d[1]
+            inside = r_in[:, None] & ((c >= 0) & (c < x4_shape[3]))[None, :]
+            xp.copyto(arg, i * k[1] + j, where=(slab(i, j) == y) & inside)
+    return arg
 
 
 class AvgPool2d(Function):
@@ -169,6 +211,22 @@ class AvgPool2d(Function):
         g = (gy.reshape(x4_shape[:2] + tuple(out)) / div).astype(gy.dtype, copy=False)
         gx = _scatter(xp_of(gy), lambda i, j: g, x4_shape, k, s, p, d, out, extra, gy.dtype)
         return (xp_of(gy).ascontiguousarray(gx).reshape(ctx.in_shape),) + (None,) * 8
+
+    @staticmethod
+    def composite(x, nd, k, s, p, d, out, count_include_pad, divisor_override):
+        """The forward in differentiable Tensor ops, for ``create_graph`` (see ``MaxPool2d``)."""
+        x4 = _to_nchw(x, nd)
+        extra = _overhang(x4.shape, k, s, p, d, out)
+        padded = C.pad_constant(x4, [(0, 0), (0, 0), (p[0], p[0] + extra[0]),
+                                     (p[1], p[1] + extra[1])])
+        total = C.windows(padded, k[0], k[1], s, d, out[0], out[1]).sum(2)
+        if divisor_override:
+            y = total / divisor_override
+        else:
+            div = (_counts(x4.shape[2], k[0], s[0], p[0], out[0], count_include_pad)[:, None]
+                   * _counts(x4.shape[3], k[1], s[1], p[1], out[1], count_include_pad)[None])
+            y = total / wrap(div.astype(x.dtype.np), x)
+        return y.reshape(tuple(x.shape[:-nd]) + tuple(out[2 - nd:]))
 
 
 def _counts(size, k, s, p, out, include_pad):

@@ -262,8 +262,10 @@ def _return_type(name: str):
     return cls
 
 
-return_types = {n: _return_type(n) for n in ("max", "min", "median", "mode", "sort", "topk",
-                                             "kthvalue", "aminmax")}
+# `name_out` is what PyTorch returns when the call passed out=(values, indices).
+return_types = {n + s: _return_type(n + s) for n in ("max", "min", "median", "mode", "sort",
+                                                     "topk", "kthvalue", "aminmax")
+                for s in ("", "_out")}
 
 
 class _SelectAll(Function):
@@ -368,7 +370,7 @@ def _argmin_first(x, axis):
     return np.argmin(x, axis=axis)
 
 
-def max(input: Tensor, dim=None, keepdim: bool = False, *, out=None):  # noqa: A001
+def max(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
     """The largest element; with ``dim``, ``(values, indices)``; with a tensor, ``maximum``.
 
     Example:
@@ -385,7 +387,7 @@ def max(input: Tensor, dim=None, keepdim: bool = False, *, out=None):  # noqa: A
     return _apply_select(MaxDim, "max", input, dim, keepdim, _argmax_first)
 
 
-def min(input: Tensor, dim=None, keepdim: bool = False, *, out=None):  # noqa: A001
+def min(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
     """The smallest element; with ``dim``, ``(values, indices)``; with a tensor, ``minimum``.
 
     See: torch.min.

@@ -57,9 +57,11 @@ class Std(Function):
     @staticmethod
     def backward(ctx, g):
         # d std = d var / (2 std); PyTorch masks std == 0 to a zero gradient instead of NaN.
+        # The divisor is masked too, so that differentiating this (create_graph) meets no 0/0.
         out = ctx.out
+        zero = out == 0
         with np.errstate(invalid="ignore", divide="ignore"):
-            gv = np.where(out == 0, 0, g / (2 * out)).astype(g.dtype, copy=False)
+            gv = np.where(zero, 0, g / (2 * np.where(zero, 1, out))).astype(g.dtype, copy=False)
         return Var.backward(ctx, gv)
 
 

@@ -1,15 +1,17 @@
 """Shape ops: views (reshape, transpose, expand...), joins (cat, stack) and splits.
 
-Every op here is a ``Function`` whose forward returns a NumPy view of its input where NumPy can
-make one (reshape of a contiguous array, transpose, expand, slicing), so that writes through
-``.data`` reach the original tensor as in PyTorch. Their backwards only move gradients around:
-reshape back, transpose back, sum over the broadcast axes, or scatter into zeros.
+The view ops here (reshape when it can avoid a copy, view, squeeze, transpose, expand, slicing)
+return a NumPy view of their input, marked with ``view_apply`` as a view of it
+(``autograd/_views.py``): writes through either are seen by both, with PyTorch's version counter
+and in-place rules. Their backwards only move gradients around: reshape back, transpose back,
+sum over the broadcast axes, or scatter into zeros.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .. import dtypes as _dt
+from ..autograd._views import mark_view, view_apply
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import normalize_dim, unbroadcast, xp_of
@@ -104,10 +106,40 @@ def reshape(input: Tensor, *shape, **kwargs) -> Tensor:
         brickwork.Size([2, 3])
     """
     new = _infer_shape(_int_list(shape or (kwargs.pop("shape"),), "reshape"), input._data.size)
-    if new == input._data.shape:
-        return View.apply(input, new)
-    cls = View if input._data.flags.c_contiguous else UnsafeView
-    return cls.apply(input, new)
+    if _viewable(input._data, new):
+        return view_apply(View, input, new)
+    return UnsafeView.apply(input, new)
+
+
+def _viewable(a, new: tuple) -> bool:
+    """Whether ``a`` can take shape ``new`` without a copy (then NumPy's reshape gives a view)."""
+    return new == a.shape or a.flags.c_contiguous or a.size == 0 \
+        or _view_strides(a.shape, a.strides, new) is not None
+
+
+def _view_strides(shape: tuple, strides: tuple, new_shape: tuple):
+    """The strides that view memory laid out as ``(shape, strides)`` with ``new_shape``, or
+    None when no view can (PyTorch's computeStride; NumPy's reshape follows the same rule).
+
+    Dims are merged in chunks of memory-contiguous dims; a new dim may not span two chunks.
+    """
+    new_strides = [0] * len(new_shape)
+    view_d = len(new_shape) - 1
+    chunk = strides[-1]
+    tensor_numel = view_numel = 1
+    for td in range(len(shape) - 1, -1, -1):
+        tensor_numel *= shape[td]
+        if td == 0 or (shape[td - 1] != 1 and strides[td - 1] != tensor_numel * chunk):
+            while view_d >= 0 and (view_numel < tensor_numel or new_shape[view_d] == 1):
+                new_strides[view_d] = view_numel * chunk
+                view_numel *= new_shape[view_d]
+                view_d -= 1
+            if view_numel != tensor_numel:
+                return None
+            if td > 0:
+                chunk = strides[td - 1]
+                tensor_numel = view_numel = 1
+    return None if view_d != -1 else new_strides
 
 
 def view(input: Tensor, *shape) -> Tensor:
@@ -115,14 +147,28 @@ def view(input: Tensor, *shape) -> Tensor:
     if len(shape) == 1 and isinstance(shape[0], _dt.dtype):
         return _reinterpret(input, shape[0])
     new = _infer_shape(_int_list(shape, "view"), input._data.size)
-    # A non-contiguous input is copied here where PyTorch would refuse; results are the same.
-    return View.apply(input, new)
+    if not _viewable(input._data, new):
+        raise RuntimeError("view size is not compatible with input tensor's size and stride (at "
+                           "least one dimension spans across two contiguous subspaces). Use "
+                           ".reshape(...) instead.")
+    return view_apply(View, input, new)
+
+
+class _DtypeView(Function):
+    """The view step of ``view(dtype)`` (same bytes, another dtype; no gradient). It is only
+    replayed on index maps (``_views.index_map``): positions stay when the item size does."""
+
+    _array_level = True
+
+    @staticmethod
+    def forward(ctx, a, np_dtype):
+        return a if a.dtype.itemsize == np_dtype.itemsize else a.view(np_dtype)
 
 
 def _reinterpret(input: Tensor, dtype) -> Tensor:
     from ._util import wrap
 
-    return wrap(input._data.view(dtype.np), input)
+    return mark_view(wrap(input._data.view(dtype.np), input), input, (_DtypeView, (dtype.np,)))
 
 
 def view_as(input: Tensor, other: Tensor) -> Tensor:
@@ -173,18 +219,18 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
     shp = input._data.shape
     nd = len(shp)
     if dim is None:
-        return Squeeze0.apply(input, tuple(s for s in shp if s != 1))
+        return view_apply(Squeeze0, input, tuple(s for s in shp if s != 1))
     many = isinstance(dim, (tuple, list))
     axes = {normalize_dim(d, nd) for d in (dim if many else (dim,))}
     new = tuple(s for i, s in enumerate(shp) if not (i in axes and s == 1))
-    return (Squeeze2 if many else Squeeze1).apply(input, new)
+    return view_apply(Squeeze2 if many else Squeeze1, input, new)
 
 
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """Insert a dim of size 1 at ``dim``. See: torch.unsqueeze."""
     shp = input._data.shape
     d = normalize_dim(dim, len(shp) + 1)
-    return Unsqueeze.apply(input, shp[:d] + (1,) + shp[d:])
+    return view_apply(Unsqueeze, input, shp[:d] + (1,) + shp[d:])
 
 
 # -- axis permutations --------------------------------------------------------------------------
@@ -214,7 +260,7 @@ def permute(input: Tensor, *dims, **kwargs) -> Tensor:
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does "
                            f"not match the length of the desired ordering of dimensions i.e. "
                            f"input.dim() = {nd} is not equal to len(dims) = {len(dims)}")
-    return Permute.apply(input, _dims(dims, nd, "permute"))
+    return view_apply(Permute, input, _dims(dims, nd, "permute"))
 
 
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
@@ -224,7 +270,7 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     perm = list(range(nd))
     if nd:
         perm[a], perm[b] = perm[b], perm[a]
-    return Transpose.apply(input, tuple(perm))
+    return view_apply(Transpose, input, tuple(perm))
 
 
 swapaxes = swapdims = transpose
@@ -242,7 +288,7 @@ def movedim(input: Tensor, source, destination) -> Tensor:
     rest = iter(d for d in range(nd) if d not in src)
     placed = dict(zip(dst, src))
     perm = tuple(placed[i] if i in placed else next(rest) for i in range(nd))
-    return Permute.apply(input, perm)
+    return view_apply(Permute, input, perm)
 
 
 moveaxis = movedim
@@ -252,6 +298,7 @@ moveaxis = movedim
 class Expand(Function):
     _array_level = True
     _backward_name = "ExpandBackward0"
+    _overlapping = True  # elements of the result share memory (see _views._Region)
 
     @staticmethod
     def forward(ctx, a, shape):
@@ -289,7 +336,7 @@ def expand(input: Tensor, *sizes) -> Tensor:
                                f"size ({old}) at non-singleton dimension {i}.  Target sizes: "
                                f"{sizes}.  Tensor sizes: {list(shp)}")
         out.append(s)
-    return Expand.apply(input, tuple(out))
+    return view_apply(Expand, input, tuple(out))
 
 
 def expand_as(input: Tensor, other: Tensor) -> Tensor:
@@ -349,7 +396,10 @@ class Slice(Function):
     def forward(ctx, a, key):
         if any(ctx.needs_input_grad):
             ctx.in_shape, ctx.key = a.shape, key
-        return a[key]
+        out = a[key]
+        if isinstance(out, np.generic):  # NumPy copies one element out; `...` keeps a view
+            out = a[key + (Ellipsis,)]
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -378,7 +428,7 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     if length < 0 or start + length > size:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
                            f"({size}).")
-    return Slice.apply(input, (slice(None),) * d + (slice(start, start + length),))
+    return view_apply(Slice, input, (slice(None),) * d + (slice(start, start + length),))
 
 
 def select(input: Tensor, dim: int, index: int) -> Tensor:
@@ -388,7 +438,7 @@ def select(input: Tensor, dim: int, index: int) -> Tensor:
     if not -size <= index < size:
         raise IndexError(f"select(): index {index} out of range for tensor of size "
                          f"{list(input.shape)} at dimension {dim}")
-    return Select.apply(input, (slice(None),) * d + (int(index) % size,))
+    return view_apply(Select, input, (slice(None),) * d + (int(index) % size,))
 
 
 class Clone(Function):
@@ -423,6 +473,7 @@ def contiguous(input: Tensor, memory_format=None) -> Tensor:
 from .join import (atleast_1d, atleast_2d, atleast_3d, cat, chunk, concat,  # noqa: E402
                    concatenate, dstack, hstack, row_stack, split, stack, unbind, vstack)
 from .reorder import diag, flip, fliplr, flipud, roll, tril, triu  # noqa: E402
+from .strided import TENSOR_METHODS as _STRIDED, as_strided, diagonal  # noqa: E402,F401
 
 
 TENSOR_METHODS = {
@@ -433,11 +484,13 @@ TENSOR_METHODS = {
     "expand_as": expand_as, "broadcast_to": broadcast_to, "repeat": repeat, "tile": tile,
     "narrow": narrow, "select": select, "split": split, "chunk": chunk, "unbind": unbind,
     "flip": flip, "fliplr": fliplr, "flipud": flipud, "roll": roll, "clone": clone,
-    "contiguous": contiguous, "tril": tril, "triu": triu, "diag": diag,
+    "contiguous": contiguous, "tril": tril, "triu": triu, "diag": diag, **_STRIDED,
 }
 INPLACE_METHODS = ("tril", "triu")
 __all__ = [k for k in TENSOR_METHODS if k not in ("view", "view_as", "reshape_as", "expand",
-                                                  "expand_as", "repeat", "contiguous")] + [
+                                                  "expand_as", "repeat", "contiguous", "unfold",
+                                                  "storage_offset", "stride", "as_strided",
+                                                  "diagonal")] + [
     "cat", "concat", "concatenate", "stack", "hstack", "vstack", "row_stack", "dstack",
-    "atleast_1d", "atleast_2d", "atleast_3d",
+    "atleast_1d", "atleast_2d", "atleast_3d", "as_strided", "diagonal",
 ]

@@ -1,0 +1,413 @@
+"""``out=``: write a function's result into a tensor the caller already has.
+
+PyTorch gives most of its functions an ``out`` keyword. brickwork adds it in one place: each
+public namespace (``brickwork``, ``brickwork.linalg``, ``brickwork.nn.functional``) ends with
+``install_out(globals(), prefix)``, which replaces every function named in ``SPECS`` by a
+wrapper with the same signature plus ``out=None``. The ops themselves, the Tensor methods and
+the operators (``a + b``) never see ``out`` (PyTorch's methods have none either), so their hot
+path is untouched; the wrappers are generated with the wrapped function's exact parameters, so
+a call without ``out`` costs one extra frame and no ``*args`` packing.
+
+With ``out`` given, the result is computed as usual and then, as PyTorch does:
+
+- when grad mode is on and an argument (or ``out``) requires grad: ``RuntimeError``
+  ("functions with out=... arguments don't support automatic differentiation");
+- ``out`` on another device than the result: ``RuntimeError``;
+- ``out``'s dtype is checked by the function's rule (see ``_Rule``: most ops cast to it when
+  PyTorch's ``canCast`` allows, others want exactly the result's dtype, with their own text);
+- an ``out`` of the right shape is written in place (views of it see the values, its version
+  counter moves on); one of another shape is resized, with PyTorch's deprecation
+  ``UserWarning`` unless it was empty.
+
+Factories and dtype-taking scans/sums (``zeros``, ``arange``, ``sum``, ``cumsum``...) take their
+dtype, and factories their device, from ``out`` when none is given, as PyTorch does.
+
+Example:
+    >>> r = brickwork.empty(0)
+    >>> brickwork.add(brickwork.ones(2), 1, out=r) is r
+    True
+    >>> r
+    tensor([2., 2.])
+
+A new function that PyTorch gives ``out`` gets it by an entry in ``_RULES`` (tests/test_out.py
+fails until it has one, and a case in its table).
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import warnings
+
+from .autograd import _views
+from .autograd.grad_mode import STATE as _GRAD
+from .device import off_current_gpu, on_device
+from .tensor import _SCALAR_TYPE_NAMES, Tensor, _can_cast
+
+# PyTorch's names for dtypes in its messages: C++ type names and legacy tensor type names.
+_C_NAMES = {
+    "float16": "c10::Half", "float32": "float", "float64": "double", "int8": "signed char",
+    "int16": "short int", "int32": "int", "int64": "long int", "uint8": "unsigned char",
+    "bool": "bool",
+}
+_LEGACY_NAMES = {n: f"torch.{s}Tensor" for n, s in _SCALAR_TYPE_NAMES.items()}
+_LEGACY_NAMES["bool"] = "CPUBoolType"  # what PyTorch prints for a bool tensor here
+
+_RESIZE_WARNING = (
+    "An output with one or more elements was resized since it had shape {old}, which does not "
+    "match the required output shape {new}. This behavior is deprecated, and in a future "
+    "PyTorch release outputs will not be resized unless they have zero elements. You can "
+    "explicitly reuse an out tensor t by resizing it, inplace, to zero elements with "
+    "t.resize_(0).")
+_ARANGE_WARNING = (
+    "The number of elements in the out tensor of shape {old} is {n_old} which does not match "
+    "the computed number of elements {n_new}. Note that this may occur as a result of rounding "
+    "error. The out tensor will be resized to a tensor of shape ({n_new},).")
+
+
+class _Rule:
+    """How one function's ``out`` may differ in dtype from its result, and PyTorch's error.
+
+    ``kind`` is ``"cast"`` (PyTorch's ``canCast``: no float to integer, nothing but bool to
+    bool), ``"same"`` (exactly the result's dtype), ``"float"`` (any floating dtype) or
+    ``"any"``. ``template`` is the message, formatted with the result's and out's dtype names:
+    ``{res}``/``{out}`` (Float), ``{res_c}``/``{out_c}`` (float), ``{res_t}``/``{out_t}``
+    (torch.FloatTensor). ``then`` is a second rule checked after this one passes.
+    """
+
+    __slots__ = ("kind", "template", "error", "then")
+
+    def __init__(self, kind: str, template: str = "", error: type = RuntimeError,
+                 then: "_Rule | None" = None) -> None:
+        self.kind, self.template, self.error, self.then = kind, template, error, then
+
+    def check(self, res, out) -> None:
+        """Raise when an array of dtype ``res`` may not be written into one of dtype ``out``."""
+        ok = (self.kind == "any" or res == out
+              or (self.kind == "cast" and _can_cast(res, out))
+              or (self.kind == "float" and out.kind == "f"))
+        if not ok:
+            raise self.error(self.template.format(
+                res=_SCALAR_TYPE_NAMES[res.name], out=_SCALAR_TYPE_NAMES[out.name],
+                res_c=_C_NAMES[res.name], out_c=_C_NAMES[out.name],
+                res_t=_LEGACY_NAMES[res.name], out_t=_LEGACY_NAMES[out.name]))
+        if self.then is not None:
+            self.then.check(res, out)
+
+
+class OutSpec:
+    """What ``out=`` does for one function: its names in errors, dtype rule and resizing.
+
+    Attributes:
+        name: the function's name in argument errors (``"exp"``, ``"linalg_norm"``).
+        grad_name: its name in the autograd error (PyTorch names the underlying op:
+            ``clip`` -> ``"clamp"``); None where PyTorch never raises it.
+        rule: a ``_Rule``, or a tuple of them, one per output of a (values, indices) result,
+            checked in the order ``order`` gives (PyTorch's median checks indices first).
+        from_out: for functions that take ``dtype`` (and ``device``) from ``out`` when the
+            call gives none, the ``_Rule`` for a call whose ``dtype`` is not out's; else None.
+        check_inputs: raise the autograd error for inputs that require grad (PyTorch's
+            composite ``softmax``/``diag``... write ``out`` without a check).
+        resize: ``"warn"`` (PyTorch's deprecation warning), ``"silent"`` (factories) or
+            ``"arange"`` (its own warning; keeps out's shape when the count matches).
+    """
+
+    __slots__ = ("name", "grad_name", "rule", "order", "from_out", "check_inputs", "resize")
+
+    def __init__(self, name, grad_name, rule, order, from_out, check_inputs, resize) -> None:
+        self.name, self.grad_name, self.rule, self.order = name, grad_name, rule, order
+        self.from_out, self.check_inputs, self.resize = from_out, check_inputs, resize
+
+
+def write_out(spec: OutSpec, result, out, inputs: tuple = ()):
+    """Check ``out`` against ``result`` as PyTorch does, write the result into it, return it.
+
+    ``result`` is one tensor or a tuple of them (``max(x, dim)``); ``out`` must match.
+    ``inputs`` are the call's arguments, for the autograd check.
+    """
+    if _GRAD.enabled and spec.grad_name is not None:
+        _check_grad(spec, inputs, out)
+    if isinstance(result, tuple):
+        if not isinstance(out, (tuple, list)):
+            raise TypeError(f"{spec.name}(): argument 'out' must be tuple of Tensors, not "
+                            f"{type(out).__name__}")
+        if len(out) != len(result):
+            raise TypeError(f"expected tuple of {len(result)} elements but got {len(out)}")
+        rules = spec.rule if isinstance(spec.rule, tuple) else (spec.rule,) * len(result)
+        for o in out:
+            if not isinstance(o, Tensor):
+                raise TypeError(f"{spec.name}(): argument 'out' must be tuple of Tensors, not "
+                                f"{type(o).__name__}")
+        for i in spec.order or range(len(result)):
+            _check(rules[i], result[i], out[i])
+        for r, o in zip(result, out):
+            _store(spec, r, o)
+        from .ops.reduction import return_types
+
+        named = return_types.get(type(result).__name__ + "_out")  # PyTorch's `max_out`...
+        return named(tuple(out)) if named is not None else tuple(out)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{spec.name}(): argument 'out' must be Tensor, not "
+                        f"{type(out).__name__}")
+    rule = spec.rule if not isinstance(spec.rule, tuple) else _CAST
+    _check(rule, result, out)
+    _store(spec, result, out)
+    return out
+
+
+def out_dtype(spec: OutSpec, out, dtype):
+    """The dtype a factory (or ``sum``...) computes in: ``dtype``, which must then be out's,
+    or else out's."""
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{spec.name}(): argument 'out' must be Tensor, not "
+                        f"{type(out).__name__}")
+    if dtype is None:
+        return out.dtype
+    from .dtypes import to_dtype
+
+    spec.from_out.check(to_dtype(dtype).np, out._data.dtype)
+    return dtype
+
+
+def _check_grad(spec: OutSpec, inputs: tuple, out) -> None:
+    """PyTorch's refusal to record an op that writes into ``out`` (it checks the arguments,
+    so even ops with a zero gradient such as ``sign`` refuse)."""
+    args = [*inputs, *(out if isinstance(out, (tuple, list)) else (out,))]
+    if not spec.check_inputs:
+        args = args[len(inputs):]
+    for a in args:
+        if isinstance(a, (tuple, list)):  # cat's tensors
+            args.extend(a)
+        elif isinstance(a, Tensor) and a._requires_grad:
+            raise RuntimeError(f"{spec.grad_name}(): functions with out=... arguments don't "
+                               "support automatic differentiation, but one of the arguments "
+                               "requires grad.")
+
+
+def _check(rule: _Rule, result: Tensor, out: Tensor) -> None:
+    if out._device != result._device:
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at "
+                           f"least two devices, {out._device} and {result._device}!")
+    rule.check(result._data.dtype, out._data.dtype)
+
+
+def _store(spec: OutSpec, result: Tensor, out: Tensor) -> None:
+    """Write ``result`` into ``out``: the one place an ``out=`` write happens.
+
+    It is an unrecorded in-place update (``_views.write_direct``): out's version counter moves
+    on, so backward notices if out was saved for it, and its views' histories are refreshed.
+    """
+    res, dst = result._data, out._data
+    if res.shape != dst.shape and spec.resize == "arange" and res.size == dst.size:
+        res = res.reshape(dst.shape)  # PyTorch's arange fills out's storage, keeping its shape
+    gpu = on_device(out._device) if off_current_gpu(out._device) else contextlib.nullcontext()
+    with gpu:
+        if res.shape == dst.shape:
+            # The same buffer: views of out (and out's own views) see the values.
+            _views.write_direct(out, lambda: _views.write(out, dst, res))
+            return
+        if dst.size:
+            # stacklevel 4: _store, write_out, the wrapper, then the caller's line.
+            if spec.resize == "warn":
+                warnings.warn(_RESIZE_WARNING.format(old=list(dst.shape), new=list(res.shape)),
+                              UserWarning, stacklevel=4)
+            elif spec.resize == "arange":
+                warnings.warn(_ARANGE_WARNING.format(old=list(dst.shape), n_old=dst.size,
+                                                     n_new=res.size), UserWarning, stacklevel=4)
+
+        def resize() -> None:  # a new buffer, copied: the result may share an input's memory
+            out._data = res.astype(dst.dtype, copy=True)
+
+        _views.write_direct(out, resize)
+
+
+# -- which functions take out=, and how --------------------------------------------------------
+# Rules and messages measured on PyTorch 2.13 (tests/test_out.py compares them).
+_CAST = _Rule("cast", "result type {res} can't be cast to the desired output type {out}")
+_ANY = _Rule("any")
+_FOUND = _Rule("same", "Found dtype {out} but expected {res}")
+_EXPECTED = _Rule("same", "Expected out tensor to have dtype {res_c}, but got {out_c} instead")
+_CAT = _Rule("cast", "torch.cat(): input types can't be cast to the desired output type {out}",
+             TypeError)
+
+
+def _same(template: str) -> _Rule:
+    return _Rule("same", template)
+
+
+_RULES = {
+    # TensorIterator ops: any dtype the result can be cast to.
+    **dict.fromkeys(
+        "add addcdiv addcmul bitwise_and bitwise_or bitwise_xor cos div divide eq erf exp "
+        "expm1 floor_divide fmod ge ger greater greater_equal gt le lerp less less_equal log "
+        "log10 log1p log2 logical_and logical_not logical_or logical_xor lt maximum mean "
+        "minimum mul multiply ne not_equal outer pow reciprocal remainder rsqrt sigmoid sin "
+        "sqrt square std sub subtract tan tanh true_divide var".split(), _CAST),
+    # Computed in out's dtype (_FROM_OUT below), or sampled into it: any dtype is fine.
+    **dict.fromkeys("arange bernoulli cumprod cumsum empty eye full linspace logspace nansum "
+                    "ones prod rand randint randn randperm sum zeros".split(), _ANY),
+    **dict.fromkeys("cat concat concatenate dstack hstack row_stack stack vstack".split(), _CAT),
+    # Unary ops whose kernel keeps the input dtype: out must have it exactly.
+    **dict.fromkeys("abs absolute bitwise_not ceil clamp clamp_max clamp_min clip floor frac "
+                    "neg negative round sign trunc nn.functional.gelu nn.functional.softplus"
+                    .split(), _FOUND),
+    **dict.fromkeys(
+        "addmm argmax argmin argsort bmm gather index_add log_softmax matmul mm mv norm scatter "
+        "scatter_add softmax take_along_dim tril triu linalg.matmul linalg.vector_norm "
+        "nn.functional.avg_pool2d nn.functional.linear".split(), _EXPECTED),
+    # (values, indices) results: one rule per output; max(x)/max(x, y) are TensorIterator ops.
+    **dict.fromkeys("max min sort topk".split(), (_EXPECTED, _EXPECTED)),
+    "median": (
+        _same("Expected tensor for 'values' to have the same type as tensor for argument #2 "
+              "'self'; but type {out_t} does not equal {res_t} (while checking arguments for "
+              "median)"),
+        _same("Expected tensor for argument #1 'indices' to have scalar type Long; but got "
+              "{out_t} instead (while checking arguments for median)")),
+    **{n: _same("Expected the dtype for input and out to match, but got {res} for input's "
+                "dtype and {out} for out's dtype.") for n in ("amax", "amin")},
+    **{n: _same(n + " only supports bool tensor for result, got: {out}") for n in ("all", "any")},
+    **{n: _same(n + "(): self and result must have the same scalar type")
+       for n in ("index_select", "masked_select")},
+    "diag": _Rule("cast", "diag: result type {res} can't be cast to the desired out= type {out}",
+                  then=_EXPECTED),
+    "dot": _same("result dtype {out} does not match input dtype {res}"),
+    "linalg.norm": _same("linalg.norm expected out tensor dtype {res} but got: {out}"),
+    "logsumexp": _Rule("float", "logsumexp(): Expected floating point type for result tensor, "
+                                "but got: {out}"),
+    "multinomial": _same("multinomial expects Long tensor out, got: {out}"),
+    "nonzero": _same("nonzero: Expected out tensor to have scalar type Long but got scalar "
+                     "type{out}"),
+    "normal": _Rule("float", "\"normal_kernel_cpu\" not implemented for '{out}'",
+                    NotImplementedError),
+    "take": _same("take(): self and out expected to have the same dtype, but got self.dtype = "
+                  "{res} and out.dtype = {out}"),
+    "where": _same("Expected out type to be {res} but got {out}"),
+}
+
+_FACTORIES = frozenset("arange empty eye full linspace logspace normal ones rand randint randn "
+                       "randperm zeros".split())
+# Functions that compute in out's dtype when no dtype is given (PyTorch infers it from out),
+# with PyTorch's error for a dtype that is not out's.
+_FROM_OUT = {
+    **dict.fromkeys(_FACTORIES, _Rule(
+        "same", "dtype {res} does not match dtype of out parameter ({out})")),
+    **dict.fromkeys("cumprod cumsum nansum prod sum".split(), _EXPECTED),
+}
+
+# The op PyTorch names in the autograd error, where it is not the function's own name.
+_GRAD_NAMES = {
+    "absolute": "abs", "argsort": "sort", "clip": "clamp", "diag": "aten::diag_embed",
+    "divide": "div", "true_divide": "div", "ger": "mul", "outer": "mul", "multiply": "mul",
+    "negative": "neg", "norm": "linalg_vector_norm", "square": "pow", "subtract": "sub",
+    "take_along_dim": "gather", "softmax": "aten::softmax", "log_softmax": "aten::log_softmax",
+    "linalg.matmul": "matmul", "linalg.vector_norm": "linalg_vector_norm",
+    **dict.fromkeys("cat concat concatenate dstack hstack row_stack vstack".split(), "cat"),
+    **{n: "aten::" + n for n in _FACTORIES if n != "normal"},
+    **{n: "aten::" + n for n in "bitwise_and bitwise_not bitwise_or bitwise_xor floor_divide"
+       .split()},
+    # Ops without a derivative: PyTorch lets even an out that requires grad through.
+    **dict.fromkeys("all any argmax argmin eq ge greater greater_equal gt le less less_equal "
+                    "logical_and logical_not logical_or logical_xor lt multinomial ne nonzero "
+                    "not_equal linalg.norm".split()),
+}
+# Kernels that check only out, not their inputs (composites such as softmax, and ops without
+# a derivative whose out= path still refuses an out that requires grad).
+_UNCHECKED_INPUTS = frozenset("diag softmax log_softmax bitwise_and bitwise_not bitwise_or "
+                              "bitwise_xor floor_divide".split())
+
+
+def _spec(key: str) -> OutSpec:
+    short = key.rpartition(".")[2]
+    name = "linalg_" + short if key.startswith("linalg.") else short
+    return OutSpec(name, _GRAD_NAMES.get(key, short), _RULES[key],
+                   (1, 0) if key == "median" else None, _FROM_OUT.get(key),
+                   key not in _UNCHECKED_INPUTS,
+                   "arange" if key == "arange" else "silent" if key in _FACTORIES else "warn")
+
+
+SPECS = {key: _spec(key) for key in _RULES}
+
+
+# -- the wrappers ------------------------------------------------------------------------------
+def with_out(fn, spec: OutSpec):
+    """``fn`` with PyTorch's ``out=`` keyword added (see the module docstring).
+
+    The wrapper is generated with ``fn``'s own parameters so that a call without ``out`` only
+    adds one frame; ``inspect.signature`` shows them plus ``out``.
+    """
+    sig = inspect.signature(fn)
+    params = list(sig.parameters.values())
+    env = {"_fn": fn, "_spec": spec, "_write": write_out, "_dtype": out_dtype}
+    head, call, inputs = [], [], []
+    star = False
+    kinds = inspect.Parameter
+    for i, p in enumerate(params):
+        default = ""
+        if p.default is not p.empty:
+            env[f"_d{i}"] = p.default
+            default = f"=_d{i}"
+        if p.kind is kinds.VAR_POSITIONAL:
+            head.append(f"*{p.name}")
+            call.append(f"*{p.name}")
+            inputs.append(f"*{p.name}")
+            star = True
+        elif p.kind is kinds.VAR_KEYWORD:
+            head.append(("" if star else "*, ") + "out=None")
+            head.append(f"**{p.name}")
+            call.append(f"**{p.name}")
+            inputs.append(f"*{p.name}.values()")
+            star = True
+            continue
+        elif p.kind is kinds.KEYWORD_ONLY:
+            if not star:
+                head.append("*")
+                star = True
+            head.append(p.name + default)
+            call.append(f"{p.name}={p.name}")
+            inputs.append(p.name)
+        else:
+            head.append(p.name + default)
+            call.append(p.name)
+            inputs.append(p.name)
+        if p.kind is kinds.POSITIONAL_ONLY and (
+                i + 1 == len(params) or params[i + 1].kind is not kinds.POSITIONAL_ONLY):
+            head.append("/")
+    if not any(p.kind is kinds.VAR_KEYWORD for p in params):
+        head.append(("" if star else "*, ") + "out=None")
+    infer = []
+    if spec.from_out and "dtype" in sig.parameters:
+        infer.append("    dtype = _dtype(_spec, out, dtype)\n")
+    if spec.from_out and "device" in sig.parameters:
+        infer.append("    if device is None:\n        device = out.device\n")
+    args = ", ".join(call)
+    src = (f"def _wrapper({', '.join(head)}):\n"
+           f"    if out is None:\n        return _fn({args})\n"
+           f"{''.join(infer)}"
+           f"    return _write(_spec, _fn({args}), out, ({''.join(i + ', ' for i in inputs)}))\n")
+    exec(compile(src, f"<out= wrapper of {fn.__name__}>", "exec"), env)  # noqa: S102
+    wrapper = functools.update_wrapper(env["_wrapper"], fn)
+    new = [p for p in params if p.kind is not kinds.VAR_KEYWORD]
+    new.append(inspect.Parameter("out", kinds.KEYWORD_ONLY, default=None))
+    new += [p for p in params if p.kind is kinds.VAR_KEYWORD]
+    wrapper.__signature__ = sig.replace(parameters=new)
+    wrapper._out_spec = spec
+    return wrapper
+
+
+def install_out(namespace: dict, prefix: str = "") -> None:
+    """Give every function of ``namespace`` that ``SPECS`` names (under ``prefix``) ``out=``.
+
+    Args:
+        namespace: a module's ``globals()``.
+        prefix: the module's path below ``brickwork``, with a trailing dot (``"linalg."``);
+            ``""`` for the top level.
+    """
+    for key, spec in SPECS.items():
+        if not key.startswith(prefix) or "." in key[len(prefix):]:
+            continue
+        name = key[len(prefix):]
+        fn = namespace.get(name)
+        if fn is None:
+            raise RuntimeError(f"_out.SPECS names {key}, which brickwork does not define")
+        if getattr(fn, "_out_spec", None) is None:
+            namespace[name] = with_out(fn, spec)
