@@ -53,6 +53,20 @@ def testing_on(device: str, torch_device: str = "cpu"):
         DEVICE.update(saved)
 
 
+@contextlib.contextmanager
+def brickwork_device(device: str):
+    """Yield the brickwork device for a test's ``device`` parameter: ``'cpu'``, or for
+    ``'simcuda'`` the simulated CuPy installed and ``cuda:1`` (not CuPy's current GPU, so each
+    op must follow its tensors)."""
+    if device == "simcuda":
+        import simcuda
+
+        with simcuda.installed():
+            yield "cuda:1"
+    else:
+        yield "cpu"
+
+
 def to_torch(arr, requires_grad=False):
     t = torch.from_numpy(np.array(arr, copy=True))
     if DEVICE["torch"] != "cpu":

@@ -50,7 +50,7 @@ _C_NAMES = {
     "int16": "short int", "int32": "int", "int64": "long int", "uint8": "unsigned char",
     "bool": "bool",
 }
-_LEGACY_NAMES = {n: f"torch.{s}Tensor" for n, s in _SCALAR_TYPE_NAMES.items()}
+_LEGACY_NAMES = {n: f"brickwork.{s}Tensor" for n, s in _SCALAR_TYPE_NAMES.items()}
 _LEGACY_NAMES["bool"] = "CPUBoolType"  # what PyTorch prints for a bool tensor here
 
 _RESIZE_WARNING = (

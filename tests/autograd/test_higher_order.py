@@ -8,14 +8,12 @@ training) and a fused element-wise kernel run through its NumPy fallbacks.
 """
 from __future__ import annotations
 
-import contextlib
 
 import numpy as np
 import pytest
 
 import brickwork
-import simcuda
-from helpers import assert_close, requires_torch, torch
+from helpers import brickwork_device, assert_close, requires_torch, torch
 
 DEVICES = ["cpu", "simcuda"]
 
@@ -80,14 +78,7 @@ CASES = [
 IDS = [c[0] for c in CASES]
 
 
-@contextlib.contextmanager
-def _on(device: str):
-    """The device brickwork's tensors go to; 'simcuda' installs the simulated CuPy."""
-    if device == "simcuda":
-        with simcuda.installed():
-            yield "cuda:1"  # not CuPy's current GPU: each op must follow its tensors
-    else:
-        yield "cpu"
+_on = brickwork_device
 
 
 def _derivatives(lib, fn, arrays, device, orders=3):

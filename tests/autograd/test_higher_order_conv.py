@@ -4,30 +4,21 @@ upstream gradient (the only second derivative a linear op has), and finite-diffe
 of the second and third derivatives that need no PyTorch."""
 from __future__ import annotations
 
-import contextlib
 
 import numpy as np
 import pytest
 
 import brickwork
-import simcuda
 from brickwork.autograd import gradgradcheck
 from brickwork.nn import functional as F
 from brickwork.ops.conv import Convolution
 from brickwork.ops.pooling import AvgPool2d, MaxPool2d
-from helpers import assert_close, requires_torch, torch
+from helpers import brickwork_device, assert_close, requires_torch, torch
 
 DEVICES = ["cpu", "simcuda"]
 
 
-@contextlib.contextmanager
-def _on(device: str):
-    """The brickwork device to build tensors on; 'simcuda' installs the simulated CuPy."""
-    if device == "simcuda":
-        with simcuda.installed():
-            yield "cuda:1"  # not CuPy's current GPU: each op must follow its tensors
-    else:
-        yield "cpu"
+_on = brickwork_device
 
 
 def _first(out):

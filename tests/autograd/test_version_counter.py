@@ -256,6 +256,16 @@ def matmul_input_changed(L):
 
 
 @case
+def matmul_weight_updated_under_no_grad(L):  # mm saves only what the other gradient needs
+    w = leaf(L, [[1., 2.], [3., 4.]])
+    y = L.tensor([[1., 1.]]) @ w
+    with L.no_grad():
+        w.add_(1)
+    y.sum().backward()
+    return w.grad, w._version
+
+
+@case
 def second_backward_after_update(L):
     y = leaf(L, [1., 2.]).exp()
     s = y.sum()

@@ -81,13 +81,18 @@ def root_of(t: Tensor) -> Tensor:
 
 # -- making views ---------------------------------------------------------------------------------
 class _ViewList(list):
-    """A base's weak references to its views; dead ones are dropped when the list doubles."""
+    """A base's weak references to its views; dead ones are dropped when the list doubles.
 
-    __slots__ = ("limit",)
+    ``recorded``: whether any of them was made with a history (else, while the base needs no
+    gradient, an update has no view history to refresh).
+    """
+
+    __slots__ = ("limit", "recorded")
 
     def __init__(self, ref) -> None:
         super().__init__((ref,))
         self.limit = 64
+        self.recorded = False
 
     def add(self, ref) -> None:
         self.append(ref)
@@ -120,9 +125,11 @@ def mark_view(out: Tensor, input: Tensor, step: tuple, meta: int = DEFAULT,
         out._view_meta = meta
     views = base._views
     if views is None:
-        base._views = _ViewList(weakref.ref(out))
+        views = base._views = _ViewList(weakref.ref(out))
     else:
         views.add(weakref.ref(out))
+    if out.grad_fn is not None:
+        views.recorded = True
     return out
 
 
@@ -376,13 +383,19 @@ def rebase_history(self: Tensor, fn, output_nr: int, shape: tuple) -> None:
 def regenerate_views(root: Tensor) -> None:
     """Give each live view of ``root`` a grad_fn reading its region from root's history."""
     req = root._requires_grad
+    views = root._views
+    if not (req or views.recorded):
+        return
+    views.recorded = True
     edge = None
-    for ref in root._views:
+    for ref in views:
         w = ref()
         if w is None or (w.grad_fn is None and not req) or w._data.dtype.kind != "f":
             continue  # integer views (view(dtype)) have no history
         if w._view_meta != DEFAULT:
             # PyTorch refuses to regenerate these: the refusal is raised if backward gets here.
+            if type(w.grad_fn) is _ForbiddenView._node_cls:
+                continue  # refused already, with the view's own name in the message
             node = _new_node(_ForbiddenView, (), (), ())
             node.message = rebase_message(w, indirect=True)
         else:

@@ -58,7 +58,7 @@ def _call_backward(node, grads):
 
 def _call_tensor_backward(node, fcls, grads):
     from ..device import device_of_array
-    from ..tensor import Tensor, _make
+    from ..tensor import _make
 
     dev = None
     wrapped = []

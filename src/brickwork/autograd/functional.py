@@ -188,8 +188,7 @@ def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     with set_grad_enabled(True if create_graph else STATE.enabled):
         res = _autograd_grad(outputs, inputs, v, create_graph=create_graph)
         res = _fill_in_zeros(res, inputs, strict, create_graph, "back")
-    return (_unpack(_postprocess(outputs, create_graph), is_outputs_tuple),
-            _unpack(_postprocess(res, create_graph), is_inputs_tuple))
+    return _finish(outputs, is_outputs_tuple, res, is_inputs_tuple, create_graph)
 
 
 def jvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
@@ -213,8 +212,7 @@ def jvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     with set_grad_enabled(True if create_graph else STATE.enabled):
         res = _autograd_grad(grad_inputs, dummies, v, create_graph=create_graph)
         res = _fill_in_zeros(res, outputs, strict, create_graph, "back_trick")
-    return (_unpack(_postprocess(outputs, create_graph), is_outputs_tuple),
-            _unpack(_postprocess(res, create_graph), is_outputs_tuple))
+    return _finish(outputs, is_outputs_tuple, res, is_outputs_tuple, create_graph)
 
 
 def _refuse_forward_mode(strategy: str, fn: str) -> None:
@@ -325,23 +323,35 @@ def _scalar_output(func, inputs, fn_name: str, strict: bool):
     return is_outputs_tuple, outputs
 
 
+def _vector_hessian_setup(func, inputs, v, create_graph, strict, fn_name):
+    """What vhp and hvp share: tupled inputs and v, the scalar output, and its gradient
+    (kept in the graph)."""
+    is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", fn_name)
+    inputs = _preprocess(inputs, create_graph, need_graph=True)
+    v = _v_or_scalar(v, inputs, is_inputs_tuple, create_graph, fn_name, _USER_INPUT)
+    is_outputs_tuple, outputs = _scalar_output(func, inputs, fn_name, strict)
+    jac = _autograd_grad(outputs, inputs, create_graph=True)
+    _check_requires_grad(jac, "jacobian", strict)
+    return is_inputs_tuple, inputs, v, is_outputs_tuple, outputs, jac
+
+
+def _finish(outputs, is_outputs_tuple, res, is_res_tuple, create_graph):
+    return (_unpack(_postprocess(outputs, create_graph), is_outputs_tuple),
+            _unpack(_postprocess(res, create_graph), is_res_tuple))
+
+
 def vhp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     """``(func(inputs), v^T H)`` for a scalar function.
 
     See: torch.autograd.functional.vhp.
     """
     with enable_grad():
-        is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "vhp")
-        inputs = _preprocess(inputs, create_graph, need_graph=True)
-        v = _v_or_scalar(v, inputs, is_inputs_tuple, create_graph, "vhp", _USER_INPUT)
-        is_outputs_tuple, outputs = _scalar_output(func, inputs, "vhp", strict)
-        jac = _autograd_grad(outputs, inputs, create_graph=True)
-        _check_requires_grad(jac, "jacobian", strict)
+        is_inputs_tuple, inputs, v, is_outputs_tuple, outputs, jac = _vector_hessian_setup(
+            func, inputs, v, create_graph, strict, "vhp")
     with set_grad_enabled(True if create_graph else STATE.enabled):
         res = _autograd_grad(jac, inputs, v, create_graph=create_graph)
         res = _fill_in_zeros(res, inputs, strict, create_graph, "double_back")
-    return (_unpack(_postprocess(outputs, create_graph), is_outputs_tuple),
-            _unpack(_postprocess(res, create_graph), is_inputs_tuple))
+    return _finish(outputs, is_outputs_tuple, res, is_inputs_tuple, create_graph)
 
 
 def hvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
@@ -352,17 +362,12 @@ def hvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     from ..factories import zeros_like
 
     with enable_grad():
-        is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "hvp")
-        inputs = _preprocess(inputs, create_graph, need_graph=True)
-        v = _v_or_scalar(v, inputs, is_inputs_tuple, create_graph, "hvp", _USER_INPUT)
-        is_outputs_tuple, outputs = _scalar_output(func, inputs, "hvp", strict)
-        jac = _autograd_grad(outputs, inputs, create_graph=True)
-        _check_requires_grad(jac, "jacobian", strict)
+        is_inputs_tuple, inputs, v, is_outputs_tuple, outputs, jac = _vector_hessian_setup(
+            func, inputs, v, create_graph, strict, "hvp")
         dummies = tuple(zeros_like(inp, requires_grad=True) for inp in inputs)
         double_back = _autograd_grad(jac, inputs, dummies, create_graph=True)
         _check_requires_grad(jac, "hessian", strict)
     with set_grad_enabled(True if create_graph else STATE.enabled):
         res = _autograd_grad(double_back, dummies, v, create_graph=create_graph)
         res = _fill_in_zeros(res, inputs, strict, create_graph, "double_back_trick")
-    return (_unpack(_postprocess(outputs, create_graph), is_outputs_tuple),
-            _unpack(_postprocess(res, create_graph), is_inputs_tuple))
+    return _finish(outputs, is_outputs_tuple, res, is_inputs_tuple, create_graph)

@@ -25,24 +25,29 @@ class Matmul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
-            ctx.a, ctx.b = a, b
+        na, nb = ctx.needs_input_grad
+        if na or nb:
+            # Each operand only for the other's gradient, as PyTorch saves them: an in-place
+            # update of the other one must not fail backward (see autograd/_saved.py).
+            ctx.a, ctx.b, ctx.shapes = a if nb else None, b if na else None, (a.shape, b.shape)
         return np.matmul(a, b)
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.a, ctx.b
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
-        if a.ndim == 1:
-            g = np.expand_dims(g, -2 if b.ndim > 1 else 0)
-        if b.ndim == 1:
+        (sa, sb), a, b = ctx.shapes, ctx.a, ctx.b
+        if len(sa) == 1:
+            g = np.expand_dims(g, -2 if len(sb) > 1 else 0)
+        if len(sb) == 1:
             g = np.expand_dims(g, -1)
         ga = gb = None
         if ctx.needs_input_grad[0]:
-            ga = unbroadcast(np.matmul(g, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
+            b2 = b[:, None] if len(sb) == 1 else b
+            ga = unbroadcast(np.matmul(g, np.swapaxes(b2, -1, -2)),
+                             (1,) + sa if len(sa) == 1 else sa).reshape(sa)
         if ctx.needs_input_grad[1]:
-            gb = unbroadcast(np.matmul(np.swapaxes(a2, -1, -2), g), b2.shape).reshape(b.shape)
+            a2 = a[None, :] if len(sa) == 1 else a
+            gb = unbroadcast(np.matmul(np.swapaxes(a2, -1, -2), g),
+                             sb + (1,) if len(sb) == 1 else sb).reshape(sb)
         return ga, gb
 
 
@@ -215,7 +220,8 @@ class Outer(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.a, ctx.b = a, b
+        na, nb = ctx.needs_input_grad  # saved as PyTorch saves them (see Matmul)
+        ctx.a, ctx.b = a if nb else None, b if na else None
         return np.multiply.outer(a, b) if isinstance(a, np.ndarray) else a[:, None] * b[None, :]
 
     @staticmethod
@@ -234,7 +240,8 @@ class Addmm(Function):
     @staticmethod
     def forward(ctx, bias, m1, m2, beta, alpha):
         if any(ctx.needs_input_grad):
-            ctx.m1, ctx.m2, ctx.bias_shape = m1, m2, np.shape(bias)
+            _, n1, n2 = ctx.needs_input_grad[:3]  # saved as PyTorch saves them (see Matmul)
+            ctx.m1, ctx.m2, ctx.bias_shape = m1 if n2 else None, m2 if n1 else None, np.shape(bias)
             ctx.beta, ctx.alpha = beta, alpha
         prod = np.matmul(m1, m2)
         if alpha != 1:
