@@ -197,9 +197,7 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``. See: torch.Tensor.backward."""
-        from .autograd.engine import backward
-
-        backward(self, gradient, retain_graph, create_graph, inputs)
+        _engine_backward(self, gradient, retain_graph, create_graph, inputs)
 
     def register_hook(self, hook):
         """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one."""
@@ -556,3 +554,4 @@ __all__ = ["Tensor", "Size", "device_of_array"]
 
 # Views, version counters and the in-place rule; imported last, as it builds on Tensor.
 from .autograd import _views  # noqa: E402
+from .autograd.engine import backward as _engine_backward  # noqa: E402

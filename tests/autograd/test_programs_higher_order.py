@@ -175,3 +175,16 @@ def test_gradgradcheck_catches_a_wrong_second_derivative():
     with pytest.raises(GradcheckError, match="Jacobian mismatch"):
         brickwork.autograd.gradgradcheck(bad, (x,))
     assert not brickwork.autograd.gradgradcheck(bad, (x,), raise_exception=False)
+
+
+@requires_torch
+def test_create_graph_refuses_an_input_changed_in_place_after_use():
+    # tanh saves only its output, so first order is fine, but the second derivative of
+    # x * tanh(x) replays with x: a changed x would give a silently wrong Hessian.
+    for lib in (brickwork, torch):
+        a = lib.tensor([0.5, -1.0], dtype=lib.float64, requires_grad=True)
+        x = a * 1
+        y = (x * x.tanh()).sum()
+        x.add_(1)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            lib.autograd.grad(y, a, create_graph=True)

@@ -81,6 +81,18 @@ def replace_saved(d: dict, old, new) -> bool:
     return found
 
 
+def _saves_values(d: dict) -> bool:
+    """Whether a node's attribute dict holds floating-point arrays (directly or in a tuple)."""
+    for k, v in d.items():
+        if k[0] == "_":
+            continue
+        for x in (v if v.__class__ is tuple or v.__class__ is list else (v,)):
+            dt = getattr(x, "dtype", None)
+            if dt is not None and getattr(dt, "kind", "") == "f" and getattr(x, "ndim", 0):
+                return True
+    return False
+
+
 # -- noting versions ------------------------------------------------------------------------------
 def record_saved_output(node, vc: list, output_nr: int, arr, name: str | None = None) -> None:
     """Watch output ``output_nr`` of ``node``, saved as ``arr``, through counter ``vc``
@@ -113,19 +125,26 @@ def note_user_saved(ctx, args: tuple, outs) -> None:
 
 
 # -- checking -------------------------------------------------------------------------------------
-def check_saved(node) -> None:
+def check_saved(node, replay: bool = False) -> None:
     """Raise PyTorch's error if a value ``node``'s backward needs was changed in place.
+
+    With ``replay`` (create_graph, which re-runs the forward on the node's arguments) every
+    tensor argument counts as saved when the node saved any floating-point values: those
+    depend on the inputs, so a replay on changed inputs would give a wrong higher derivative.
+    (Ops that save only shapes, keys and masks — slicing, reshapes, sums — are linear in their
+    inputs and replay the same whatever the values.)
 
     (A counter keeps its last few dozen update times: a value updated more often than that
     since it was saved is still refused, but the version it names as expected may be too high.)
     """
     Tensor = _Tensor or _tensor_cls()
     epoch = node._epoch
+    replay = replay and _saves_values(node.__dict__)
     for a in node._args:
         if isinstance(a, Tensor):
             vc = a._vc
             if vc is not None and len(vc) > 1 and vc[-1] > epoch \
-                    and saves(node.__dict__, a._data):
+                    and (replay or saves(node.__dict__, a._data)):
                 since = sum(1 for when in vc[1:] if when > epoch)
                 raise RuntimeError(_input_message(a, vc[0] - since))
     for vc, version, nr, shape, dtype, name in node._out_versions:

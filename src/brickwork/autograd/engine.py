@@ -1,11 +1,26 @@
 """Reverse-mode differentiation: walks the graph of Function nodes from the outputs back."""
 from __future__ import annotations
 
-from ..device import DeviceFollower, array_writeable
+import numpy as np
+
+from ..device import (DeviceFollower, array_module, array_writeable, device_of_array,
+                      on_device)
 from .function import AccumulateGrad, _SECOND_BACKWARD, _as_array, _edge
 from .grad_mode import STATE
 from ._saved import CLOCK as _CLOCK, check_saved as _check_saved
 from .anomaly_mode import STATE as _ANOMALY, run_node as _run_node
+
+
+_NDARRAY = np.ndarray
+_Tensor = None  # brickwork.tensor.Tensor and _make, bound on the first backward (import cycle)
+_make = None
+
+
+def _bind_tensor() -> None:
+    global _Tensor, _make
+    from ..tensor import Tensor, _make as make
+
+    _Tensor, _make = Tensor, make
 
 
 class RemovableHandle:
@@ -191,7 +206,10 @@ def run_backward(roots, root_grads, retain_graph: bool, capture=None,
             grads = buffers.pop(node, None)
             if grads is not None:
                 g0 = grads[0] if grads[0] is not None else next(g for g in grads if g is not None)
-                devices.follow_array(g0._data if create_graph else g0)
+                if create_graph:
+                    g0 = g0._data
+                if g0.__class__ is not _NDARRAY:  # a GPU array: compute on its device
+                    devices.follow_array(g0)
             if grads is not None and node._hooks:
                 for nr, fns in node._hooks.items():
                     for fn in list(fns):
@@ -218,10 +236,11 @@ def run_backward(roots, root_grads, retain_graph: bool, capture=None,
                 if node._n_out > 1 and node._materialize:
                     grads = _materialize(node, grads, create_graph)
                 if _ANOMALY.enabled:
-                    in_grads = _run_node(call, node, grads, _check_saved)
+                    in_grads = _run_node(call, node, grads,
+                                         lambda n: _check_saved(n, create_graph))
                 else:
                     if node._epoch != _CLOCK.n:  # in-place updates since it ran (_saved.py)
-                        _check_saved(node)
+                        _check_saved(node, create_graph)
                     in_grads = call(node, grads)
                 for hook in node.__dict__.get("_node_hooks", ()):
                     hook(in_grads, grads)
@@ -275,9 +294,6 @@ def _leading_to(roots, targets) -> set:
 
 
 def _wrap_grad(g):
-    from ..device import device_of_array
-    from ..tensor import _make
-
     return _make(g, device_of_array(g))
 
 
@@ -289,8 +305,6 @@ def _accumulate(t, g) -> None:
                            f"shape {list(t._data.shape)}")
     old = t._grad
     if old is None:
-        from ..tensor import _make
-
         # Copy: the same array may also flow to another leaf or be the user's `gradient`.
         t._grad = _make(g.copy(), t._device)
     elif old._data.shape == g.shape and array_writeable(old._data):
@@ -337,8 +351,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
 
     See: torch.autograd.backward.
     """
-    from ..tensor import Tensor
-
+    if _Tensor is None:
+        _bind_tensor()
+    Tensor = _Tensor
     if isinstance(tensors, Tensor):
         tensors = (tensors,)
     if grad_tensors is None or isinstance(grad_tensors, Tensor):
@@ -353,8 +368,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
 
 def _roots_and_grads(tensors, grad_tensors, create_graph=False):
     """The root edges and their gradients: arrays, or Tensors for ``create_graph``."""
-    from ..tensor import Tensor, _make
-
+    Tensor = _Tensor
     roots, grads = [], []
     for i, (t, g) in enumerate(zip(tensors, grad_tensors)):
         if not t._requires_grad:
@@ -364,8 +378,6 @@ def _roots_and_grads(tensors, grad_tensors, create_graph=False):
             if t._data.size != 1:
                 # PyTorch's exact text; the fix is to pass `gradient=` or reduce to a scalar.
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            from ..device import array_module, on_device
-
             if t._device.index is None:
                 g_arr = array_module(t._device).ones(t._data.shape, t._data.dtype)
             else:
@@ -396,8 +408,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
     See: torch.autograd.grad.
     """
-    from ..tensor import Tensor, _make
-
+    if _Tensor is None:
+        _bind_tensor()
+    Tensor = _Tensor
     if isinstance(outputs, Tensor):
         outputs = (outputs,)
     single = isinstance(inputs, Tensor)

@@ -167,6 +167,7 @@ class Function:
         requires = False
         arrays = []
         needs = []
+        edges = []  # next_functions, built here: a comprehension later costs a frame per op
         for a in args:
             if isinstance(a, Tensor):
                 d = a._device
@@ -178,11 +179,15 @@ class Function:
                 if a._requires_grad:
                     requires = True
                     needs.append(True)
+                    fn = a.grad_fn
+                    edges.append((fn, a._output_nr) if fn is not None else _edge(a))
                 else:
                     needs.append(False)
+                    edges.append(_NO_EDGE)
             else:
                 arrays.append(a)
                 needs.append(False)
+                edges.append(_NO_EDGE)
         if dev is not None and dev.index is not None and dev.index != _cuda_index():
             # On a GPU that is not CuPy's current one: run there (see device.on_device).
             with _on_device(dev):
@@ -228,9 +233,7 @@ class Function:
         if kwargs:
             ctx._kwargs = kwargs
         ctx._epoch = _CLOCK.n  # in-place updates after this one may invalidate what it saves
-        ctx.next_functions = tuple([((a.grad_fn, a._output_nr) if a.grad_fn is not None
-                                     else _edge(a)) if need else _NO_EDGE
-                                    for a, need in zip(args, needs)])
+        ctx.next_functions = tuple(edges)
         if isinstance(outs, tuple):
             ctx._n_out = len(outs)
             ctx._out_meta = tuple([(o._data.shape, o._data.dtype) for o in outs])
