@@ -307,3 +307,16 @@ def _compare_results(b, t, what):
         assert tuple(b) == tuple(t), f"{what}: {tuple(b)} != {tuple(t)}"
     else:
         assert b == t, f"{what}: brickwork {b!r} != torch {t!r}"
+
+
+class CaseTable(dict):
+    """Named cases of a table test: ``@table.case`` registers a function under its name."""
+
+    def case(self, fn):
+        self[fn.__name__] = fn
+        return fn
+
+
+def leaf(lib, values, **kwargs):
+    """A leaf tensor of ``lib`` (brickwork or torch) that requires grad."""
+    return lib.tensor(values, requires_grad=True, **kwargs)

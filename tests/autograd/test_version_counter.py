@@ -13,18 +13,10 @@ import numpy as np
 import pytest
 
 import brickwork
-from helpers import check_behaviour, requires_torch
+from helpers import CaseTable, check_behaviour, leaf, requires_torch
 
-CASES = {}
-
-
-def case(fn):
-    CASES[fn.__name__] = fn
-    return fn
-
-
-def leaf(lib, values, **kwargs):
-    return lib.tensor(values, requires_grad=True, **kwargs)
+CASES = CaseTable()
+case = CASES.case
 
 
 # -- counting -------------------------------------------------------------------------------------

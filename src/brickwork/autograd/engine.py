@@ -65,10 +65,13 @@ def _call_backward(node, grads):
     if not fcls._array_level:
         return _call_tensor_backward(node, fcls, grads)
     result = fcls.backward(node, *grads)
-    if not isinstance(result, tuple):
+    if result.__class__ is not tuple:
         result = (result,)
-    # NumPy returns scalars from arithmetic on 0-d arrays; gradients must stay arrays.
-    return tuple([None if r is None else _as_array(r) for r in result])
+    for r in result:
+        if r is not None and r.__class__ is not _NDARRAY:
+            # NumPy returns scalars from arithmetic on 0-d arrays; gradients must stay arrays.
+            return tuple([None if r is None else _as_array(r) for r in result])
+    return result
 
 
 def _call_tensor_backward(node, fcls, grads):

@@ -93,9 +93,13 @@ class Node:
 
     def _release(self) -> None:
         # Free what forward saved: the graph can no longer be replayed (retain_graph=False).
-        keep = {k: v for k, v in self.__dict__.items() if k in _STRUCTURAL}
-        self.__dict__.clear()
-        self.__dict__.update(keep)
+        d = self.__dict__
+        if d.keys().isdisjoint(_STRUCTURAL):  # the common case: one C call, then clear
+            d.clear()
+        else:
+            keep = {k: v for k, v in d.items() if k in _STRUCTURAL}
+            d.clear()
+            d.update(keep)
         self._released = True
 
 
