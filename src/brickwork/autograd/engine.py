@@ -146,7 +146,11 @@ def _call_graph_backward(node, grads):
     ctx = fcls._node_cls()
     ctx.needs_input_grad = node.needs_input_grad
     inputs = [Lifted(a) if isinstance(a, Tensor) else a for a in args]
-    link_saved_outputs(node, ctx, fcls.forward(ctx, *inputs, **node._kwargs), inputs)
+    saved = _lift_saved_inputs(node.__dict__, args, inputs)
+    if saved is not None:  # it saved only its inputs and constants: no need to replay
+        ctx.__dict__.update(saved)
+    else:
+        link_saved_outputs(node, ctx, fcls.forward(ctx, *inputs, **node._kwargs), inputs)
     result = fcls.backward(ctx, *[None if g is None else Lifted(g) for g in grads])
     if not isinstance(result, tuple):
         result = (result,)
@@ -314,6 +318,48 @@ def _accumulate(t, g) -> None:
         old._data += g
     else:
         old._data = old._data + g
+
+
+def _lift_saved_inputs(d: dict, args, inputs) -> dict | None:
+    """A node's saved values with its input arrays swapped for their recording versions, or
+    None when it saved anything else of floating point (an output or an intermediate, which
+    depends on the inputs: the forward must then be replayed to put it in the graph).
+
+    Linear layers, products and most binary ops save just their inputs; skipping their replay
+    skips a second forward matmul per node in a Hessian-vector product.
+    """
+    by_id = {id(a._data): lifted for a, lifted in zip(args, inputs) if lifted is not a}
+    out = {}
+    for k, v in d.items():
+        if k[0] == "_":
+            continue
+        if v.__class__ is tuple or v.__class__ is list:
+            items = []
+            for x in v:
+                x = _lift_one(x, by_id)
+                if x is _REPLAY:
+                    return None
+                items.append(x)
+            out[k] = v.__class__(items)
+        else:
+            v = _lift_one(v, by_id)
+            if v is _REPLAY:
+                return None
+            out[k] = v
+    return out
+
+
+_REPLAY = object()
+
+
+def _lift_one(x, by_id):
+    lifted = by_id.get(id(x))
+    if lifted is not None:
+        return lifted
+    dt = getattr(x, "dtype", None)
+    if dt is not None and getattr(dt, "kind", "") in "fc":
+        return _REPLAY  # a float array or scalar that is not an input: derived from them
+    return x
 
 
 def _composite_backward(node, composite, args, grads):
