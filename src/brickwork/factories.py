@@ -115,6 +115,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False,
     """A new tensor copied from ``data`` (numbers, nested lists, NumPy arrays, tensors).
 
     Python floats become ``float32`` (the default dtype) and ints ``int64``, as in PyTorch.
+    ``pin_memory`` is accepted for PyTorch's signature and ignored: NumPy memory is not
+    page-locked (see ``Tensor.pin_memory``).
 
     Example:
         >>> brickwork.tensor([[1., 2.], [3., 4.]]).shape
@@ -195,7 +197,10 @@ def ones(*args, size=None, dtype=None, device=None,
 
 def empty(*args, size=None, dtype=None, device=None, requires_grad: bool = False,
           memory_format=None) -> Tensor:
-    """An uninitialised tensor (zero-filled here, which costs little). See: torch.empty."""
+    """An uninitialised tensor (zero-filled here, which costs little). See: torch.empty.
+
+    ``memory_format`` is accepted for PyTorch's signature and ignored: tensors are row-major.
+    """
     d = _float_dtype(dtype)
     return _filled(_shape(args, size, "empty"), 0, d.np, device, requires_grad)
 
@@ -352,6 +357,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
 def _like(name, fn):
     def like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
              memory_format=None, **kw) -> Tensor:
+        """``memory_format`` is accepted for PyTorch's signature and ignored (row-major)."""
         return fn(*input.shape, dtype=dtype or input.dtype, device=device or input.device,
                   requires_grad=requires_grad, **kw)
 
@@ -369,6 +375,10 @@ randn_like = _like("randn_like", randn)
 
 def full_like(input: Tensor, fill_value, *, dtype=None, device=None,
               requires_grad: bool = False, memory_format=None) -> Tensor:
+    """``full`` with ``input``'s shape, dtype and device. See: torch.full_like.
+
+    ``memory_format`` is accepted for PyTorch's signature and ignored: tensors are row-major.
+    """
     return full(input.shape, fill_value, dtype=dtype or input.dtype,
                 device=device or input.device, requires_grad=requires_grad)
 

@@ -109,6 +109,6 @@ def set_rng_state(new_state) -> None:
     default_generator.set_state(new_state)
 
 
-def rng_for(generator=None, dev=None) -> np.random.Generator:
+def rng_for(generator=None) -> np.random.Generator:
     """The NumPy generator to draw from for ``generator`` (or the default one)."""
     return (generator or default_generator)._rng

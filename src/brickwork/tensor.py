@@ -116,6 +116,8 @@ class Tensor:
         return self._data.dtype.kind == "f"
 
     def is_contiguous(self, memory_format=None) -> bool:
+        """Whether the data is row-major contiguous; ``memory_format`` is accepted for
+        PyTorch's signature and ignored (row-major is the only layout)."""
         return bool(self._data.flags.c_contiguous)
 
     def get_device(self) -> int:
@@ -372,6 +374,7 @@ class Tensor:
         """Write ``src`` (broadcast, cast to this dtype, moved to this device) into ``self``.
 
         Differentiable: the gradient flows to ``src``; the overwritten values get none.
+        ``non_blocking`` is accepted for PyTorch's signature and ignored: copies are synchronous.
         See: torch.Tensor.copy_.
         """
         from .ops.conversion import copy_into
@@ -387,13 +390,15 @@ class Tensor:
         """
         from .ops.conversion import parse_to_args, to_copy
 
-        dev, dtype, copy = parse_to_args(self, args, kwargs)
+        dev, dtype, copy = parse_to_args(args, kwargs)
         return to_copy(self, dev, dtype, copy)
 
     def cpu(self) -> "Tensor":
         return self.to(CPU)
 
     def cuda(self, device=None, non_blocking: bool = False) -> "Tensor":
+        """A copy on a GPU (``self`` when already there). ``non_blocking`` is accepted for
+        PyTorch's signature and ignored: copies are synchronous. See: torch.Tensor.cuda."""
         from .device import device as _device
 
         if device is None:

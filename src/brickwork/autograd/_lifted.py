@@ -114,6 +114,7 @@ class Lifted:
 
     # -- methods -------------------------------------------------------------------------------
     def reshape(self, *shape, order="C") -> "Lifted":
+        _c_order(order)
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         return Lifted(self.t.reshape(tuple(shape))) if tuple(shape) != self.shape else self
@@ -135,10 +136,11 @@ class Lifted:
         return Lifted(self.t.to(_dt._FROM_NP[dt]))
 
     def copy(self, order="C") -> "Lifted":
+        _c_order(order)
         return Lifted(self.t.clone())
 
     def ravel(self, order="C") -> "Lifted":
-        return self.reshape(-1)
+        return self.reshape(-1, order=order)
 
     flatten = ravel
 
@@ -174,10 +176,11 @@ class Lifted:
         return Lifted(self.t.cumprod(axis))
 
     def var(self, axis=None, dtype=None, ddof=0, keepdims=False, **_) -> "Lifted":
-        return _var(self, axis, ddof, keepdims)
+        x = self if dtype is None else self.astype(dtype, copy=False)
+        return _var(x, axis, ddof, keepdims)
 
     def std(self, axis=None, dtype=None, ddof=0, keepdims=False, **_) -> "Lifted":
-        return _var(self, axis, ddof, keepdims) ** 0.5
+        return self.var(axis, dtype, ddof, keepdims) ** 0.5
 
     def dot(self, other) -> "Lifted":
         return _ufunc(np.matmul, self, other)
@@ -300,8 +303,11 @@ Lifted.__hash__ = object.__hash__
 
 
 # -- converting between Lifted, Tensors and plain arrays ---------------------------------------
-def lift(t) -> Lifted:
-    return Lifted(t)
+def _c_order(order) -> None:
+    """Tensors are row-major: a backward asking for another element order cannot be recorded."""
+    if order != "C":
+        raise NotImplementedError(f"order={order!r}: recorded arrays are row-major (C order) "
+                                  "only")
 
 
 def unlift(x, like):
@@ -489,5 +495,5 @@ _NONDIFF_UFUNCS = frozenset((
 from ._lifted_functions import (FUNCTIONS, _add_at, _reduce, _squeeze,  # noqa: E402
                                 _var, namespace_for)
 
-__all__ = ["Lifted", "lift", "unlift", "namespace_for", "FUNCTIONS"]
+__all__ = ["Lifted", "unlift", "namespace_for", "FUNCTIONS"]
 

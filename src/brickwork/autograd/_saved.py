@@ -105,7 +105,7 @@ def record_saved_output(node, vc: list, output_nr: int, arr, name: str | None = 
     records.append((vc, vc[0], output_nr, arr.shape, arr.dtype, name))
 
 
-def note_user_saved(ctx, args: tuple, outs) -> None:
+def note_user_saved(ctx, outs) -> None:
     """After a user Function's forward: note the versions of its ``save_for_backward`` tensors
     (outputs by their counter, so the node does not keep its own outputs alive)."""
     outs = outs if isinstance(outs, tuple) else (outs,)

@@ -319,7 +319,7 @@ def after_user_forward(ctx, args: tuple, outs) -> None:
             check_inplace(t)
             rebase_history(t, ctx, nr, t._data.shape)
     if ctx._saved:
-        note_user_saved(ctx, args, outs)
+        note_user_saved(ctx, outs)
 
 
 # -- checks before an update ----------------------------------------------------------------------

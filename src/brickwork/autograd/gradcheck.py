@@ -23,8 +23,9 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
     """Compare backward's gradients of ``func`` with central finite differences.
 
     Inputs that require grad should be float64 tensors. Every output element's gradient with
-    respect to every input element is checked (use small inputs); ``fast_mode`` runs the same
-    full check. Checks that need forward-mode AD or batched gradients are refused.
+    respect to every input element is checked (use small inputs). ``fast_mode`` is accepted for
+    PyTorch's signature; the full check runs either way (it passes exactly when the fast one
+    would). Checks that need forward-mode AD or batched gradients are refused.
 
     Example:
         >>> x = brickwork.randn(3, dtype=brickwork.float64, requires_grad=True)

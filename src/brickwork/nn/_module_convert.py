@@ -37,8 +37,7 @@ def _rebind(t: Tensor, new: Tensor) -> None:
 def _parse(args, kwargs):
     from ..ops.conversion import parse_to_args
 
-    dummy = Tensor.__new__(Tensor)  # parse_to_args only needs a tensor for to(other_tensor)
-    return parse_to_args(dummy, args, dict(kwargs))
+    return parse_to_args(args, dict(kwargs))
 
 
 def to(self, *args, **kwargs):

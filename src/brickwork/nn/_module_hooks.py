@@ -60,8 +60,12 @@ def register_forward_hook(self, hook: Callable, *, prepend: bool = False,
                           with_kwargs: bool = False, always_call: bool = False):
     """Run ``hook(module, args, output)`` after ``forward``; a non-None result replaces output.
 
+    ``always_call=True`` (run the hook even when forward raises) is not supported and raises.
     See: torch.nn.Module.register_forward_hook.
     """
+    if always_call:
+        raise NotImplementedError("register_forward_hook(always_call=True) is not supported: "
+                                  "hooks run only after a forward that returns")
     handle, _ = _add(self, "_forward_hooks", hook, prepend, self._forward_hooks_with_kwargs)
     if with_kwargs:
         self._forward_hooks_with_kwargs[handle.id] = True

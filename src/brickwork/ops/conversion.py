@@ -59,7 +59,7 @@ def to_copy(t: Tensor, dev, dtype, copy: bool = False) -> Tensor:
     return out
 
 
-def parse_to_args(t: Tensor, args, kwargs):
+def parse_to_args(args, kwargs):
     """Read ``to(...)``'s overloads: (dtype), (device, dtype), (tensor), plus keywords."""
     dev = kwargs.pop("device", None)
     dtype = kwargs.pop("dtype", None)

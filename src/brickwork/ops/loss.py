@@ -376,12 +376,18 @@ def _pointwise(kind, input, target, reduction, param=None):
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
              reduction: str = "mean", weight=None) -> Tensor:
     """Mean squared error. See: torch.nn.functional.mse_loss."""
+    if weight is not None:
+        raise NotImplementedError("mse_loss(weight=...) is not supported yet; weight the "
+                                  "unreduced loss (reduction='none') instead")
     return _pointwise("mse", input, target, _reduction(reduction, size_average, reduce))
 
 
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
             reduction: str = "mean", weight=None) -> Tensor:
     """Mean absolute error. See: torch.nn.functional.l1_loss."""
+    if weight is not None:
+        raise NotImplementedError("l1_loss(weight=...) is not supported yet; weight the "
+                                  "unreduced loss (reduction='none') instead")
     return _pointwise("l1", input, target, _reduction(reduction, size_average, reduce))
 
 
@@ -399,6 +405,9 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
                weight=None) -> Tensor:
     """Squared below ``delta``, ``delta``-scaled absolute above. See:
     torch.nn.functional.huber_loss."""
+    if weight is not None:
+        raise NotImplementedError("huber_loss(weight=...) is not supported yet; weight the "
+                                  "unreduced loss (reduction='none') instead")
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     return _pointwise("huber", input, target, _reduction(reduction), float(delta))

@@ -270,6 +270,9 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
               scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     """Rows of ``weight`` picked by the integer ``input``; ``padding_idx``'s row gets no
     gradient. See: torch.nn.functional.embedding."""
+    if sparse:
+        raise NotImplementedError("embedding(sparse=True): brickwork has no sparse tensors; "
+                                  "use sparse=False (a dense gradient)")
     if input.dtype.is_floating_point or input.dtype.name == "bool":
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
                            f"following scalar types: Long, Int; but got "
@@ -352,7 +355,7 @@ def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool, nam
     if p == 1:
         mask = np.zeros(mask_shape, dtype=input._data.dtype)
     else:
-        keep = rng_for(None, input.device).random(mask_shape) >= p
+        keep = rng_for(None).random(mask_shape) >= p
         mask = (keep / (1 - p)).astype(input._data.dtype)
     mask = xp_of(input._data).asarray(mask)
     if inplace:

@@ -101,6 +101,9 @@ class Gather(Function):
 @runs_on_input_device
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
     """``out[i][j] = input[i][index[i][j]]`` (for dim=1). See: torch.gather."""
+    if sparse_grad:
+        raise NotImplementedError("gather(sparse_grad=True): brickwork has no sparse tensors; "
+                                  "use sparse_grad=False (a dense gradient)")
     _long_index(index, "gather")
     d = normalize_dim(dim, input._data.ndim)
     _check_gather_shapes("gather", input, index, d)

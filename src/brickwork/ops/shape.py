@@ -455,12 +455,18 @@ class Clone(Function):
 
 
 def clone(input: Tensor, *, memory_format=None) -> Tensor:
-    """A copy with its own storage that gradients flow through. See: torch.clone."""
+    """A copy with its own storage that gradients flow through. See: torch.clone.
+
+    ``memory_format`` is accepted for PyTorch's signature and ignored: copies are row-major.
+    """
     return Clone.apply(input)
 
 
 def contiguous(input: Tensor, memory_format=None) -> Tensor:
     """``input`` itself when already contiguous, else a contiguous copy.
+
+    ``memory_format`` is accepted for PyTorch's signature and ignored: row-major is the only
+    layout.
 
     See: torch.Tensor.contiguous.
     """

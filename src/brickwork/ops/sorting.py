@@ -80,6 +80,9 @@ def _apply_select(cls, input: Tensor, idx, dim: int, result):
 def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
     """Sorted values along ``dim`` and the indices they came from. See: torch.sort.
 
+    The sort is always stable, so ``stable`` is accepted for PyTorch's signature (a stable
+    order is a valid answer to ``stable=False`` too).
+
     Example:
         >>> brickwork.tensor([3., 1., 2.]).sort().indices.tolist()
         [1, 2, 0]
@@ -94,7 +97,10 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
 @runs_on_input_device
 def argsort(input: Tensor, dim: int = -1, descending: bool = False,
             stable: bool = False) -> Tensor:
-    """The indices that sort ``input`` along ``dim``. See: torch.argsort."""
+    """The indices that sort ``input`` along ``dim``. See: torch.argsort.
+
+    The sort is always stable, so ``stable`` is accepted for PyTorch's signature.
+    """
     nd = input._data.ndim
     d = normalize_dim(dim, nd)
     if nd == 0:
@@ -105,6 +111,9 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False,
 @runs_on_input_device
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
     """The ``k`` largest (or smallest) values along ``dim`` and their indices.
+
+    They always come sorted: ``sorted=False`` (any order allowed) is accepted for PyTorch's
+    signature.
 
     See: torch.topk.
     """
@@ -146,6 +155,9 @@ def argwhere(input: Tensor) -> Tensor:
 def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
            return_counts: bool = False, dim: int | None = None):
     """The distinct elements (sorted), optionally with inverse indices and counts.
+
+    They always come sorted (as PyTorch's do on the CPU): ``sorted`` is accepted for
+    PyTorch's signature.
 
     See: torch.unique.
     """

@@ -189,6 +189,8 @@ class AsStrided(Function):
 
     @staticmethod
     def forward(ctx, a, storage, size, stride, offset, in_pos):
+        """``a`` is accepted for autograd only (the gradient's way back); its values are read
+        through ``storage``."""
         if ctx.needs_input_grad[0]:
             ctx.geometry, ctx.in_pos, ctx.numel = (size, stride, offset), in_pos, storage.size
         return _StorageView.forward(ctx, storage, size, stride, offset)

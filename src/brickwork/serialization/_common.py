@@ -174,7 +174,7 @@ class DeviceMapper:
         self.map_location = map_location
         self._cache: dict = {}
 
-    def place(self, arr: np.ndarray, location: str, storage_key=None):
+    def place(self, arr: np.ndarray, location: str):
         """Return ``(array, device)`` for a storage saved on ``location``."""
         from ..device import device, resolve
 

@@ -53,6 +53,9 @@ def get_total_norm(tensors, norm_type: float | str = 2.0, error_if_nonfinite: bo
                    foreach: bool | None = None) -> Tensor:
     """The ``norm_type`` norm of the norms of ``tensors`` (as if concatenated into one vector).
 
+    ``foreach`` is accepted for PyTorch's signature and ignored: it picks a kernel strategy,
+    not a result.
+
     Each tensor's norm is taken on its own device; the total lives on the first one's.
     See: torch.nn.utils.get_total_norm.
     """
@@ -84,6 +87,9 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm: Tensor,
                           foreach: bool | None = None) -> None:
     """Scale the gradients by ``max_norm / (total_norm + 1e-6)`` when that is below 1.
 
+    ``foreach`` is accepted for PyTorch's signature and ignored: it picks a kernel strategy,
+    not a result.
+
     See: torch.nn.utils.clip_grads_with_norm_.
     """
     grads = _grads(parameters)
@@ -107,6 +113,9 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
                     norm_type: float | str = 2.0, error_if_nonfinite: bool = False,
                     foreach: bool | None = None) -> Tensor:
     """Rescale gradients in place so that their total norm is at most ``max_norm``.
+
+    ``foreach`` is accepted for PyTorch's signature and ignored: it picks a kernel strategy,
+    not a result.
 
     Args:
         parameters: tensors (or one tensor) whose ``.grad`` is clipped.
@@ -141,6 +150,9 @@ def clip_grad_norm(parameters, max_norm: float, norm_type: float | str = 2.0,
 def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float,
                      foreach: bool | None = None) -> None:
     """Clamp every gradient entry into ``[-clip_value, clip_value]`` in place.
+
+    ``foreach`` is accepted for PyTorch's signature and ignored: it picks a kernel strategy,
+    not a result.
 
     Example:
         >>> brickwork.nn.utils.clip_grad_value_(model.parameters(), 0.5)
