@@ -9,6 +9,7 @@ from .function import AccumulateGrad, _SECOND_BACKWARD, _as_array, _edge
 from .grad_mode import STATE
 from ._saved import CLOCK as _CLOCK, check_saved as _check_saved
 from .anomaly_mode import STATE as _ANOMALY, run_node as _run_node
+from ._lifted import Lifted, link_saved_outputs, unlift
 
 
 _NDARRAY = np.ndarray
@@ -75,8 +76,6 @@ def _call_backward(node, grads):
 
 
 def _call_tensor_backward(node, fcls, grads):
-    from ..device import device_of_array
-    from ..tensor import _make
 
     dev = None
     wrapped = []
@@ -96,7 +95,6 @@ def _call_tensor_backward(node, fcls, grads):
 
 def _checked_tensor_grads(node, result) -> list:
     """A user Function's gradients, checked against its inputs (count, type, shape)."""
-    from ..tensor import Tensor
 
     if not isinstance(result, tuple):
         result = (result,)
@@ -109,7 +107,7 @@ def _checked_tensor_grads(node, result) -> list:
         if g is None or m is None:
             out.append(None)
             continue
-        if not isinstance(g, Tensor):
+        if not isinstance(g, _Tensor):
             raise TypeError(f"function {node.name()} returned a gradient of type "
                             f"{type(g).__name__} at index {i}, expected a Tensor or None")
         if tuple(g.shape) != tuple(m[0]):
@@ -127,25 +125,23 @@ def _call_graph_backward(node, grads):
     forward on ``Lifted`` inputs, so every value their backward reads (inputs, outputs and
     intermediates) is in the graph, then run the same backward code on ``Lifted`` gradients.
     """
-    from ._lifted import Lifted, link_saved_outputs, unlift
 
     fcls = node._forward_cls
     if not fcls._array_level:
         return tuple(_checked_tensor_grads(node, fcls.backward(node, *grads)))
     if node._released:
         raise RuntimeError(_SECOND_BACKWARD)
-    from ..tensor import Tensor
 
     args = node._args
     composite = getattr(fcls, "composite", None)
     if composite is not None:
         return _composite_backward(node, composite, args, grads)
-    like = next((a for a in args if isinstance(a, Tensor)), None)
+    like = next((a for a in args if isinstance(a, _Tensor)), None)
     if like is None:
         like = next(g for g in grads if g is not None)
     ctx = fcls._node_cls()
     ctx.needs_input_grad = node.needs_input_grad
-    inputs = [Lifted(a) if isinstance(a, Tensor) else a for a in args]
+    inputs = [Lifted(a) if isinstance(a, _Tensor) else a for a in args]
     saved = _lift_saved_inputs(node.__dict__, args, inputs)
     if saved is not None:  # it saved only its inputs and constants: no need to replay
         ctx.__dict__.update(saved)
@@ -157,7 +153,7 @@ def _call_graph_backward(node, grads):
     out = []
     for r, a in zip(result, args):
         g = unlift(r, like)
-        if g is not None and isinstance(a, Tensor) and g._data.dtype != a._data.dtype:
+        if g is not None and isinstance(a, _Tensor) and g._data.dtype != a._data.dtype:
             g = g.to(a.dtype)
         out.append(g)
     return tuple(out)
@@ -167,11 +163,9 @@ def _materialize(node, grads, create_graph=False):
     meta = getattr(node, "_out_meta", None)
     if meta is None:
         return grads
-    from ..device import array_module, device_of_array
 
     ref = next(g for g in grads if g is not None)
     if create_graph:
-        from ..tensor import _make
 
         ref = ref._data
         dev = device_of_array(ref)
@@ -367,13 +361,12 @@ def _composite_backward(node, composite, args, grads):
     differentiable ops, for kernels (convolution, pooling) whose array code cannot run on
     recording values. The composite is differentiated by this engine, so the op keeps its one
     hand-written backward (the fast first-order one)."""
-    from ..tensor import Tensor
 
     outs = composite(*args, **node._kwargs)
     outs = outs if isinstance(outs, tuple) else (outs,)
     pairs = [(o, g) for o, g in zip(outs, grads) if g is not None and o._requires_grad]
     wanted = [i for i, (a, need) in enumerate(zip(args, node.needs_input_grad))
-              if need and isinstance(a, Tensor)]
+              if need and isinstance(a, _Tensor)]
     result = [None] * len(args)
     if not pairs or not wanted:
         return tuple(result)
