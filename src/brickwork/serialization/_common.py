@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -227,18 +226,6 @@ def make_tensor(arr, dev, requires_grad: bool, is_param: bool) -> Tensor:
 
 
 # -- bulk reads and checksums -------------------------------------------------------------
-_POOL: ThreadPoolExecutor | None = None
-
-
-def pool() -> ThreadPoolExecutor:
-    """Threads for file reads and crc32: both release the GIL, so they overlap."""
-    global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max(2, min(8, os.cpu_count() or 2)),
-                                   thread_name_prefix="brickwork-io")
-    return _POOL
-
-
 def crc32(buf) -> int:
     """zlib's crc32 of a buffer (an array is read as its raw bytes)."""
     if isinstance(buf, np.ndarray):

@@ -26,7 +26,8 @@ import numpy as np
 
 from . import _tree
 from ._common import (CorruptFileError, DeviceMapper, StoragePlan, crc32, empty_for_read,
-                      make_tensor, pool, view_of)
+                      make_tensor, view_of)
+from . import _pool
 from ._source import Source
 
 VERSION = "1"
@@ -136,13 +137,13 @@ def save(obj, f) -> None:
         # Data first (crc32 runs on other threads meanwhile), then the header with the sums.
         start = f.tell()
         f.seek(start + 8 + len(header))
-        futures = [pool().submit(crc32, a) for a in arrays]
+        futures = [_pool.submit(crc32, a) for a in arrays]
         for a in arrays:
             _write_array(f, a)
         end = f.tell()
         sums = [fu.result() for fu in futures]
     else:
-        sums = list(pool().map(crc32, arrays))
+        sums = _pool.map_results(crc32, arrays)
     header = _fill_sums(prefix, header, sums)
     if seekable:
         f.seek(start)
@@ -309,7 +310,7 @@ def _read_storages(src: Source, entries: dict, data_start: int, mmap: bool,
         src.read_into(arr, data_start + begin, f"tensor {name!r}")
         arrays[name] = arr
         if checksum:
-            sums[name] = pool().submit(crc32, arr)
+            sums[name] = _pool.submit(crc32, arr)
     return arrays, sums
 
 

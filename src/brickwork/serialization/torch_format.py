@@ -19,7 +19,8 @@ import zlib
 import numpy as np
 
 from ._common import (CorruptFileError, DeviceMapper, StoragePlan, check_dtype_savable, crc32,
-                      empty_for_read, pool)
+                      empty_for_read)
+from . import _pool
 from ._source import Source
 from .torch_pickle import LoadedStorage, RestrictedUnpickler, StorageType, TorchPickler
 
@@ -150,7 +151,7 @@ def _read_records(src: Source, zf: zipfile.ZipFile, prefix: str, mmap: bool) -> 
             continue
         arr = empty_for_read(info.file_size, np.uint8)
         out[key] = arr
-        jobs.append(pool().submit(_read_checked, src, arr, start, what, info.CRC))
+        jobs.append(_pool.submit(_read_checked, src, arr, start, what, info.CRC))
     for j in jobs:
         j.result()
     return out
