@@ -45,8 +45,21 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO, format: str | None = None) -
         obj: a Tensor, or nested dicts/OrderedDicts/lists/tuples of Tensors, numbers, strings,
             bools and None. Tensors that share storage (tied weights, views) share after loading.
         f: a path (str or PathLike) or a writable binary file object. Writing to a path is
-            atomic: a crash leaves either the old file or the new one. Writing to a file object
-            is not atomic (brickwork cannot replace what the caller opened).
+            atomic: a crash leaves either the old file or the new one. A symlink (a chain of
+            them, a dangling one) is written through: its final target is replaced and the link
+            stays. A folder raises ``IsADirectoryError``; a FIFO, socket or device raises
+            ``shutil.SpecialFileError`` (an OSError) and is left alone (pass an open file object
+            to write to one). Writing to a file object is not atomic (brickwork cannot replace
+            what the caller opened).
+
+    Raises:
+        OSError: from the file system (a full disk, a read-only folder), with its errno and
+            class, naming ``f`` (not the temporary file); the old file is kept.
+
+    Saving to a path writes ``.<name>.tmp-<pid>-<random>`` in the same folder and renames it
+    over the target. A save that is killed leaves that file behind; the next save to the same
+    folder removes it, and any other whose writer is gone (never one a live process is
+    writing).
         format: ``'torch'`` for PyTorch's zip format (the default for ``.pt``/``.pth`` paths),
             ``'brickwork'``/``'safetensors'`` for brickwork's safetensors format (the default
             otherwise).
@@ -83,15 +96,22 @@ def load(f: str | os.PathLike | BinaryIO, map_location=None, pickle_module=None,
     run code: PyTorch files are read with an allow-list unpickler that raises
     ``pickle.UnpicklingError`` naming any other global. Damaged files (truncated, bad header,
     checksum mismatch, offsets past the end, sizes that do not match) raise ``CorruptFileError``
-    (a RuntimeError) naming the file and the tensor.
+    (a RuntimeError) naming the file and the tensor; so does a device such as ``/dev/zero``.
+    A folder raises ``IsADirectoryError`` and a FIFO or socket ``shutil.SpecialFileError`` (an
+    OSError), both naming the path, without waiting for a writer.
 
     Args:
         f: a path or a readable binary file object.
         map_location: where to put tensors: ``'cpu'``, a device, a dict mapping saved locations
             to new ones, or a callable ``(storage, location) -> storage`` (as in PyTorch).
         pickle_module: must be None (accepted for PyTorch's signature).
-        mmap: map tensor data from the file instead of reading it (needs a path or a real file);
-            checksums of mapped data are not verified, since that would read it all.
+        mmap: map tensor data from the file instead of reading it (needs a path or a real file).
+            Mapped loads skip every checksum of tensor data (brickwork's per-storage crc32s and
+            the zip's crc32s of PyTorch files), since checking would read it all; the header is
+            still checked. The mapping reads the file lazily: if another program truncates the
+            file while tensors are mapped, touching the lost part kills the process with SIGBUS
+            (PyTorch's ``mmap=True`` does the same). Replacing the file (as ``save`` does) is
+            safe: the mapping keeps the old contents.
         weights_only: must be True: brickwork never unpickles arbitrary objects.
 
     See: torch.load.
@@ -113,6 +133,9 @@ def load(f: str | os.PathLike | BinaryIO, map_location=None, pickle_module=None,
         magic = src.read(0, 4, "the file signature") if src.size >= 4 else b""
         if magic == b"PK\x03\x04":
             from .torch_format import load as read
+        elif src.kind is not None and src.size < 8:
+            raise CorruptFileError(f"{src.label} is {src.kind}, not a brickwork/PyTorch/"
+                                   f"safetensors file (it reports {src.size} bytes)")
         elif src.size < 8:
             raise CorruptFileError(f"{src.label}: only {src.size} bytes: truncated or not a "
                                    "brickwork/PyTorch/safetensors file")

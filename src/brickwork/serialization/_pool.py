@@ -13,8 +13,11 @@ a plain module-level ``ThreadPoolExecutor`` unsafe:
 from __future__ import annotations
 
 import os
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable, Iterable
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 _POOL: ThreadPoolExecutor | None = None
 
@@ -32,6 +35,11 @@ if hasattr(os, "register_at_fork"):
 def _executor() -> ThreadPoolExecutor:
     global _POOL
     if _POOL is None:
+        # Imported on first use, not with this module: importing concurrent.futures.thread
+        # registers an exit hook, which raises RuntimeError once shutdown has begun (a first
+        # save from an atexit handler), and submit() then runs the work inline.
+        from concurrent.futures import ThreadPoolExecutor
+
         _POOL = ThreadPoolExecutor(max(2, min(8, os.cpu_count() or 2)),
                                    thread_name_prefix="brickwork-io")
     return _POOL

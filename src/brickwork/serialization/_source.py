@@ -1,13 +1,57 @@
 """Random-access reading of a file given as a path, a real file object or an in-memory one."""
 from __future__ import annotations
 
+import contextlib
+import errno
 import io
 import mmap as _mmap
 import os
+import stat
+from shutil import SpecialFileError
 
 import numpy as np
 
 from ._common import CorruptFileError, file_label, pread_into
+from .atomic import node_kind
+
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+
+
+def _open_for_read(path: str) -> tuple[int, str | None]:
+    """Open ``path`` for reading; return the descriptor and, for a device, what it is.
+
+    Raises IsADirectoryError for a folder (os.open itself succeeds on one on Linux) and
+    shutil.SpecialFileError for a FIFO or a socket, both naming ``path``. The open does not wait:
+    opening a FIFO with no writer would otherwise block forever.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | _NONBLOCK | getattr(os, "O_BINARY", 0))
+    except OSError as e:
+        if e.errno == errno.ENXIO:  # opening a socket file; say what it is
+            mode = 0
+            with contextlib.suppress(OSError):
+                mode = os.stat(path).st_mode
+            _refuse_special(path, mode)
+        raise
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+        _refuse_special(path, mode)
+        if _NONBLOCK:
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, node_kind(mode)
+
+
+def _refuse_special(path: str, mode: int) -> None:
+    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+        why = ", and reading it could wait forever for a writer" if stat.S_ISFIFO(mode) else ""
+        raise SpecialFileError(
+            f"brickwork.load: {path!r} is {node_kind(mode)}, not a regular file{why}; to read a "
+            "stream, open it and pass the file object")
 
 
 class Source:
@@ -23,8 +67,9 @@ class Source:
         self.buf = None
         self._own = False
         self._mm = None
+        self.kind = None  # what a non-regular file given by path is, in words
         if isinstance(f, (str, os.PathLike)):
-            self.fd = os.open(os.fspath(f), os.O_RDONLY | getattr(os, "O_BINARY", 0))
+            self.fd, self.kind = _open_for_read(os.fspath(f))
             self._own = True
             self.base = 0
             self.size = os.fstat(self.fd).st_size
