@@ -1,13 +1,19 @@
 """What both file formats share: finding shared storages, rebuilding tensors, map_location.
 
-A tensor's storage is the NumPy array at the bottom of its ``.base`` chain. Tensors whose arrays
-lead to the same base (tied parameters, views, ``state_dict`` entries made by ``detach``) are
-written as one storage plus an (offset, shape, stride) per tensor, so they share again after
-loading, as in PyTorch.
+A tensor's storage is the array (NumPy, or CuPy on a GPU) at the bottom of its ``.base`` chain.
+Tensors whose arrays lead to the same base (tied parameters, views such as transposes, strided
+slices and stride-0 expansions, ``state_dict`` entries made by ``detach``) are written as one
+storage plus an (offset, shape, stride) per tensor, so they share again after loading, as in
+PyTorch; loading builds each view with the storage as its ``.base``, so a file survives any
+number of load/save round trips with its ties and its size intact.
 """
 from __future__ import annotations
 
+import math
+import operator
 import os
+import sys
+import weakref
 import zlib
 
 import numpy as np
@@ -44,7 +50,7 @@ class StoragePlan:
     """Assigns every tensor to a storage (a 1-D contiguous array written once) and a view of it.
 
     Attributes:
-        storages: the 1-D arrays to write, in first-use order.
+        storages: the 1-D host arrays to write, in first-use order.
         owners: for each storage, the tree path of the first tensor that used it.
         views: ``id(tensor) -> (storage index, offset, shape, stride)``, offset and stride counted
             in elements, as PyTorch's ``_rebuild_tensor_v2`` takes them.
@@ -54,9 +60,8 @@ class StoragePlan:
         self.storages: list[np.ndarray] = []
         self.owners: list[str] = []
         self.views: dict[int, tuple] = {}
-        self._by_key: dict[int, int] = {}
+        self._by_key: dict = {}
         self._keep: list = []  # keeps arrays alive so their ids stay unique during the save
-        self._reinterpreted: dict = {}
 
     def add(self, t: Tensor, path: str) -> tuple:
         """Plan ``t`` (once per tensor object) and return its view tuple."""
@@ -65,59 +70,106 @@ class StoragePlan:
             return view
         arr = t._data
         self._keep.append(t)
-        if not isinstance(arr, np.ndarray):  # a GPU array: copied to the host as its own storage
-            view = self._standalone(arr, path, host=t._host())
-        else:
-            root = arr
-            while isinstance(root.base, np.ndarray):
-                root = root.base
-            view = self._as_view(arr, root, path)
-            if view is None:
-                view = self._standalone(arr, path)
+        gpu = not isinstance(arr, np.ndarray)
+        view = self._as_view(arr, _root_of(arr), path, gpu, t._device)
+        if view is None:
+            view = self._standalone(arr, path, gpu)
         self.views[id(t)] = view
         return view
 
-    def _storage_index(self, key, flat: np.ndarray, path: str) -> int:
+    def _storage_index(self, key, make_flat, path: str) -> int:
         sid = self._by_key.get(key)
         if sid is None:
             sid = self._by_key[key] = len(self.storages)
-            self.storages.append(flat)
+            self.storages.append(make_flat())
             self.owners.append(path)
         return sid
 
-    def _as_view(self, arr: np.ndarray, root: np.ndarray, path: str):
+    def _as_view(self, arr, root, path: str, gpu: bool, dev):
+        """``arr`` as (storage, offset, shape, stride) over its root array, or None."""
         size = arr.itemsize
         if (not root.flags.c_contiguous or not arr.dtype.isnative
-                or arr.dtype not in _dt._FROM_NP):
+                or arr.dtype not in _dt._FROM_NP or root.nbytes % size or (gpu and not arr.size)):
             return None
-        key = id(root)
+        start = _address(arr, gpu) - _address(root, gpu)
+        if start < 0 or start % size or any(s % size or s < 0 for s in arr.strides):
+            return None
+        span = sum((n - 1) * s for n, s in zip(arr.shape, arr.strides)) + size if arr.size else 0
+        if start + span > root.nbytes:
+            return None  # a view reaching past its root (as_strided can make one): copy it
+        # A GPU root is known by where it lives (CuPy may hand out a new wrapper object for the
+        # same memory); a host root by identity, kept alive by _keep.
+        key = (str(dev), _address(root, gpu), root.nbytes) if gpu else id(root)
         if root.dtype != arr.dtype:
             # A reinterpreting view (float32 tensors over the uint8 bytes of a loaded file):
             # see the owner's bytes as arr's dtype, so every tensor over them shares a storage.
-            if root.nbytes % size:
-                return None
-            key = (id(root), arr.dtype.str)
-            flat = self._reinterpreted.get(key)
-            if flat is None:
-                flat = self._reinterpreted[key] = root.reshape(-1).view(arr.dtype)
-            root = flat
-        start = arr.__array_interface__["data"][0] - root.__array_interface__["data"][0]
-        if start % size or any(s % size or s < 0 for s in arr.strides):
-            return None
+            key = (key, arr.dtype.str)
+        self._keep.append(root)
+
+        def flat():
+            out = root.reshape(-1)
+            out = out.view(arr.dtype) if out.dtype != arr.dtype else out
+            return out.get() if gpu else out
+
         stride = tuple(s // size if n > 1 else _c_stride(arr.shape, i)
                        for i, (s, n) in enumerate(zip(arr.strides, arr.shape)))
-        self._keep.append(root)
-        sid = self._storage_index(key, root.reshape(-1), path)
+        sid = self._storage_index(key, flat, path)
         return sid, start // size, tuple(arr.shape), stride
 
-    def _standalone(self, arr, path: str, host=None) -> tuple:
+    def _standalone(self, arr, path: str, gpu: bool) -> tuple:
         self._keep.append(arr)
-        flat = np.ascontiguousarray(arr if host is None else host)
-        if not flat.dtype.isnative:
-            flat = flat.astype(flat.dtype.newbyteorder("="))
-        shape = tuple(flat.shape)
-        sid = self._storage_index(id(arr), flat.reshape(-1), path)
+
+        def flat():
+            out = np.ascontiguousarray(arr.get() if gpu else arr)
+            if not out.dtype.isnative:
+                out = out.astype(out.dtype.newbyteorder("="))
+            return out.reshape(-1)
+
+        shape = tuple(arr.shape)
+        sid = self._storage_index(("copy", id(arr)), flat, path)
         return sid, 0, shape, _contiguous_strides(shape)
+
+
+def _root_of(arr):
+    """The array at the bottom of ``arr``'s ``.base`` chain: the memory's owner.
+
+    The chain may pass through objects that are not arrays (NumPy's ``as_strided`` leaves a
+    ``DummyArray`` in it), so the walk follows ``.base`` through anything and keeps the last
+    array of ``arr``'s kind it met. A GPU view that ``view_of`` built has no ``.base`` (CuPy's
+    ``as_strided`` makes none), so its storage is looked up in ``_GPU_VIEW_STORAGE``.
+    """
+    kind = np.ndarray if isinstance(arr, np.ndarray) else type(arr)
+    root, cur = arr, arr
+    for _ in range(100_000):  # chains are short; the bound only guards against odd objects
+        noted = _GPU_VIEW_STORAGE.get(id(cur)) if kind is not np.ndarray else None
+        if noted is not None and noted[0]() is cur:
+            cur = root = noted[1]
+            continue
+        cur = getattr(cur, "base", None)
+        if cur is None:
+            break
+        if isinstance(cur, kind):
+            root = cur
+    return root
+
+
+# id(GPU view made by view_of) -> (weak reference to the view, its storage); entries leave
+# when their view dies.
+_GPU_VIEW_STORAGE: dict[int, tuple] = {}
+
+
+def _note_gpu_view(view, storage) -> None:
+    key = id(view)
+
+    def forget(ref, key=key) -> None:
+        if _GPU_VIEW_STORAGE.get(key, (None,))[0] is ref:
+            del _GPU_VIEW_STORAGE[key]
+
+    _GPU_VIEW_STORAGE[key] = (weakref.ref(view, forget), storage)
+
+
+def _address(arr, gpu: bool) -> int:
+    return arr.data.ptr if gpu else arr.__array_interface__["data"][0]
 
 
 def _c_stride(shape, i) -> int:
@@ -138,46 +190,120 @@ def check_dtype_savable(arr, path: str) -> None:
 
 
 # -- loading: views of storages, devices ----------------------------------------------------
-def view_of(storage: np.ndarray, offset: int, shape, stride, what: str) -> np.ndarray:
+MAX_DIMS = 64  # NumPy's limit; PyTorch's is lower
+
+
+def _as_index(v, field: str, what: str) -> int:
+    if isinstance(v, bool):
+        raise CorruptFileError(f"{what}: {field} holds the boolean {v}, expected an integer")
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise CorruptFileError(f"{what}: {field} holds {str(v)[:40]!r} "
+                               f"({type(v).__name__}), expected an integer") from None
+
+
+def _as_indices(seq, field: str, what: str) -> tuple:
+    if type(seq) in (tuple, list) and all(type(v) is int for v in seq) \
+            and len(seq) <= MAX_DIMS:
+        return tuple(seq)  # the common case, checked quickly
+    if not isinstance(seq, (tuple, list)):
+        raise CorruptFileError(f"{what}: {field} is {str(seq)[:40]!r} ({type(seq).__name__}), "
+                               "expected a list of integers")
+    if len(seq) > MAX_DIMS:
+        raise CorruptFileError(f"{what}: {field} has {len(seq)} dimensions (at most "
+                               f"{MAX_DIMS} are supported)")
+    return tuple(_as_index(v, field, what) for v in seq)
+
+
+def view_of(storage, offset: int, shape, stride, what: str):
     """The array ``storage[offset:]`` seen with ``shape`` and ``stride`` (elements), checked.
 
-    Raises CorruptFileError, naming ``what``, when the view would reach outside the storage.
+    The result is a view whose ``.base`` is ``storage`` (so saving it again finds the storage
+    and keeps ties and stride-0 expansions as views). Raises CorruptFileError, naming ``what``,
+    for any view that is malformed or would reach outside the storage.
     """
-    shape = tuple(int(n) for n in shape)
-    stride = tuple(int(s) for s in stride)
-    if len(shape) != len(stride) or any(n < 0 for n in shape) or any(s < 0 for s in stride) \
-            or offset < 0:
-        raise CorruptFileError(f"{what}: invalid view (offset {offset}, shape {list(shape)}, "
-                               f"stride {list(stride)})")
-    numel = int(np.prod(shape, dtype=np.int64)) if shape else 1
-    if numel == 0:
+    offset = _as_index(offset, "the storage offset", what)
+    shape = _as_indices(shape, "the shape", what)
+    stride = _as_indices(stride, "the stride", what)
+
+    def bad(reason: str) -> CorruptFileError:
+        return CorruptFileError(f"{what}: invalid view (offset {offset}, shape {list(shape)}, "
+                                f"stride {list(stride)}): {reason}")
+
+    if len(shape) != len(stride):
+        raise bad("shape and stride differ in length")
+    if offset < 0 or any(n < 0 for n in shape) or any(s < 0 for s in stride):
+        raise bad("negative values")
+    item = storage.itemsize
+    if math.prod(max(n, 1) for n in shape) * item > sys.maxsize:
+        raise bad("more elements than this machine can address")
+    if 0 in shape:
+        if offset > storage.size:
+            raise bad(f"the offset lies past the storage ({storage.size} elements)")
         return storage[:0].reshape(shape)
     last = offset + sum((n - 1) * s for n, s in zip(shape, stride))
     if last >= storage.size:
-        raise CorruptFileError(f"{what}: view (offset {offset}, shape {list(shape)}, stride "
-                               f"{list(stride)}) reaches element {last} but the storage holds "
-                               f"only {storage.size} elements")
-    if stride == _contiguous_strides(shape):
+        raise bad(f"it reaches element {last} but the storage holds only {storage.size} "
+                  "elements")
+    numel = math.prod(shape)
+    if stride == _contiguous_strides(shape) or numel == 1:
         return storage[offset:offset + numel].reshape(shape)
-    item = storage.itemsize
+    # Dimensions of size 1 never step: their stride may be anything, so use the C stride.
+    strides = tuple((s if n > 1 else _c_stride(shape, i)) * item
+                    for i, (n, s) in enumerate(zip(shape, stride)))
+    if isinstance(storage, np.ndarray):
+        # Not as_strided: its result's .base is a DummyArray, which hides the storage.
+        return np.ndarray(shape, storage.dtype, buffer=storage, offset=offset * item,
+                          strides=strides)
     from ..ops._util import xp_of
 
-    strides = tuple(s * item for s in stride)
-    return xp_of(storage).lib.stride_tricks.as_strided(storage[offset:], shape, strides)
+    view = xp_of(storage).lib.stride_tricks.as_strided(storage[offset:], shape, strides)
+    _note_gpu_view(view, storage)
+    return view
+
+
+def _check_location(location, what: str):
+    """The device a file's location string names, or CorruptFileError naming ``what``."""
+    from ..device import device
+
+    if isinstance(location, str):
+        try:
+            dev = device(location)
+        except (RuntimeError, ValueError, TypeError):
+            dev = None
+        if dev is not None and dev.type in ("cpu", "cuda"):
+            return dev
+    raise CorruptFileError(f"{what}: unknown device {str(location)[:40]!r} (brickwork holds "
+                           "data on 'cpu' and 'cuda[:N]'; map_location can send it elsewhere)")
 
 
 class DeviceMapper:
-    """Applies ``map_location`` (None, str, device, dict or callable) as ``torch.load`` does."""
+    """Applies ``map_location`` (None, str, device, dict or callable) as ``torch.load`` does.
 
-    def __init__(self, map_location) -> None:
+    ``label`` names the file in errors about its location strings.
+    """
+
+    def __init__(self, map_location, label: str = "the file") -> None:
         self.map_location = map_location
+        self.label = label
         self._cache: dict = {}
+        self._checked: dict = {}  # location -> device, for the file's valid locations
 
-    def place(self, arr: np.ndarray, location: str):
-        """Return ``(array, device)`` for a storage saved on ``location``."""
+    def place(self, arr: np.ndarray, location: str, what: str = "a storage"):
+        """Return ``(array, device)`` for a storage saved on ``location``.
+
+        A location the file names that brickwork cannot use (and ``map_location`` does not
+        replace) raises CorruptFileError naming the file and ``what``; a valid CUDA location on
+        a machine without CUDA raises RuntimeError saying to map it to the CPU, as PyTorch does.
+        """
         from ..device import device, resolve
 
         ml = self.map_location
+        where = f"{self.label}: {what}"
+        if not isinstance(location, str):
+            raise CorruptFileError(f"{where}: the device {str(location)[:40]!r} is not a "
+                                   "string")
         if callable(ml) and not isinstance(ml, (str, device)):
             out = ml(_make(arr, device("cpu")), location)
             if isinstance(out, Tensor):
@@ -185,13 +311,15 @@ class DeviceMapper:
             if out is not None:
                 raise TypeError(f"brickwork.load: map_location returned {type(out).__name__}, "
                                 "expected a Tensor (storage) or None")
-            target = location
+            target = None
         elif isinstance(ml, dict):
-            target = ml.get(location, location)
-        elif ml is None:
-            target = location
+            target = ml.get(location)
         else:
             target = ml
+        if target is None:  # the file's own location: checked as file contents
+            target = self._checked.get(location)
+            if target is None:
+                target = self._checked[location] = _check_location(location, where)
         target = str(target) if not isinstance(target, str) else target
         if target.startswith("cuda"):
             try:

@@ -5,7 +5,8 @@ header, then the raw tensor bytes. Any safetensors reader opens the file and see
 storage, named after the first tensor that uses it (``"0.weight"`` for a state_dict). brickwork
 adds, in ``__metadata__``:
 
-- ``brickwork.version``: the format version (``"1"``);
+- ``brickwork.version``: the format version: ``"1"``, or ``"2"`` when the tree refers back to
+  a container met before (``{"r": n}``, which readers of version 1 do not know);
 - ``brickwork.tree``: the object's structure as JSON (see ``_tree.py``);
 - ``brickwork.tensors``: per tensor, the storage it views, (offset, shape, stride), dtype,
   requires_grad, whether it is a Parameter and its device: tied and view tensors share again;
@@ -20,17 +21,22 @@ checksum before any tensor is built.
 from __future__ import annotations
 
 import json
+import math
 import struct
+import sys
 
 import numpy as np
 
 from . import _tree
-from ._common import (CorruptFileError, DeviceMapper, StoragePlan, crc32, empty_for_read,
-                      make_tensor, view_of)
+from .. import dtypes as _dt
+from ._common import (MAX_DIMS, CorruptFileError, DeviceMapper, StoragePlan, crc32,
+                      empty_for_read, make_tensor, view_of)
 from . import _pool
 from ._source import Source
 
 VERSION = "1"
+VERSION_REFS = "2"  # the tree holds back-references to shared containers
+_VERSIONS = (VERSION, VERSION_REFS)
 ALIGN = 64  # the header is padded so tensor data starts 64-byte aligned (good for mmap)
 MAX_HEADER = 100_000_000  # as the safetensors library: larger headers are refused
 
@@ -60,7 +66,10 @@ def _name_path(path: str, key) -> str:
 
 
 def _walk(obj, plan: StoragePlan, table: list, index: dict, path: str, pretty: str):
-    """Encode ``obj``, planning each tensor's storage under a readable dotted name."""
+    """Encode ``obj``, planning each tensor's storage under a readable dotted name.
+
+    Returns the tree's JSON form and whether it uses back-references.
+    """
     from ..tensor import Tensor
 
     def on_tensor(t: Tensor, where: str) -> int:
@@ -78,52 +87,69 @@ def _walk(obj, plan: StoragePlan, table: list, index: dict, path: str, pretty: s
         return index[id(t)]
 
     _paths: dict[int, str] = {}
-    _name_tensors(obj, path, _paths, set())
+    _name_tensors(obj, path, _paths)
     return _tree.encode(obj, on_tensor, pretty)
 
 
-def _name_tensors(obj, path: str, out: dict, seen: set, depth: int = 0) -> None:
-    # The dotted names other safetensors readers will see ("0.weight", "model.fc.bias").
+def _name_tensors(obj, path: str, out: dict) -> None:
+    """Fill ``out`` with ``id(tensor) -> dotted name`` ("0.weight", "model.fc.bias"): the
+    names other safetensors readers see. Iterative, and each container is entered once, so
+    shared and deeply nested containers cost their number, not their number of paths."""
     from ..tensor import Tensor
 
-    if depth > 200 or id(obj) in seen and not isinstance(obj, Tensor):
-        return
-    if isinstance(obj, Tensor):
-        out.setdefault(id(obj), path or "tensor")
-    elif isinstance(obj, dict):
+    seen: set[int] = set()
+    stack = [(obj, path, 0)]
+    while stack:
+        obj, path, depth = stack.pop()
+        if isinstance(obj, Tensor):
+            out.setdefault(id(obj), path or "tensor")
+            continue
+        if depth > _tree.MAX_DEPTH or id(obj) in seen:
+            continue  # encode reports the depth, naming the path
+        if isinstance(obj, dict):
+            items = obj.items()
+        elif isinstance(obj, (list, tuple)):
+            items = enumerate(obj)
+        else:
+            continue
         seen.add(id(obj))
-        for k, v in obj.items():
-            _name_tensors(v, _name_path(path, k), out, seen, depth + 1)
-    elif isinstance(obj, (list, tuple)):
-        seen.add(id(obj))
-        for i, v in enumerate(obj):
-            _name_tensors(v, _name_path(path, i), out, seen, depth + 1)
+        children = [(v, _name_path(path, k), depth + 1) for k, v in items
+                    if isinstance(v, (Tensor, dict, list, tuple))]
+        # Reversed, so the first tensor met in depth-first order names a shared storage.
+        stack.extend(reversed(children))
 
 
 def save(obj, f) -> None:
     """Write ``obj`` to the binary file object ``f`` (seekable or not)."""
     plan = StoragePlan()
     table: list = []
-    tree = _walk(obj, plan, table, {}, "", "obj")
+    tree, uses_refs = _walk(obj, plan, table, {}, "", "obj")
     names = _storage_names(plan.owners)
     # Bigger items first keeps every storage aligned to its item size after the aligned header.
     order = sorted(range(len(plan.storages)), key=lambda i: -plan.storages[i].itemsize)
+    first_of: dict = {}  # storage index -> the first tensor record over it
     for t in table:
+        first_of.setdefault(t["s"], t)
         t["s"] = names[t["s"]]
     entries, offset = {}, 0
     for i in order:
         arr = plan.storages[i]
         shape = [int(arr.size)]
         # Show a whole contiguous tensor with its own shape to other safetensors readers.
-        first = next((t for t in table if t["s"] == names[i]), None)
-        if first and first["o"] == 0 and int(np.prod(first["shape"])) == arr.size \
+        first = first_of.get(i)
+        if first and first["o"] == 0 and math.prod(first["shape"]) == arr.size \
                 and first["stride"] == _c_strides(first["shape"]):
             shape = first["shape"]
         entries[names[i]] = {"dtype": _CODES[arr.dtype.name], "shape": shape,
                              "data_offsets": [offset, offset + arr.nbytes]}
         offset += arr.nbytes
-    meta = {"format": "pt", "brickwork.version": VERSION,
-            "brickwork.tree": json.dumps(tree, separators=(",", ":"), allow_nan=False),
+    try:
+        tree_text = json.dumps(tree, separators=(",", ":"), allow_nan=False)
+    except RecursionError:  # only when the caller's own stack is already deep
+        raise ValueError("brickwork.save: obj is nested too deeply to save from this point of "
+                         "the program (Python's recursion limit)") from None
+    meta = {"format": "pt", "brickwork.version": VERSION_REFS if uses_refs else VERSION,
+            "brickwork.tree": tree_text,
             "brickwork.tensors": json.dumps(table, separators=(",", ":")),
             "brickwork.crc32": ",".join("00000000" for _ in order),
             "brickwork.header_crc32": "00000000"}
@@ -210,14 +236,22 @@ def read_header(src: Source) -> tuple[dict, int]:
         if got != want:
             raise CorruptFileError(f"{src.label}: header checksum mismatch (stored {want:08x}, "
                                    f"computed {got:08x}): the file is damaged")
-    try:
-        parsed = json.loads(header.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
-        raise CorruptFileError(f"{src.label}: the safetensors header is not valid JSON "
-                               f"({e})") from None
+    parsed = _parse_json(src, header, "the safetensors header")
     if not isinstance(parsed, dict):
         raise CorruptFileError(f"{src.label}: the safetensors header is not a JSON object")
     return parsed, 8 + n
+
+
+def _parse_json(src: Source, text, what: str):
+    """``json.loads(text)``, any failure a CorruptFileError naming the file and ``what``."""
+    try:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        return json.loads(text)
+    except RecursionError:
+        raise CorruptFileError(f"{src.label}: {what} is nested too deeply") from None
+    except (UnicodeDecodeError, ValueError, TypeError) as e:
+        raise CorruptFileError(f"{src.label}: {what} is not valid JSON ({e})") from None
 
 
 def _entries(src: Source, header: dict, data_start: int) -> dict:
@@ -230,17 +264,17 @@ def _entries(src: Source, header: dict, data_start: int) -> dict:
         what = f"{src.label}: tensor {name!r}"
         try:
             code, shape, (begin, end) = info["dtype"], info["shape"], info["data_offsets"]
-            ok = all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
-                     for v in (*shape, begin, end))
         except (KeyError, TypeError, ValueError):
             raise CorruptFileError(f"{what}: malformed header entry {str(info)[:80]}") from None
-        if not ok or not isinstance(shape, list):
-            raise CorruptFileError(f"{what}: bad shape {shape} or data_offsets {[begin, end]}")
-        if code not in _NP:
-            raise CorruptFileError(f"{what}: dtype {code!r} is not supported by brickwork "
-                                   f"(supported: {', '.join(_NP)})")
+        if not isinstance(shape, list) or len(shape) > MAX_DIMS or not all(
+                _is_count(v) for v in (*shape, begin, end)):
+            raise CorruptFileError(f"{what}: bad shape {str(shape)[:80]} or data_offsets "
+                                   f"{str([begin, end])[:80]}")
+        if not isinstance(code, str) or code not in _NP:
+            raise CorruptFileError(f"{what}: dtype {str(code)[:20]!r} is not supported by "
+                                   f"brickwork (supported: {', '.join(_NP)})")
         dt = np.dtype(_NP[code])
-        numel = int(np.prod(shape, dtype=object)) if shape else 1
+        numel = math.prod(shape)
         if end < begin or end - begin != numel * dt.itemsize:
             raise CorruptFileError(f"{what}: dtype {code} and shape {shape} need "
                                    f"{numel * dt.itemsize} bytes but data_offsets "
@@ -248,6 +282,9 @@ def _entries(src: Source, header: dict, data_start: int) -> dict:
         if end > data_len:
             raise CorruptFileError(f"{what}: data_offsets {[begin, end]} run past the end of the "
                                    f"data ({data_len} bytes; the file is truncated)")
+        if math.prod(max(n, 1) for n in shape) * dt.itemsize > sys.maxsize:
+            raise CorruptFileError(f"{what}: shape {shape} has more elements than this machine "
+                                   "can address")
         out[name] = (dt, tuple(shape), begin, end)
         spans.append((begin, end, name))
     spans.sort()
@@ -263,40 +300,70 @@ def _entries(src: Source, header: dict, data_start: int) -> dict:
     return out
 
 
+def _is_count(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _metadata(src: Source, header: dict) -> dict:
+    meta = header.get("__metadata__", {})
+    if not isinstance(meta, dict):
+        raise CorruptFileError(f"{src.label}: __metadata__ is not a JSON object")
+    return meta
+
+
+def _brickwork_fields(src: Source, meta: dict) -> tuple:
+    """The parsed tensor table, tree and checksum list of a brickwork file, checked for type."""
+    version = meta["brickwork.version"]
+    if version not in _VERSIONS:
+        raise CorruptFileError(f"{src.label}: brickwork file format version "
+                               f"{str(version)[:20]!r} is not one this brickwork reads "
+                               f"({', '.join(_VERSIONS)}); a newer brickwork may read it")
+    if "brickwork.header_crc32" not in meta:
+        raise CorruptFileError(f"{src.label}: the brickwork header checksum is missing: the "
+                               "header is damaged")
+    fields = []
+    for key in ("brickwork.tensors", "brickwork.tree", "brickwork.crc32"):
+        if not isinstance(meta.get(key), str):
+            raise CorruptFileError(f"{src.label}: the brickwork metadata {key!r} is missing or "
+                                   "not a string: the header is damaged")
+        fields.append(meta[key])
+    table = _parse_json(src, fields[0], "the tensor table (brickwork.tensors)")
+    if not isinstance(table, list):
+        raise CorruptFileError(f"{src.label}: the tensor table is not a list")
+    tree = _parse_json(src, fields[1], "the object tree (brickwork.tree)")
+    return table, tree, fields[2]
+
+
 def load(src: Source, map_location=None, mmap: bool = False):
     """Read a safetensors file: brickwork's tree if present, else a dict of tensors."""
     header, data_start = read_header(src)
     entries = _entries(src, header, data_start)
-    meta = header.get("__metadata__") or {}
-    if not isinstance(meta, dict):
-        raise CorruptFileError(f"{src.label}: __metadata__ is not a JSON object")
+    meta = _metadata(src, header)
     ours = meta.get("brickwork.version") is not None
-    if ours and "brickwork.header_crc32" not in meta:
-        raise CorruptFileError(f"{src.label}: the brickwork header checksum is missing: the "
-                               "header is damaged")
-    if ours and meta["brickwork.version"] != VERSION:
-        raise RuntimeError(f"{src.label}: brickwork file format version "
-                           f"{meta['brickwork.version']!r} is newer than this brickwork reads "
-                           f"({VERSION}); upgrade brickwork")
-    names = list(entries)
+    if ours:  # everything in the header is checked before any tensor data is read
+        table, tree, sums = _brickwork_fields(src, meta)
+        _check_table(src, table, entries)
     storages, sums_of = _read_storages(src, entries, data_start, mmap, checksum=ours)
     if ours:
-        sums = meta.get("brickwork.crc32", "")
-        ordered = sorted(names, key=lambda k: entries[k][2])
+        ordered = sorted(entries, key=lambda k: entries[k][2])
         if not mmap:  # a mapped file is not read up front, so it is not checked (documented)
             _verify(src, ordered, sums_of, sums)
-        return _rebuild(src, meta, storages, map_location)
-    mapper = DeviceMapper(map_location)
+        return _rebuild(src, table, tree, storages, map_location)
+    mapper = DeviceMapper(map_location, src.label)
     out = {}
-    for name in names:
-        arr, dev = mapper.place(storages[name], "cpu")
-        out[name] = make_tensor(arr.reshape(entries[name][1]), dev, False, False)
+    for name, (dt, shape, begin, end) in entries.items():
+        arr, dev = mapper.place(storages[name], "cpu", f"tensor {name!r}")
+        out[name] = make_tensor(arr.reshape(shape), dev, False, False)
     return out
 
 
 def _read_storages(src: Source, entries: dict, data_start: int, mmap: bool,
                    checksum: bool = False):
-    """The storages' arrays, and futures of their crc32s (computed while the next one reads)."""
+    """The storages' arrays, and futures of their crc32s (computed while the next one reads).
+
+    ``_entries`` has checked that the storages tile the file's data exactly, so what is
+    allocated here is at most the file's size, and each storage is read once.
+    """
     if mmap:
         return {name: src.mapped(dt, (end - begin) // dt.itemsize, data_start + begin,
                                  f"tensor {name!r}")
@@ -323,37 +390,45 @@ def _verify(src: Source, ordered: list, sums_of: dict, sums: str) -> None:
     for name, want, have in zip(ordered, parts, got):
         if want != f"{have:08x}":
             raise CorruptFileError(f"{src.label}: checksum mismatch in tensor {name!r} (stored "
-                                   f"{want}, computed {have:08x}): the file is damaged")
+                                   f"{want[:20]}, computed {have:08x}): the file is damaged")
 
 
-def _rebuild(src: Source, meta: dict, storages: dict, map_location):
-    try:
-        table = json.loads(meta["brickwork.tensors"])
-        tree = json.loads(meta["brickwork.tree"])
-    except (KeyError, ValueError, TypeError) as e:
-        raise CorruptFileError(f"{src.label}: damaged brickwork metadata ({e})") from None
-    mapper = DeviceMapper(map_location)
-    placed: dict = {}
-    tensors = []
-    from .. import dtypes as _dt
+_FIELDS = {"s": str, "dtype": str, "rg": bool, "p": bool, "dev": str}
 
+
+def _check_table(src: Source, table: list, entries: dict) -> None:
+    """Every tensor record's fields, types, storage and dtype (views are checked by view_of)."""
     for i, t in enumerate(table):
         what = f"{src.label}: tensor #{i}"
-        try:
-            name, dev = t["s"], t["dev"]
-            what = f"{src.label}: tensor #{i} (storage {name!r})"
-            storage = storages[name]
-            if storage.dtype != _dt._BY_NAME[t["dtype"]].np:
-                raise CorruptFileError(f"{what}: dtype {t['dtype']} does not match its storage "
-                                       f"({storage.dtype})")
-            if (name, dev) not in placed:
-                placed[name, dev] = mapper.place(storage, dev)
-            arr, device = placed[name, dev]
-            view = view_of(arr, int(t["o"]), t["shape"], t["stride"], what)
-            tensors.append(make_tensor(view, device, bool(t["rg"]), bool(t["p"])))
-        except (KeyError, TypeError, ValueError) as e:
-            raise CorruptFileError(f"{what}: bad tensor record ({type(e).__name__}: {e})") \
-                from None
+        if not isinstance(t, dict):
+            raise CorruptFileError(f"{what}: the record is {str(t)[:40]!r}, expected an object")
+        for key, kind in _FIELDS.items():
+            if not isinstance(t.get(key), kind):
+                raise CorruptFileError(f"{what}: field {key!r} is {str(t.get(key))[:40]!r}, "
+                                       f"expected a {kind.__name__}")
+        what = f"{what} (storage {t['s']!r})"
+        if t["s"] not in entries:
+            raise CorruptFileError(f"{what}: the file has no such storage")
+        dtype = _dt._BY_NAME.get(t["dtype"])
+        if dtype is None or dtype.np != entries[t["s"]][0]:
+            raise CorruptFileError(f"{what}: dtype {t['dtype'][:20]!r} does not match its "
+                                   f"storage ({entries[t['s']][0]})")
+        if t["rg"] and not dtype.is_floating_point:
+            raise CorruptFileError(f"{what}: a {dtype.name} tensor cannot require grad")
+
+
+def _rebuild(src: Source, table: list, tree, storages: dict, map_location):
+    mapper = DeviceMapper(map_location, src.label)
+    placed: dict = {}
+    tensors = []
+    for i, t in enumerate(table):
+        name, dev = t["s"], t["dev"]
+        what = f"tensor #{i} (storage {name!r})"
+        if (name, dev) not in placed:
+            placed[name, dev] = mapper.place(storages[name], dev, what)
+        arr, device = placed[name, dev]
+        view = view_of(arr, t.get("o"), t.get("shape"), t.get("stride"), f"{src.label}: {what}")
+        tensors.append(make_tensor(view, device, t["rg"], t["p"]))
     return _tree.decode(tree, tensors, src.label)
 
 
@@ -365,11 +440,11 @@ class _NoTensors:
 def load_structure(src: Source):
     """The saved object with every tensor replaced by None, read from the header alone."""
     header, _ = read_header(src)
-    meta = header.get("__metadata__") or {}
-    if not isinstance(meta, dict) or "brickwork.tree" not in meta:
+    meta = _metadata(src, header)
+    if "brickwork.tree" not in meta:
         raise CorruptFileError(f"{src.label}: not a brickwork file (no object tree)")
-    try:
-        tree = json.loads(meta["brickwork.tree"])
-    except (TypeError, ValueError) as e:
-        raise CorruptFileError(f"{src.label}: damaged object tree ({e})") from None
+    if not isinstance(meta["brickwork.tree"], str):
+        raise CorruptFileError(f"{src.label}: the object tree is not a string: the header is "
+                               "damaged")
+    tree = _parse_json(src, meta["brickwork.tree"], "the object tree (brickwork.tree)")
     return _tree.decode(tree, _NoTensors(), src.label)
