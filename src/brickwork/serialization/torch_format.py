@@ -3,26 +3,28 @@
 Writing produces what ``torch.save`` produces (records ``archive/data.pkl``,
 ``archive/byteorder``, ``archive/data/<key>``, ``archive/version``..., storages 64-byte aligned,
 stored uncompressed), so ``torch.load(weights_only=True)`` reads it. Reading accepts files from
-``torch.save``: storages are read straight into arrays (in parallel, each checked against the
-zip's crc32) or mapped with ``mmap=True``, and ``data.pkl`` goes through the restricted unpickler
-of ``torch_pickle.py``.
+``torch.save`` (and stored or deflated records from other zip writers): ``data.pkl`` goes through
+the restricted unpickler of ``torch_pickle.py``, and each storage it refers to is read then, once,
+after its size has been checked (``_zip_records.py``): straight into an array (in parallel with
+the unpickling, checked against the zip's crc32), inflated, or mapped with ``mmap=True``.
 """
 from __future__ import annotations
 
-import io
-import os
 import pickle
+import re
 import struct
 import zipfile
-import zlib
 
 import numpy as np
 
-from ._common import (CorruptFileError, DeviceMapper, StoragePlan, check_dtype_savable, crc32,
+from ..device import device as _device
+from ._common import (CorruptFileError, DeviceMapper, StoragePlan, check_dtype_savable,
                       empty_for_read)
 from . import _pool
 from ._source import Source
-from .torch_pickle import LoadedStorage, RestrictedUnpickler, StorageType, TorchPickler
+from ._zip_records import ZipRecords
+from .torch_pickle import (LoadedStorage, RestrictedUnpickler, StorageType, TorchPickler,
+                           short_repr)
 
 PREFIX = "archive"
 ALIGN = 64
@@ -68,106 +70,150 @@ def _record(zf: zipfile.ZipFile, name: str, data) -> None:
 
 
 # -- reading --------------------------------------------------------------------------------
+# Device locations brickwork can load to; anything else in a file is the file's problem.
+_LOCATION = re.compile(r"cpu|cuda(:[0-9]+)?", re.ASCII)
+
+
+class _Outside(Exception):
+    """Carries an error that is about the machine or ``map_location``, not the file, out of
+    the unpickler unchanged (a missing GPU keeps PyTorch's message)."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def load(src: Source, map_location=None, mmap: bool = False):
-    """Read a PyTorch zip file through the restricted unpickler."""
-    fobj = io.BytesIO(src.buf) if src.buf is not None else os.fdopen(os.dup(src.fd), "rb")
-    try:
-        fobj.seek(src.base)
-        try:
-            zf = zipfile.ZipFile(fobj)
-            return _load_zip(src, zf, map_location, mmap)
-        except (zipfile.BadZipFile, zlib.error, struct.error, EOFError, OverflowError,
-                UnicodeDecodeError, NotImplementedError, OSError) as e:
-            raise CorruptFileError(f"{src.label}: damaged PyTorch zip archive "
-                                   f"({type(e).__name__}: {e})") from None
-    finally:
-        fobj.close()
+    """Read a PyTorch zip file through the restricted unpickler.
 
-
-def _load_zip(src: Source, zf: zipfile.ZipFile, map_location, mmap: bool):
-    pkl = [n for n in zf.namelist() if n.endswith("data.pkl") and n.count("/") == 1]
+    Only ``data.pkl`` is read up front; each storage record is read when ``data.pkl`` refers to
+    it, once, after its declared size has been checked against the storage and the file.
+    """
+    zr = ZipRecords(src, "PyTorch zip archive")
+    pkl = [n for n in zr.names() if n.endswith("data.pkl") and n.count("/") == 1]
     if not pkl:
         raise CorruptFileError(f"{src.label}: no data.pkl record: not a PyTorch file (legacy "
                                "non-zip torch files are not supported)")
     prefix = pkl[0][:-len("data.pkl")]
-    if f"{prefix}byteorder" in zf.namelist():
-        order = zf.read(f"{prefix}byteorder")
+    if f"{prefix}byteorder" in zr:
+        order = zr.read(f"{prefix}byteorder", limit=16)
         if order != b"little":
-            raise CorruptFileError(f"{src.label}: byteorder {order!r} is not supported")
-    raw = _read_records(src, zf, prefix, mmap)
-    mapper = DeviceMapper(map_location)
-    loaded: dict = {}
-
-    def persistent_load(pid):
-        if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"
-                and isinstance(pid[1], StorageType) and isinstance(pid[2], str)
-                and isinstance(pid[3], str) and isinstance(pid[4], int)):
-            raise pickle.UnpicklingError(f"{src.label}: unexpected persistent id "
-                                         f"{str(pid)[:80]}")
-        _, stype, key, location, numel = pid
-        if key in loaded:
-            return loaded[key]
-        buf = raw.get(key)
-        if buf is None:
-            raise CorruptFileError(f"{src.label}: storage {key!r} has no record "
-                                   f"{prefix}data/{key}")
-        dt = stype.dtype.np
-        if buf.nbytes != numel * dt.itemsize:
-            raise CorruptFileError(f"{src.label}: storage {key!r} ({stype.name}) should hold "
-                                   f"{numel} elements ({numel * dt.itemsize} bytes) but its "
-                                   f"record has {buf.nbytes} bytes")
-        arr, dev = mapper.place(buf.view(dt), location)
-        loaded[key] = LoadedStorage(arr, dev, location)
-        return loaded[key]
-
-    data = zf.read(pkl[0])
+            raise CorruptFileError(f"{src.label}: byteorder {order[:16]!r} is not supported")
+    storages = _Storages(zr, prefix, map_location, mmap)
+    ok = False
     try:
-        return RestrictedUnpickler(data, persistent_load, src.label).load()
-    except (pickle.UnpicklingError, CorruptFileError, RuntimeError):
+        stream = zr.stream(pkl[0])
+        obj = RestrictedUnpickler(stream, storages.persistent_load, src.label).load()
+        stream.finish()
+        ok = True
+    except CorruptFileError:
         raise
-    except (EOFError, IndexError, KeyError, ValueError, TypeError, AttributeError,
-            struct.error, RecursionError) as e:
+    except _Outside as e:
+        raise e.error from e.error.__cause__
+    except pickle.UnpicklingError as e:
+        if src.label in str(e):
+            raise
+        raise pickle.UnpicklingError(f"{src.label}: data.pkl is damaged ({e})") from None
+    except MemoryError:
+        raise
+    except Exception as e:
+        # Whatever else a crafted pickle provokes (IndexError from an empty stack, TypeError from
+        # a rebuild function given the wrong things, RecursionError, OverflowError...).
         raise pickle.UnpicklingError(f"{src.label}: data.pkl is damaged ({type(e).__name__}: "
                                      f"{e})") from None
+    finally:
+        # Reads still running must end before the caller closes the file under them.
+        storages.join(raise_errors=ok)
+    return obj
 
 
-def _read_records(src: Source, zf: zipfile.ZipFile, prefix: str, mmap: bool) -> dict:
-    """``key -> uint8 array`` for every ``<prefix>data/<key>`` record, read and crc-checked."""
-    out, jobs = {}, []
-    for info in zf.infolist():
-        if not info.filename.startswith(f"{prefix}data/"):
-            continue
-        key = info.filename[len(prefix) + 5:]
-        what = f"storage record {info.filename!r}"
-        if info.compress_type != zipfile.ZIP_STORED:
-            out[key] = np.frombuffer(bytearray(zf.read(info)), np.uint8)
-            continue
-        start = _data_offset(src, info) - src.base
-        if info.file_size > src.size:
-            raise CorruptFileError(f"{src.label}: {what} claims {info.file_size} bytes, more "
-                                   f"than the file holds")
-        if mmap:
-            out[key] = src.mapped(np.uint8, info.file_size, start, what)
-            continue
-        arr = empty_for_read(info.file_size, np.uint8)
-        out[key] = arr
-        jobs.append(_pool.submit(_read_checked, src, arr, start, what, info.CRC))
-    for j in jobs:
-        j.result()
-    return out
+class _Storages:
+    """Loads the storages ``data.pkl`` refers to: each record once, lazily, checked first."""
 
+    def __init__(self, zr: ZipRecords, prefix: str, map_location, mmap: bool) -> None:
+        self.zr, self.prefix, self.mmap = zr, prefix, mmap
+        self.label = zr.label
+        self.map_location = map_location
+        self.mapper = DeviceMapper(map_location, self.label)
+        self.loaded: dict = {}
+        self.jobs: list = []
 
-def _read_checked(src: Source, arr: np.ndarray, start: int, what: str, want: int) -> None:
-    src.read_into(arr, start, what)
-    got = crc32(arr)
-    if got != want:
-        raise CorruptFileError(f"{src.label}: {what}: crc32 mismatch (zip says {want:08x}, data "
-                               f"has {got:08x}): the file is damaged")
+    def persistent_load(self, pid) -> LoadedStorage:
+        # Types first: == on a crafted tensor would compare element by element.
+        if not (type(pid) is tuple and len(pid) == 5 and type(pid[0]) is str
+                and pid[0] == "storage"
+                and isinstance(pid[1], StorageType) and type(pid[2]) is str
+                and type(pid[3]) is str and type(pid[4]) is int):
+            raise pickle.UnpicklingError(f"{self.label}: unexpected persistent id "
+                                         f"{short_repr(pid)}")
+        _, stype, key, location, numel = pid
+        got = self.loaded.get(key)
+        if got is not None:
+            return got
+        name = f"{self.prefix}data/{key}"
+        what = f"{self.label}: storage {key[:80]!r}"
+        if name not in self.zr:
+            raise CorruptFileError(f"{what} has no record {name[:120]!r}")
+        rec = self.zr.locate(name)
+        dt = stype.dtype.np
+        if rec.size != numel * dt.itemsize:
+            raise CorruptFileError(f"{what} ({stype.name}) should hold {numel} elements "
+                                   f"({numel * dt.itemsize} bytes) but its record has "
+                                   f"{rec.size} bytes")
+        buf = self._read(rec, location)
+        try:
+            arr, dev = self.mapper.place(buf.view(dt), location, f"storage {key[:80]!r}")
+        except CorruptFileError:
+            raise
+        except Exception as e:
+            if not _LOCATION.fullmatch(location):
+                raise CorruptFileError(f"{what} is tagged with the device location "
+                                       f"{location[:80]!r}, which brickwork cannot load to "
+                                       f"({type(e).__name__}: {e})") from None
+            raise _Outside(e) from None
+        self.loaded[key] = LoadedStorage(arr, dev, location, what)
+        return self.loaded[key]
 
+    def _read(self, rec, location: str) -> np.ndarray:
+        if rec.method == zipfile.ZIP_DEFLATED:
+            arr = empty_for_read(rec.size, np.uint8)
+            self.zr.inflate_into(rec, arr)
+            return arr
+        if self.mmap:
+            return self.zr.src.mapped(np.uint8, rec.size, rec.start, f"record {rec.name!r}")
+        arr = empty_for_read(rec.size, np.uint8)
+        if rec.inline is not None:  # small: already read with its header
+            self.zr.read_stored_into(rec, arr)
+            return arr
+        job = _pool.submit(self.zr.read_stored_into, rec, arr)
+        if self._stays_on_cpu(location):
+            self.jobs.append(job)  # read in parallel with the rest of the unpickling
+        else:
+            job.result()  # map_location will copy it, or a callable will look at it: read now
+        return arr
 
-def _data_offset(src: Source, info: zipfile.ZipInfo) -> int:
-    head = src.read(info.header_offset - src.base, 30, f"local header of {info.filename!r}")
-    if head[:4] != b"PK\x03\x04":
-        raise CorruptFileError(f"{src.label}: bad local header for {info.filename!r}")
-    n, m = struct.unpack("<HH", head[26:30])
-    return info.header_offset + 30 + n + m
+    def _stays_on_cpu(self, location: str) -> bool:
+        # Whether the storage goes to the CPU untouched, without running map_location code.
+        ml = self.map_location
+        if ml is None:
+            target = location
+        elif isinstance(ml, dict):
+            target = ml.get(location, location)
+        elif isinstance(ml, (str, _device)):
+            target = ml
+        else:
+            return False
+        return str(target) == "cpu"
+
+    def join(self, raise_errors: bool) -> None:
+        """Wait for every read; raise the first failure if ``raise_errors``."""
+        first = None
+        for job in self.jobs:
+            try:
+                job.result()
+            except Exception as e:
+                first = first or e
+        self.jobs = []
+        if first is not None and raise_errors:
+            raise first
+

@@ -12,15 +12,15 @@ objects) with ``pickle.UnpicklingError`` naming it, before anything is called.
 from __future__ import annotations
 
 import collections
-import io
 import pickle
+import reprlib
 import struct
 
 from .. import dtypes as _dt
 from ..device import device as _device
 from ..size import Size
 from ..tensor import Tensor
-from ._common import parameter_class, view_of
+from ._common import CorruptFileError, parameter_class, view_of
 
 STORAGE_NAMES = {"float32": "FloatStorage", "float64": "DoubleStorage",
                  "float16": "HalfStorage", "int64": "LongStorage", "int32": "IntStorage",
@@ -32,14 +32,22 @@ STORAGE_NAMES = {"float32": "FloatStorage", "float64": "DoubleStorage",
 class TorchPickler:
     """Serialises an object tree to the bytes of PyTorch's ``data.pkl``.
 
+    Containers (lists, dicts, tuples, Sizes) and tensors are memoized by identity, as Python's
+    pickler does: one reached again is written as a memo reference, so a tree that shares
+    sub-objects (40 levels of ``(x, x)``) costs time and bytes linear in its distinct objects,
+    and loads back with the same sharing.
+
     Args:
         storage_key: ``tensor -> (key, dtype name, location, numel, offset, shape, stride)``.
     """
+
+    MAX_DEPTH = 200
 
     def __init__(self, storage_key) -> None:
         self.out = bytearray(b"\x80\x02")
         self.memo: dict = {}
         self.storage_key = storage_key
+        self._alive: list = []  # objects memoized by id stay alive, so their ids stay unique
 
     def dumps(self, obj) -> bytes:
         self.save(obj, "obj", 0)
@@ -58,6 +66,10 @@ class TorchPickler:
         self.out += b"h" + bytes([i]) if i < 256 else b"j" + struct.pack("<I", i)
         return True
 
+    def _put_obj(self, obj) -> None:
+        self._put(("obj", id(obj)))
+        self._alive.append(obj)
+
     def _global(self, module: str, name: str) -> None:
         key = ("global", module, name)
         if not self._get(key):
@@ -66,8 +78,10 @@ class TorchPickler:
 
     # values -------------------------------------------------------------------------------
     def save(self, obj, path: str, depth: int) -> None:
-        if depth > 200:
-            raise ValueError(f"brickwork.save: {path} is nested more than 200 levels deep")
+        """Append the pickle of ``obj`` (found at ``path``, ``depth`` levels down)."""
+        if depth > self.MAX_DEPTH:
+            raise ValueError(f"brickwork.save: {path} is nested more than {self.MAX_DEPTH} "
+                             "levels deep")
         out = self.out
         if obj is None:
             out += b"N"
@@ -84,14 +98,18 @@ class TorchPickler:
         elif isinstance(obj, str):
             data = obj.encode("utf-8", "surrogatepass")
             out += b"X" + struct.pack("<I", len(data)) + data
+        elif self._get(("obj", id(obj))):
+            return
         elif isinstance(obj, Size):
             self._global("torch", "Size")
             self._tuple((tuple(obj),), path, depth)
             out += b"R"
+            self._put_obj(obj)
         elif type(obj) is tuple:
-            self._tuple(obj, path, depth)
+            self._shared_tuple(obj, path, depth)
         elif type(obj) is list:
             out += b"]"
+            self._put_obj(obj)
             if obj:
                 out += b"("
                 for i, v in enumerate(obj):
@@ -103,6 +121,7 @@ class TorchPickler:
             else:
                 self._global("collections", "OrderedDict")
                 out += b")R"
+            self._put_obj(obj)
             if obj:
                 out += b"("
                 for k, v in obj.items():
@@ -123,6 +142,20 @@ class TorchPickler:
             raise TypeError(f"brickwork.save: cannot save an object of type "
                             f"{type(obj).__name__} at {path} in PyTorch format; files hold only "
                             "tensors, containers and plain values (they never store code)")
+
+    def _shared_tuple(self, obj: tuple, path: str, depth: int) -> None:
+        # As Python's pickler: a tuple is memoized after its items, so one that reached itself
+        # through a list or dict inside it is already in the memo by then; the copy just built
+        # is dropped (POP) and the memoized tuple used instead.
+        self._tuple(obj, path, depth)
+        if not obj:
+            return
+        key = ("obj", id(obj))
+        if key in self.memo:
+            self.out += b"0"
+            self._get(key)
+        else:
+            self._put_obj(obj)
 
     def _int(self, v: int) -> None:
         if 0 <= v < 256:
@@ -179,12 +212,13 @@ class TorchPickler:
 
 # -- reading --------------------------------------------------------------------------------
 class LoadedStorage:
-    """A storage read from a file: a 1-D array on its device, and where it was saved."""
+    """A storage read from a file: a 1-D array on its device, where it was saved, and how
+    errors name it (file and storage key)."""
 
-    __slots__ = ("array", "device", "location")
+    __slots__ = ("array", "device", "location", "what")
 
-    def __init__(self, array, device, location: str) -> None:
-        self.array, self.device, self.location = array, device, location
+    def __init__(self, array, device, location: str, what: str) -> None:
+        self.array, self.device, self.location, self.what = array, device, location, what
 
 
 class StorageType:
@@ -201,8 +235,12 @@ def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=Fals
     if not isinstance(storage, LoadedStorage):
         raise pickle.UnpicklingError(f"_rebuild_tensor_v2 expects a storage, got "
                                      f"{type(storage).__name__}")
-    arr = view_of(storage.array, int(storage_offset), tuple(size), tuple(stride),
-                  f"tensor on storage {storage.location}")
+    try:
+        arr = view_of(storage.array, storage_offset, size, stride, storage.what)
+    except (ValueError, OverflowError, TypeError, IndexError) as e:
+        raise CorruptFileError(f"{storage.what}: invalid view (offset "
+                               f"{short_repr(storage_offset)}, shape {short_repr(size)}, stride "
+                               f"{short_repr(stride)}): {e}") from None
     from ._common import make_tensor
 
     return make_tensor(arr, storage.device, bool(requires_grad), False)
@@ -217,7 +255,8 @@ def _rebuild_parameter(data, requires_grad, backward_hooks=None, state=None):
 
 def _codecs_encode(text, encoding="utf-8"):
     # How protocol 2 stores bytes; only the harmless latin1 round trip is allowed.
-    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+    if type(text) is not str or type(encoding) is not str or encoding not in ("latin1",
+                                                                               "latin-1"):
         raise pickle.UnpicklingError("_codecs.encode is only allowed for latin1 bytes")
     return text.encode("latin1")
 
@@ -242,6 +281,15 @@ def _allowed() -> dict:
 
 
 _ALLOWED = _allowed()
+# What REDUCE may call. set, frozenset, OrderedDict and Size get their argument checked first:
+# built-in containers only (iterating a crafted tensor of 10**12 zero-stride elements would hang).
+_CALLABLE = {id(f): f for f in (collections.OrderedDict, _rebuild_tensor_v2, _rebuild_parameter,
+                                _device, Size, _codecs_encode, set, frozenset)}
+_ITERATED = {id(set), id(frozenset), id(collections.OrderedDict), id(Size)}
+_CONTAINERS = (list, tuple, dict, collections.OrderedDict, set, frozenset)
+# Hashing a tuple recurses in C without a depth check (CPython 3.11): a key nested a million
+# tuples deep crashes the interpreter. torch.save's pickler stops near 1000 levels.
+MAX_KEY_DEPTH = 1000
 _REFUSED_OPCODES = {
     pickle.INST: "INST", pickle.OBJ: "OBJ", pickle.NEWOBJ: "NEWOBJ",
     pickle.NEWOBJ_EX: "NEWOBJ_EX", pickle.EXT1: "EXT1", pickle.EXT2: "EXT2",
@@ -255,15 +303,26 @@ class RestrictedUnpickler(pickle._Unpickler):
 
     Globals outside the allow-list, and opcodes that construct arbitrary objects, raise
     ``pickle.UnpicklingError`` naming them; nothing from the file is ever called unless it is
-    one of brickwork's own rebuild functions.
+    one of brickwork's own rebuild functions or a built-in container given a built-in container.
+    Items are only ever added to lists, dicts and sets, and dict keys and set items nested more
+    than ``MAX_KEY_DEPTH`` tuples deep are refused before they are hashed.
+
+    Args:
+        file: the bytes of ``data.pkl`` (an object with ``read`` and ``readline``).
+        persistent_load: ``pid -> storage``, called for each persistent id.
+        label: how errors name the file.
     """
 
     dispatch = dict(pickle._Unpickler.dispatch)
 
-    def __init__(self, data: bytes, persistent_load, label: str) -> None:
-        super().__init__(io.BytesIO(data))
+    def __init__(self, file, persistent_load, label: str) -> None:
+        super().__init__(file)
         self._persistent = persistent_load
         self.label = label
+        self._depths: dict = {}  # id(tuple) -> (nesting depth, tuple), for tuples hashed
+
+    def _fail(self, problem: str) -> pickle.UnpicklingError:
+        return pickle.UnpicklingError(f"Weights only load failed: {self.label} {problem}")
 
     def find_class(self, module: str, name: str):
         obj = _ALLOWED.get((module, name))
@@ -280,25 +339,156 @@ class RestrictedUnpickler(pickle._Unpickler):
         return self._persistent(pid)
 
     def _refuse(self, code: int) -> None:
-        raise pickle.UnpicklingError(f"Weights only load failed: {self.label} uses the pickle "
-                                     f"opcode {_REFUSED_OPCODES[code]}, which can construct "
-                                     "arbitrary objects and is not allowed")
+        raise self._fail(f"uses the pickle opcode {_REFUSED_OPCODES[code]}, which can construct "
+                         "arbitrary objects and is not allowed")
+
+    # hashing --------------------------------------------------------------------------------
+    def _hashable(self, key) -> None:
+        """Refuse ``key`` if hashing it would recurse through more than MAX_KEY_DEPTH tuples."""
+        if not isinstance(key, tuple) or id(key) in self._depths:
+            return
+        depths = self._depths
+        todo = [(key, False, 1)]
+        while todo:
+            node, children_done, level = todo.pop()
+            if children_done:
+                depths[id(node)] = (1 + max((depths[id(c)][0] for c in node
+                                             if isinstance(c, tuple)), default=0), node)
+                continue
+            if id(node) in depths:
+                continue
+            if level > MAX_KEY_DEPTH:
+                raise self._fail(f"has a dict key or set item nested more than "
+                                 f"{MAX_KEY_DEPTH} tuples deep")
+            todo.append((node, True, level))
+            todo.extend((c, False, level + 1) for c in node
+                        if isinstance(c, tuple) and id(c) not in depths)
+
+    def _target(self, kinds: tuple, opcode: str):
+        target = self.stack[-1]
+        if type(target) not in kinds:
+            raise self._fail(f"uses {opcode} on a {type(target).__name__}; it only applies "
+                             f"to {'/'.join(k.__name__ for k in kinds)}")
+        return target
+
+    # opcodes that add to containers or call: the target and the items are checked first --
+    def load_setitem(self) -> None:
+        value = self.stack.pop()
+        key = self.stack.pop()
+        self._hashable(key)
+        self._target((dict, collections.OrderedDict), "SETITEM")[key] = value
+
+    def _pairs(self, opcode: str) -> list:
+        items = self.pop_mark()
+        if len(items) % 2:
+            raise self._fail(f"uses {opcode} with {len(items)} items, not key/value pairs")
+        for key in items[::2]:
+            self._hashable(key)
+        return items
+
+    def load_setitems(self) -> None:
+        items = self._pairs("SETITEMS")
+        target = self._target((dict, collections.OrderedDict), "SETITEMS")
+        for i in range(0, len(items), 2):
+            target[items[i]] = items[i + 1]
+
+    def load_dict(self) -> None:
+        items = self._pairs("DICT")
+        self.append({items[i]: items[i + 1] for i in range(0, len(items), 2)})
+
+    def load_additems(self) -> None:
+        items = self.pop_mark()
+        target = self._target((set,), "ADDITEMS")
+        for item in items:
+            self._hashable(item)
+        target.update(items)
+
+    def load_frozenset(self) -> None:
+        items = self.pop_mark()
+        for item in items:
+            self._hashable(item)
+        self.append(frozenset(items))
+
+    def load_append(self) -> None:
+        value = self.stack.pop()
+        self._target((list,), "APPEND").append(value)
+
+    def load_appends(self) -> None:
+        items = self.pop_mark()
+        self._target((list,), "APPENDS").extend(items)
+
+    def load_reduce(self) -> None:
+        args = self.stack.pop()
+        func = self.stack[-1]
+        if _CALLABLE.get(id(func)) is not func:
+            raise self._fail(f"calls a {type(func).__name__} (REDUCE), which is not allowed")
+        if type(args) is not tuple:
+            raise self._fail(f"calls {getattr(func, '__name__', func)} with arguments of type "
+                             f"{type(args).__name__} (REDUCE needs a tuple)")
+        if id(func) in _ITERATED and args:
+            if len(args) != 1 or type(args[0]) not in _CONTAINERS:
+                raise self._fail(f"calls {func.__name__} with {len(args)} argument(s) of types "
+                                 f"{[type(a).__name__ for a in args][:4]}; expected one "
+                                 "built-in container")
+            if func is Size:
+                if not all(type(n) is int for n in args[0]):
+                    raise self._fail("builds a Size from values that are not all ints")
+            elif func is collections.OrderedDict and type(args[0]) not in (dict,
+                                                                           collections.OrderedDict):
+                for pair in args[0]:
+                    if type(pair) not in (tuple, list) or len(pair) != 2:
+                        raise self._fail("builds an OrderedDict from items that are not pairs")
+                    self._hashable(pair[0])
+            elif func is not collections.OrderedDict:
+                for item in args[0]:
+                    self._hashable(item)
+        self.stack[-1] = func(*args)
+
+    def load_bytearray8(self) -> None:
+        # Pure-Python pickle allocates the declared length (up to 2**63) before reading.
+        raise self._fail("uses the pickle opcode BYTEARRAY8, which PyTorch files never contain")
 
     def load_build(self) -> None:
         state = self.stack.pop()
         inst = self.stack[-1]
-        if type(inst) is collections.OrderedDict and isinstance(state, dict):
-            inst.__dict__.update(state)  # a state_dict's _metadata
-        elif isinstance(inst, Tensor) and not state:
+        if type(inst) is collections.OrderedDict and type(state) is dict:
+            for key in state:  # a state_dict's _metadata; never shadow a method (items, keys)
+                if type(key) is not str or hasattr(collections.OrderedDict, key):
+                    raise self._fail(f"sets the attribute {short_repr(key)} on an OrderedDict "
+                                     "(BUILD), which is not allowed")
+            inst.__dict__.update(state)
+        elif isinstance(inst, Tensor) and (state is None
+                                           or (type(state) in _CONTAINERS and not state)):
             pass
         else:
-            raise pickle.UnpicklingError(f"Weights only load failed: {self.label} sets state "
-                                         f"on a {type(inst).__name__} (BUILD), which is not "
-                                         "allowed")
+            raise self._fail(f"sets state on a {type(inst).__name__} (BUILD), which is not "
+                             "allowed")
 
-    dispatch[pickle.BUILD[0]] = load_build
+    for _name in ("setitem", "setitems", "dict", "additems", "frozenset", "append", "appends",
+                  "reduce", "bytearray8", "build"):
+        dispatch[getattr(pickle, _name.upper())[0]] = locals()[f"load_{_name}"]
+    del _name
 
 
 for _code in _REFUSED_OPCODES:
     RestrictedUnpickler.dispatch[_code[0]] = (
         lambda self, _c=_code: RestrictedUnpickler._refuse(self, _c))
+
+
+def _unknown_opcode(code: int):
+    def load_unknown(self) -> None:
+        raise self._fail(f"has the byte 0x{code:02x} in data.pkl where a pickle opcode should "
+                         "be (invalid load key): the file is damaged")
+    return load_unknown
+
+
+for _byte in range(256):
+    RestrictedUnpickler.dispatch.setdefault(_byte, _unknown_opcode(_byte))
+
+
+def short_repr(obj) -> str:
+    # repr() of a crafted object can be huge or deeply nested; show a bounded prefix.
+    try:
+        return reprlib.repr(obj)
+    except Exception:
+        return f"<{type(obj).__name__}>"
