@@ -5,41 +5,54 @@ into ``--out``; Ctrl-C also saves one, mid-epoch, recording how many batches of 
 done. ``--resume`` restores the newest valid checkpoint and continues so that the run ends with
 the same parameters as one never interrupted: each epoch's shuffling comes from a generator
 seeded by ``(seed, epoch)``, so a resumed epoch replays the same order and skips the batches
-already done.
+already done. A resumed run keeps the model, optimizer, batch size and seed it was started
+with (checkpoints record them); ``--lr`` given on resume replaces the saved learning rate.
+
+Everything that can be checked before training is checked before anything is written: option
+values, the data's location, and that ``--out`` is a folder this process can write. Training
+stops with an error naming the epoch and step when the loss stops being finite, keeping the
+last good checkpoint (a checkpoint of non-finite parameters is never written).
 """
 from __future__ import annotations
 
+import argparse
 import csv
+import errno
+import math
 import os
 import sys
+import tempfile
 import time
+
+from .cli import UsageError
 
 METRICS = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "seconds",
            "samples_per_s"]
+# Options a resumed run takes from its checkpoint unless given (then they must agree).
+_RUN_OPTIONS = {"model": "mlp", "optimizer": "sgd", "batch_size": 128, "seed": 0}
+_CKPT_PREFIX = "ckpt"
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train a model on Fashion-MNIST (embedded slice by default)",
                        description=__doc__.splitlines()[0])
-    p.add_argument("--model", choices=["mlp", "lenet"], default="mlp")
+    p.add_argument("--model", choices=["mlp", "lenet"], default=None, help="default mlp")
     p.add_argument("--epochs", type=_positive_int, default=5)
-    p.add_argument("--batch-size", type=_positive_int, default=128)
-    p.add_argument("--lr", type=float, default=None,
+    p.add_argument("--batch-size", type=_positive_int, default=None, help="default 128")
+    p.add_argument("--lr", type=_learning_rate, default=None,
                    help="learning rate (default 0.1 for sgd, 0.001 for adam)")
-    p.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda:N")
+    p.add_argument("--optimizer", choices=["sgd", "adam"], default=None, help="default sgd")
+    p.add_argument("--device", type=_device_spec, default="auto", help="auto, cpu or cuda:N")
     p.add_argument("--data", default="embedded",
                    help="'embedded' (the slice shipped with brickwork), 'full' (find the full "
                         "set) or a folder holding the four idx files")
     p.add_argument("--out", default=None, help="output folder (default runs/<model>-<time>)")
     p.add_argument("--resume", action="store_true", help="continue the newest checkpoint in --out")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=None, help="default 0")
     p.set_defaults(func=run)
 
 
 def _positive_int(text: str) -> int:
-    import argparse
-
     try:
         value = int(text)
     except ValueError:
@@ -47,6 +60,44 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
     return value
+
+
+def _learning_rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}")
+    return value
+
+
+def _device_spec(text: str) -> str:
+    """``text`` if it names a device this machine can train on (``auto`` always can)."""
+    if text == "auto":
+        return text
+    from . import cuda, device
+
+    try:
+        dev = device(text)
+    except (RuntimeError, ValueError, TypeError):
+        raise argparse.ArgumentTypeError(f"expected auto, cpu, cuda or cuda:N, got {text!r}") \
+            from None
+    if dev.type == "cpu" and dev.index in (None, 0):
+        return text
+    if dev.type != "cuda":
+        raise argparse.ArgumentTypeError(f"cannot train on {text!r}: expected auto, cpu, cuda "
+                                         "or cuda:N")
+    n = cuda.device_count()
+    if n == 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: no CUDA device is usable here (brickwork.cuda.is_available() is False: "
+            "it needs CuPy, pip install brickwork[cuda12] or brickwork[cuda13], and an NVIDIA "
+            "GPU with its driver); use --device cpu")
+    if dev.index is not None and dev.index >= n:
+        raise argparse.ArgumentTypeError(f"{text!r}: this machine has {n} CUDA device(s), "
+                                         f"cuda:0 to cuda:{n - 1}")
+    return text
 
 
 def build_model(name: str, nn=None):
@@ -71,11 +122,48 @@ def _device(spec: str):
     return device(spec)
 
 
-def _load_data(spec: str):
+def _data_root(spec: str) -> str:
+    """The ``root`` for FashionMNIST that ``--data`` asks for, checked to hold all four files.
+
+    Raises:
+        UsageError: ``--data full`` and the full set is not installed (it never falls back to
+            the embedded slice silently).
+        RuntimeError: naming the file, when a folder given lacks one.
+    """
+    from .datasets import fashion_mnist as fm
+
+    if spec == "embedded":
+        return spec
+    if spec != "full":
+        for train in (True, False):
+            fm._locate(spec, train)  # RuntimeError naming the missing files and the folder
+        return spec
+    env = os.environ.get(fm.ENV_VAR)
+    try:
+        found = [fm._locate(None, train)[0] for train in (True, False)]
+    except RuntimeError as e:  # $BRICKWORK_FASHION_MNIST names a folder lacking files
+        raise UsageError(f"--data full: {e}") from None
+    if "embedded" in found:
+        looked = (f"${fm.ENV_VAR} is not set" if not env else f"${fm.ENV_VAR}={env!r}")
+        raise UsageError(
+            f"--data full: the full Fashion-MNIST set was not found ({looked}, and "
+            f"{fm.DEBIAN_DIR} does not hold the four idx files). Install it with "
+            f"'apt-get install dataset-fashion-mnist', or put train-images-idx3-ubyte.gz, "
+            f"train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and "
+            f"t10k-labels-idx1-ubyte.gz in a folder and pass --data FOLDER (or set "
+            f"${fm.ENV_VAR}); --data embedded trains on the 2,000-image slice shipped with "
+            f"brickwork")
+    return found[0]
+
+
+def _load_data(root: str):
     from .datasets import FashionMNIST
 
-    root = {"embedded": "embedded", "full": None}.get(spec, spec)
     train, test = FashionMNIST(root, train=True), FashionMNIST(root, train=False)
+    where = ("the embedded slice shipped with brickwork (--data full for the whole set)"
+             if train.source == "embedded" else train.source)
+    print(f"data: Fashion-MNIST from {where}: {len(train)} training and {len(test)} test "
+          "images", file=sys.stderr, flush=True)
     return train, test
 
 
@@ -85,47 +173,145 @@ def _tensors(ds, dev):
     return X, ds.targets.to(dev)
 
 
+def _has_checkpoints(folder: str) -> bool:
+    from .serialization.checkpoint import _NAME
+
+    return any((m := _NAME.match(name)) and m["prefix"] == _CKPT_PREFIX
+               for name in os.listdir(folder))
+
+
+def _prepare_out(out: str, resume: bool) -> bool:
+    """Check ``--out`` fits ``--resume`` and is a writable folder; True if it was created."""
+    if os.path.lexists(out) and not os.path.isdir(out):
+        raise NotADirectoryError(errno.ENOTDIR, "--out is not a folder", out)
+    exists = os.path.isdir(out)
+    if resume and not (exists and _has_checkpoints(out)):
+        raise RuntimeError(f"--resume: {out!r} holds no checkpoint ({_CKPT_PREFIX}-*.bw) to "
+                           "continue" + ("" if exists else " (no such folder)") +
+                           "; drop --resume to start a new run there")
+    if not resume and exists and _has_checkpoints(out):
+        raise RuntimeError(f"{out} already holds checkpoints: pass --resume to continue them or "
+                           f"choose another --out")
+    os.makedirs(out, exist_ok=True)
+    try:  # a real write: permission bits alone say nothing for root or read-only mounts
+        fd, probe = tempfile.mkstemp(prefix=".brickwork-write-check-", dir=out)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        if not exists:
+            _remove_if_empty(out)
+        raise type(e)(e.errno, f"--out folder is not writable ({e.strerror})", out) from None
+    return not exists
+
+
+def _remove_if_empty(folder: str) -> None:
+    try:
+        os.rmdir(folder)  # only succeeds on an empty folder: never removes results
+    except OSError:
+        pass
+
+
+def _saved_config(ckpt) -> tuple[str | None, dict]:
+    """``(path, options)`` recorded in the newest checkpoint whose header reads (its tensors
+    are not read: the model has to be built before the checkpoint can be loaded into it)."""
+    from .serialization._source import Source
+    from .serialization.checkpoint import _UNREADABLE
+    from .serialization.safetensors_format import load_structure
+
+    for path in reversed(ckpt.checkpoints()):
+        try:
+            src = Source(path)
+            try:
+                state = load_structure(src)
+            finally:
+                src.close()
+        except _UNREADABLE:
+            continue  # restore() skips it too, with a warning
+        extra = state.get("extra") if isinstance(state, dict) else None
+        config = extra.get("config") if isinstance(extra, dict) else None
+        return path, config if isinstance(config, dict) else {}
+    return None, {}
+
+
+def _resolve_options(args, ckpt) -> dict:
+    """The run's model, optimizer, batch size and seed: given, saved (on resume) or default."""
+    path, saved = _saved_config(ckpt) if args.resume else (None, {})
+    options = {}
+    for name, default in _RUN_OPTIONS.items():
+        given, was = getattr(args, name), saved.get(name)
+        if given is not None and was is not None and given != was:
+            flag = "--" + name.replace("_", "-")
+            raise UsageError(f"{flag} {given} does not match the run being resumed: {path} "
+                             f"was trained with {flag} {was} (leave {flag} out to keep it)")
+        options[name] = given if given is not None else was if was is not None else default
+    return options
+
+
 def run(args) -> int:
+    """Train as ``args`` say; see ``brickwork train --help``."""
+    if args.resume and args.out is None:
+        raise UsageError("--resume needs --out: the folder of the run to continue")
+    data_root = _data_root(args.data)
+    out = args.out or os.path.join("runs", f"{args.model or _RUN_OPTIONS['model']}-"
+                                           f"{time.strftime('%Y%m%d-%H%M%S')}")
+    created = _prepare_out(out, args.resume)
+    try:
+        return _train(args, out, data_root)
+    except BaseException:
+        if created:
+            _remove_if_empty(out)  # a run that wrote nothing leaves nothing behind
+        raise
+
+
+def _train(args, out: str, data_root: str) -> int:
     import brickwork as bw
     from .serialization.checkpoint import Checkpointer
     from .utils.data import DataLoader, TensorDataset
 
-    out = args.out or os.path.join("runs", f"{args.model}-{time.strftime('%Y%m%d-%H%M%S')}")
-    os.makedirs(out, exist_ok=True)
+    ckpt = Checkpointer(out, keep_last=3, keep_best=True, mode="max", prefix=_CKPT_PREFIX)
+    opts = _resolve_options(args, ckpt)
     dev = _device(args.device)
-    bw.manual_seed(args.seed)
-    net = build_model(args.model).to(dev)
-    lr = args.lr if args.lr is not None else (0.1 if args.optimizer == "sgd" else 1e-3)
-    opt = (bw.optim.SGD(net.parameters(), lr=lr, momentum=0.9) if args.optimizer == "sgd"
+    bw.manual_seed(opts["seed"])
+    net = build_model(opts["model"]).to(dev)
+    lr = args.lr if args.lr is not None else (0.1 if opts["optimizer"] == "sgd" else 1e-3)
+    opt = (bw.optim.SGD(net.parameters(), lr=lr, momentum=0.9) if opts["optimizer"] == "sgd"
            else bw.optim.Adam(net.parameters(), lr=lr))
     loss_fn = bw.nn.CrossEntropyLoss()
-    train_ds, test_ds = _load_data(args.data)
+    train_ds, test_ds = _load_data(data_root)
     Xtr, ytr = _tensors(train_ds, dev)
     Xte, yte = _tensors(test_ds, dev)
-    ckpt = Checkpointer(out, keep_last=3, keep_best=True, mode="max")
-    start_epoch, skip = 1, 0
+    start_epoch, skip, last_good = 1, 0, None
     if args.resume:
         info = ckpt.restore(net, opt)
         if info is None:
-            print(f"no checkpoint in {out}: starting from scratch", file=sys.stderr)
-        else:
-            data = info.get("extra") or {}
-            start_epoch, skip = data.get("epoch", 1), data.get("batches_done", 0)
-            if skip == 0:
-                start_epoch += 1
-            print(f"resuming from {info['path']} (epoch {start_epoch}, batch {skip})")
-    elif ckpt.checkpoints():
-        raise RuntimeError(f"{out} already holds checkpoints: pass --resume to continue them or "
-                           f"choose another --out")
+            raise RuntimeError(f"--resume: no checkpoint in {out!r} loads (each was skipped: see "
+                               "the warnings above)")
+        last_good = info["path"]
+        data = info.get("extra") or {}
+        start_epoch, skip = data.get("epoch", 1), data.get("batches_done", 0)
+        if skip == 0:
+            start_epoch += 1
+        if args.lr is not None:
+            saved_lr = opt.param_groups[0]["lr"]
+            for group in opt.param_groups:
+                group["lr"] = args.lr  # the saved optimizer state brought back the old rate
+            if saved_lr != args.lr:
+                print(f"--lr {args.lr} replaces the learning rate {saved_lr} saved in "
+                      f"{info['path']}", file=sys.stderr)
+        print(f"resuming from {info['path']} (epoch {start_epoch}, batch {skip})")
+        if start_epoch > args.epochs:
+            print(f"nothing to train: {info['path']} has finished epoch {start_epoch - 1} and "
+                  f"--epochs is {args.epochs}", file=sys.stderr)
+    config = dict(opts)
     metrics_path = os.path.join(out, "metrics.csv")
     rows = _read_metrics(metrics_path) if args.resume else []
     rows = [r for r in rows if int(r["epoch"]) < start_epoch]
     g = bw.Generator()
-    loader = DataLoader(TensorDataset(Xtr, ytr), batch_size=args.batch_size, shuffle=True,
+    loader = DataLoader(TensorDataset(Xtr, ytr), batch_size=opts["batch_size"], shuffle=True,
                         generator=g)
     step = (start_epoch - 1) * len(loader) + skip
     for epoch in range(start_epoch, args.epochs + 1):
-        g.manual_seed(args.seed * 100003 + epoch)
+        g.manual_seed(opts["seed"] * 100003 + epoch)
         net.train()
         t0 = time.perf_counter()
         tot_loss, correct, seen = 0.0, 0, 0
@@ -138,16 +324,24 @@ def run(args) -> int:
                 opt.zero_grad()
                 logits = net(X)
                 loss = loss_fn(logits, y)
+                value = loss.item()
+                if not math.isfinite(value):
+                    bar.close()
+                    raise _diverged(f"the loss became {value}", epoch, step + 1, i, len(loader),
+                                    opt, last_good)
                 loss.backward()
                 opt.step()
                 step += 1
                 batches_done = i + 1
                 n = y.shape[0]
-                tot_loss += loss.item() * n
+                tot_loss += value * n
                 correct += int((logits.argmax(1) == y).sum().item())
                 seen += n
                 bar.update(tot_loss / seen, correct / seen, seen / (time.perf_counter() - t0))
             bar.close()
+            if not _all_finite(net):  # the last step of the epoch can overflow the weights
+                raise _diverged("the parameters became non-finite", epoch, step,
+                                len(loader) - 1, len(loader), opt, last_good)
             seconds = time.perf_counter() - t0
             test_loss, test_acc = evaluate(net, loss_fn, Xte, yte)
             row = {"epoch": epoch, "train_loss": tot_loss / max(seen, 1),
@@ -158,17 +352,19 @@ def run(args) -> int:
             print(f"epoch {epoch}: train loss {row['train_loss']:.4f} acc "
                   f"{row['train_acc']:.3f} | test loss {test_loss:.4f} acc {test_acc:.3f} | "
                   f"{row['samples_per_s']:.0f} samples/s", flush=True)
-            ckpt.save(step, net, opt, epoch=epoch, metric=test_acc,
-                      extra={"epoch": epoch, "batches_done": 0})
+            last_good = ckpt.save(step, net, opt, epoch=epoch, metric=test_acc,
+                                  extra={"epoch": epoch, "batches_done": 0, "config": config})
             _write_metrics(metrics_path, rows)
         except KeyboardInterrupt:
             # Anywhere in the epoch, evaluation and saving included: record how far training
             # got (a finished epoch counts as done) so --resume continues from exactly there.
             bar.close()
+            if not _all_finite(net):
+                raise
             finished = batches_done >= len(loader)
             path = ckpt.save(step, net, opt, epoch=epoch,
                              extra={"epoch": epoch, "batches_done": 0 if finished
-                                    else batches_done})
+                                    else batches_done, "config": config})
             _write_metrics(metrics_path, rows)
             print(f"\ninterrupted: saved {path}; continue with --resume --out {out}", flush=True)
             return 130
@@ -176,6 +372,22 @@ def run(args) -> int:
     print(f"wrote {out}: checkpoints, metrics.csv" + (", curves.png" if plot else
                                                      " (curves.png skipped: " + _NO_MPL + ")"))
     return 0
+
+
+def _all_finite(net) -> bool:
+    import brickwork as bw
+
+    with bw.no_grad():
+        return all(bool(bw.isfinite(p).all()) for p in net.parameters())
+
+
+def _diverged(what: str, epoch: int, step: int, batch: int, batches: int, opt,
+              last_good: str | None) -> RuntimeError:
+    kept = (f"the last good checkpoint is {last_good}" if last_good
+            else "no checkpoint was written")
+    return RuntimeError(f"training diverged: {what} in epoch {epoch}, step {step} (batch "
+                        f"{batch + 1} of {batches}) with learning rate "
+                        f"{opt.param_groups[0]['lr']}; {kept}; try a smaller --lr")
 
 
 def evaluate(net, loss_fn, X, y, batch_size: int = 1000):

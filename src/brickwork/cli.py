@@ -1,14 +1,36 @@
 """The ``brickwork`` command: train, inspect, convert, tour, info.
 
-Errors print on one line (``brickwork: error: ...``) and exit with status 1, or 2 for bad usage;
-``--debug`` shows the traceback instead.
+Every failure prints one line, ``brickwork <command>: error: <what>``, naming the file or the
+option at fault, and exits with status
+
+- 2 for bad usage: unknown commands or options, malformed or out-of-range values (``--lr nan``,
+  ``--epochs 0``), values this machine cannot provide (``--device cuda:3`` without that GPU,
+  ``--data full`` without the full data set) and options that contradict each other
+  (``convert`` onto its own input, ``--resume`` without ``--out``);
+- 1 for failures while doing the work: a missing, unreadable, damaged or foreign file or
+  folder, an output that cannot be written, training whose loss stops being finite.
+
+Warnings also print on one line (``brickwork <command>: warning: ...``). ``--debug`` shows the
+traceback instead of the one-line error.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 from . import __version__
+
+
+class UsageError(Exception):
+    """A command line that cannot work as given (exit status 2); the message names the option."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error on one line (argparse prints the usage block too)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
 def _cmd_info(args) -> int:
@@ -28,7 +50,7 @@ def _cmd_info(args) -> int:
     print(f"CuPy {cp.__version__}" if cp is not None else "CuPy not installed (no GPU support; "
           "pip install brickwork[cuda12] or brickwork[cuda13])")
     n = cuda.device_count()
-    print(f"devices: cpu" + "".join(f", cuda:{i} ({cuda.get_device_name(i)})" for i in range(n)))
+    print("devices: cpu" + "".join(f", cuda:{i} ({cuda.get_device_name(i)})" for i in range(n)))
     return 0
 
 
@@ -59,7 +81,7 @@ def _cmd_tour(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="brickwork", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="brickwork", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"brickwork {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -76,20 +98,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``brickwork`` command with ``argv`` (``sys.argv[1:]`` by default).
+
+    Returns:
+        The exit status: 0 on success, 1 when the work failed, 2 for bad usage, 130 when
+        interrupted. Argument errors exit through ``SystemExit(2)``, as argparse does.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except KeyboardInterrupt:
-        print("brickwork: interrupted", file=sys.stderr)
-        return 130
-    except Exception as e:  # one line for users; --debug for developers
-        if args.debug:
-            raise
-        msg = str(e).replace("\n", " ")
-        print(f"brickwork: error: {type(e).__name__}: {msg}", file=sys.stderr)
-        return 1
+    prog = f"brickwork {args.command}"
+    with warnings.catch_warnings():
+        # One line per warning, like errors (the default format adds the source line).
+        warnings.showwarning = lambda message, category, *_, **__: print(
+            f"{prog}: warning: {_one_line(str(message))}", file=sys.stderr)
+        try:
+            return args.func(args)
+        except KeyboardInterrupt:
+            print(f"{prog}: interrupted", file=sys.stderr)
+            return 130
+        except Exception as e:  # one line for users; --debug for developers
+            if args.debug:
+                raise
+            print(f"{prog}: error: {_describe(e)}", file=sys.stderr)
+            return 2 if isinstance(e, UsageError) else 1
+
+
+def _describe(e: BaseException) -> str:
+    """The error's message on one line; the type name only where the message needs it."""
+    msg = _one_line(str(e))
+    if isinstance(e, (UsageError, OSError, RuntimeError, ValueError)) and msg:
+        return msg  # these messages name the file or option themselves
+    return f"{type(e).__name__}: {msg}" if msg else type(e).__name__
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 if __name__ == "__main__":
