@@ -3,179 +3,19 @@
 With ``num_workers > 0`` each worker process (forked where the platform allows, so the data set
 is shared, not pickled) receives lists of indices, fetches and collates those samples and sends
 the batch back; the loader hands batches out in sampler order, keeping at most
-``prefetch_factor * num_workers`` batches in flight.
+``prefetch_factor * num_workers`` batches in flight. How worker faults (errors, unpicklable
+batches, dead or hung workers, Ctrl-C) become exceptions here: see ``_worker.py``.
 """
 from __future__ import annotations
 
-import multiprocessing as mp
-import os
-import queue
-import random as _pyrandom
-import sys
-import traceback
-from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from ._collate import default_collate, default_convert
+from ._worker import WorkerInfo, _Fetcher, _WorkerError, _WorkerPool, get_worker_info
 from .dataset import Dataset, IterableDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
-__all__ = ["DataLoader", "get_worker_info"]
-
-
-@dataclass
-class WorkerInfo:
-    """What a worker process knows about itself. See: torch.utils.data.get_worker_info."""
-
-    id: int
-    num_workers: int
-    seed: int
-    dataset: Any
-
-
-_worker_info: WorkerInfo | None = None
-
-
-def get_worker_info() -> WorkerInfo | None:
-    """The current worker's ``WorkerInfo``, or ``None`` in the main process."""
-    return _worker_info
-
-
-class _Fetcher:
-    """Turn one unit of work (a list of indices, one index, or a stream step) into a batch."""
-
-    def __init__(self, dataset, auto_collation: bool, collate_fn: Callable,
-                 batch_size: int | None, drop_last: bool) -> None:
-        self.dataset = dataset
-        self.auto_collation = auto_collation
-        self.collate_fn = collate_fn
-        self.batch_size = batch_size
-        self.drop_last = drop_last
-        self.stream = iter(dataset) if isinstance(dataset, IterableDataset) else None
-
-    def fetch(self, index):
-        if self.stream is not None:
-            if not self.auto_collation:
-                return self.collate_fn(next(self.stream))
-            batch = []
-            for item in self.stream:
-                batch.append(item)
-                if len(batch) == self.batch_size:
-                    break
-            if not batch or (self.drop_last and len(batch) < self.batch_size):
-                raise StopIteration
-            return self.collate_fn(batch)
-        if not self.auto_collation:
-            return self.collate_fn(self.dataset[index])
-        getitems = getattr(self.dataset, "__getitems__", None)
-        data = getitems(index) if callable(getitems) else [self.dataset[i] for i in index]
-        return self.collate_fn(data)
-
-
-class _WorkerError:
-    """An exception raised in a worker, carried back with its traceback text."""
-
-    def __init__(self, exc: BaseException, worker_id: int) -> None:
-        self.exc_type = type(exc)
-        self.text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        self.worker_id = worker_id
-
-    def reraise(self):
-        msg = f"Caught {self.exc_type.__name__} in DataLoader worker process " \
-              f"{self.worker_id}.\nOriginal {self.text}"
-        try:
-            exc = self.exc_type(msg)
-        except Exception:  # exception types whose constructor needs other arguments
-            exc = RuntimeError(msg)
-        raise exc
-
-
-def _worker_loop(worker_id, num_workers, seed, fetcher_args, init_fn, index_q, result_q):
-    global _worker_info
-    from ... import random as _brandom
-
-    _brandom.default_generator.manual_seed(seed)
-    _pyrandom.seed(seed)
-    _worker_info = WorkerInfo(worker_id, num_workers, seed, fetcher_args[0])
-    fetcher = None
-    try:
-        if init_fn is not None:
-            init_fn(worker_id)
-        fetcher = _Fetcher(*fetcher_args)
-    except Exception as e:  # report at the first fetch
-        init_error = _WorkerError(e, worker_id)
-    while True:
-        task = index_q.get()
-        if task is None:
-            break
-        key, index = task
-        if fetcher is None:
-            result_q.put((key, init_error))
-            continue
-        try:
-            result = fetcher.fetch(index)
-        except StopIteration:
-            result = StopIteration
-        except Exception as e:
-            result = _WorkerError(e, worker_id)
-        result_q.put((key, result))
-
-
-class _WorkerPool:
-    """The worker processes of one loader and their queues (kept alive when persistent)."""
-
-    def __init__(self, loader: "DataLoader", base_seed: int) -> None:
-        ctx = loader.multiprocessing_context
-        if ctx is None:
-            ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods()
-                                 and sys.platform != "darwin" else "spawn")
-        elif isinstance(ctx, str):
-            ctx = mp.get_context(ctx)
-        self.result_q = ctx.Queue()
-        self.index_qs = []
-        self.procs = []
-        n = loader.num_workers
-        args = (loader.dataset, loader._auto_collation, loader.collate_fn, loader.batch_size,
-                loader.drop_last)
-        for wid in range(n):
-            iq = ctx.Queue()
-            p = ctx.Process(target=_worker_loop, daemon=True,
-                            args=(wid, n, base_seed + wid, args, loader.worker_init_fn, iq,
-                                  self.result_q))
-            p.start()
-            self.index_qs.append(iq)
-            self.procs.append(p)
-        self.epoch = 0
-
-    def get(self, timeout: float):
-        while True:
-            try:
-                return self.result_q.get(timeout=timeout if timeout > 0 else 5.0)
-            except queue.Empty:
-                dead = [i for i, p in enumerate(self.procs) if not p.is_alive()]
-                if dead:
-                    raise RuntimeError(f"DataLoader worker (pid(s) "
-                                       f"{', '.join(str(self.procs[i].pid) for i in dead)}) "
-                                       "exited unexpectedly") from None
-                if timeout > 0:
-                    raise RuntimeError(f"DataLoader timed out after {timeout} seconds") \
-                        from None
-
-    def shutdown(self) -> None:
-        for iq in self.index_qs:
-            try:
-                iq.put(None)
-            except (OSError, ValueError):
-                pass
-        for p in self.procs:
-            p.join(timeout=5)
-            if p.is_alive():
-                p.terminate()
-        self.procs = []
-
-    def __del__(self) -> None:
-        if getattr(self, "procs", None) and os.getpid() == getattr(self, "_pid", os.getpid()):
-            self.shutdown()
+__all__ = ["DataLoader", "WorkerInfo", "get_worker_info"]
 
 
 class DataLoader:
@@ -192,6 +32,8 @@ class DataLoader:
         collate_fn: merges a list of samples into a batch (``default_collate``).
         pin_memory: accepted for compatibility; nothing to pin on the CPU.
         drop_last: drop the last, incomplete batch.
+        timeout: seconds to wait for each batch from the workers before raising
+            ``RuntimeError`` (0: no limit; a worker that dies is reported at once either way).
         worker_init_fn: called with the worker id in each worker process.
         generator: the ``brickwork.Generator`` for shuffling and worker seeds.
         persistent_workers: keep the worker processes between epochs.
@@ -384,17 +226,15 @@ class DataLoader:
         pool = self._pool
         if pool is None or not self.persistent_workers:
             pool = _WorkerPool(self, base_seed)
-            pool._pid = os.getpid()
             if self.persistent_workers:
                 self._pool = pool
-        pool.epoch += 1
-        epoch, n = pool.epoch, self.num_workers
+        epoch, n = pool.begin_epoch(), self.num_workers
         tasks = None if self._iterable else iter(self._index_sampler if indices is None
                                                   else indices)
         live = list(range(n))  # workers whose stream is not exhausted (iterable data sets)
         sent = received = 0
         pending: dict[int, Any] = {}
-        owner: dict[int, int] = {}
+        owner: dict[int, tuple] = {}  # task number -> (worker id, indices)
         done = False
 
         def dispatch() -> bool:
@@ -408,7 +248,7 @@ class DataLoader:
                 if index is _END:
                     return False
                 wid = sent % n
-            owner[sent] = wid
+            owner[sent] = (wid, index)
             pool.index_qs[wid].put(((epoch, sent), index))
             sent += 1
             return True
@@ -419,24 +259,40 @@ class DataLoader:
                     done = True
                     break
             while received < sent:
+                if pool.epoch != epoch:
+                    # Persistent workers serve one epoch at a time; the results this iterator
+                    # waits for are no longer computed.
+                    raise RuntimeError("DataLoader: this iterator was superseded by a newer "
+                                       "iter(loader); with persistent_workers=True only the "
+                                       "latest iterator of a loader can be used")
                 while received not in pending:
                     (ep, key), result = pool.get(self.timeout)
                     if ep == epoch:
                         pending[key] = result
                 result = pending.pop(received)
+                wid, index = owner.pop(received)
                 received += 1
                 if isinstance(result, _WorkerError):
-                    result.reraise()
+                    result.reraise("" if self._iterable or not result.note
+                                   else f" The batch was for indices {index}.")
                 if result is StopIteration:
-                    if owner[received - 1] in live:
-                        live.remove(owner[received - 1])
+                    if wid in live:
+                        live.remove(wid)
                 else:
                     yield result
                 if not done and not dispatch():
                     done = True
+        except (KeyboardInterrupt, SystemExit):
+            # It may have struck inside a queue operation and left the queue unusable.
+            pool.broken = True
+            raise
         finally:
-            if not self.persistent_workers:
+            pool.end_epoch(epoch)
+            if not self.persistent_workers or pool.broken:
+                # A worker died or hung: a persistent pool is replaced at the next epoch.
                 pool.shutdown()
+                if self._pool is pool:
+                    self._pool = None
 
     def __del__(self) -> None:
         if getattr(self, "_pool", None) is not None:
