@@ -1,9 +1,12 @@
 """``state_dict`` and ``load_state_dict``: a module's tensors by dotted name, and back.
 
 Loading is two-phase: every module first *plans* (checks keys and shapes and lists what to copy),
-and only when nothing is wrong are the copies made, so a failed load leaves the model unchanged.
-All problems — missing keys, unexpected keys, shape mismatches — are reported in one
-``RuntimeError`` worded like PyTorch's.
+and only when nothing is wrong are the copies made, so a failed load leaves the model unchanged:
+no parameter is replaced or written, and each keeps its identity. Everything that can fail is
+done while planning (the ``assign=True`` replacement is built, a copy's source converted to the
+parameter's dtype and device), so the second phase only stores. All problems — missing keys,
+unexpected keys, shape mismatches, values that cannot become the parameter — are reported in one
+``RuntimeError`` worded like PyTorch's, each naming its key.
 
 A layer with special needs overrides ``_save_to_state_dict(destination, prefix, keep_vars)`` or
 ``_plan_load(state_dict, prefix, plan, missing, unexpected, errors)``; ``plan`` is a list of
@@ -79,9 +82,20 @@ def state_dict(self, *args, destination=None, prefix: str = "", keep_vars: bool 
 
 
 @runs_on_input_device
-def _copy_into(target: Tensor, source: Tensor) -> None:
+def _converted(target: Tensor, source: Tensor):
+    """``source``'s values as an array in ``target``'s dtype, device and shape (no copy when
+    nothing differs)."""
     src = source.detach().to(device=target._device, dtype=target.dtype)._data
-    target._data[...] = src.reshape(target._data.shape)
+    return src.reshape(target._data.shape)
+
+
+@runs_on_input_device
+def _store(target: Tensor, src) -> None:
+    target._data[...] = src
+
+
+def _copy_into(target: Tensor, source: Tensor) -> None:
+    _store(target, _converted(target, source))
 
 
 def plan_load(self, state_dict: Mapping, prefix: str, plan: list, missing: list,
@@ -117,7 +131,9 @@ def plan_load(self, state_dict: Mapping, prefix: str, plan: list, missing: list,
             errors.append(f'While copying the parameter named "{key}": unsupported dtype '
                           f"{value._data.dtype}")
             continue
-        plan.append(_step(self, name, param, value, lazy, assign))
+        step = _prepare(self, name, key, param, value, lazy, assign, errors)
+        if step is not None:
+            plan.append(step)
     for key in state_dict:
         if not key.startswith(prefix):
             continue
@@ -126,22 +142,46 @@ def plan_load(self, state_dict: Mapping, prefix: str, plan: list, missing: list,
             unexpected.append(key)
 
 
-def _step(module, name: str, param: Tensor, value: Tensor, lazy: bool, assign: bool):
-    def run() -> None:
-        if assign and not lazy:
-            if isinstance(param, Parameter):
-                new = value if isinstance(value, Parameter) else \
-                    Parameter(value.detach(), requires_grad=param.requires_grad)
-                new.requires_grad_(param.requires_grad)
-                module._parameters[name] = new
+def _prepare(module, name: str, key: str, param: Tensor, value: Tensor, lazy: bool,
+             assign: bool, errors: list):
+    """Do now whatever could fail, and return the step that stores the result (or None, with
+    the failure in ``errors`` under PyTorch's wording, naming ``key``)."""
+    try:
+        if lazy:  # materialized in the store step: that changes the parameter in place
+            return lambda: _materialize_from(param, value)
+        if not assign:
+            src = _converted(param, value)
+            return lambda: _store(param, src)
+        if isinstance(param, Parameter):
+            if isinstance(value, Parameter):
+                if param.requires_grad and not value.is_floating_point():
+                    raise RuntimeError("only Tensors of floating point dtype can require "
+                                       "gradients")
+                new = value  # PyTorch keeps the file's Parameter, with the model's flag
             else:
-                module._buffers[name] = value.detach()
-            return
-        if lazy:
-            param.materialize(value.shape, device=param._device, dtype=value.dtype
-                              if value.is_floating_point() else None)
-        _copy_into(param, value)
+                new = Parameter(value.detach(), requires_grad=param.requires_grad)
+        else:
+            new = value.detach()
+    except Exception as exc:  # noqa: BLE001 - reported under the key, as PyTorch does
+        errors.append(f'While copying the parameter named "{key}", whose dimensions in the model '
+                      f"are {param.shape} and whose dimensions in the checkpoint are "
+                      f"{value.shape}, an exception occurred : {exc.args!r}.")
+        return None
+
+    def run() -> None:
+        if isinstance(param, Parameter):
+            if new is value:
+                new.requires_grad_(param.requires_grad)
+            module._parameters[name] = new
+        else:
+            module._buffers[name] = new
     return run
+
+
+def _materialize_from(param: Tensor, value: Tensor) -> None:
+    param.materialize(value.shape, device=param._device,
+                      dtype=value.dtype if value.is_floating_point() else None)
+    _copy_into(param, value)
 
 
 def load_state_dict(self, state_dict: Mapping, strict: bool = True, assign: bool = False):

@@ -11,6 +11,9 @@ import numpy as np
 from ..autograd.function import Function
 from ..device import runs_on_input_device
 from ..tensor import Tensor
+from ._int_division import integer_operands as _integer_operands
+from ._int_division import refuse_zero_divisor as _refuse_zero_divisor
+from ._int_division import trunc_divide as _trunc_divide
 from ._util import broadcast_mismatch, promote, unbroadcast, xp_of
 
 
@@ -252,11 +255,17 @@ def div(input, other, *, rounding_mode=None) -> Tensor:
     """True division (integers give float32), or ``'trunc'``/``'floor'``. See: torch.div."""
     if rounding_mode == "floor":
         return floor_divide(input, other)
+    if rounding_mode is not None and rounding_mode != "trunc":
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+                           f"but found '{rounding_mode}'")
     from .. import dtypes as _dt
 
     a, b = promote(input, other)
     t = a if isinstance(a, Tensor) else b
     if not t.is_floating_point():
+        if rounding_mode == "trunc":  # integer arithmetic: exact, where a float detour is not
+            _integer_operands("div_trunc", a, b)
+            return _refuse_zero_divisor(_no_grad_binary(_trunc_divide, a, b), b)
         a, b = promote(a if isinstance(a, Tensor) else float(a),
                        b if isinstance(b, Tensor) else float(b))
         if not (isinstance(a, Tensor) and a.is_floating_point()) and not (
@@ -264,12 +273,7 @@ def div(input, other, *, rounding_mode=None) -> Tensor:
             a = a.to(_dt.get_default_dtype()) if isinstance(a, Tensor) else a
             b = b.to(_dt.get_default_dtype()) if isinstance(b, Tensor) else b
     out = Div.apply(a, b)
-    if rounding_mode == "trunc":
-        out = trunc(out).to(t.dtype)
-    elif rounding_mode is not None:
-        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
-                           f"but found '{rounding_mode}'")
-    return out
+    return trunc(out) if rounding_mode == "trunc" else out
 
 
 true_divide = divide = div
@@ -285,7 +289,8 @@ def _no_grad_binary(fn, input, other):
     bd = b._data if isinstance(b, Tensor) else b
     if isinstance(a, Tensor) and isinstance(b, Tensor) and a._device is not b._device:
         Function.apply.__func__(_Binary, a, b)  # raises the cross-device error
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # over: integer MIN // -1 wraps, as in PyTorch
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         try:
             res = fn(ad, bd)
         except ValueError:
@@ -296,8 +301,15 @@ def _no_grad_binary(fn, input, other):
 
 
 def floor_divide(input, other) -> Tensor:
-    """Division rounded down; not differentiable. See: torch.floor_divide."""
-    return _no_grad_binary(np.floor_divide, input, other)
+    """Division rounded down; not differentiable. See: torch.floor_divide.
+
+    Raises:
+        RuntimeError: ``ZeroDivisionError`` for an integer division by zero, as PyTorch.
+    """
+    a, b = promote(input, other)
+    if _integer_operands("div_floor", a, b):
+        return _refuse_zero_divisor(_no_grad_binary(np.floor_divide, a, b), b)
+    return _no_grad_binary(np.floor_divide, a, b)
 
 
 class Remainder(_Binary):
@@ -321,13 +333,27 @@ class Remainder(_Binary):
 
 
 def remainder(input, other) -> Tensor:
-    """Python-style modulus (sign of the divisor). See: torch.remainder."""
-    return Remainder.apply(*promote(input, other))
+    """Python-style modulus (sign of the divisor). See: torch.remainder.
+
+    Raises:
+        RuntimeError: ``ZeroDivisionError`` for an integer modulus by zero, as PyTorch.
+    """
+    a, b = promote(input, other)
+    if _integer_operands("remainder", a, b):
+        return _refuse_zero_divisor(Remainder.apply(a, b), b)
+    return Remainder.apply(a, b)
 
 
 def fmod(input, other) -> Tensor:
-    """C-style modulus (sign of the dividend); not differentiable in ``other``."""
-    return _no_grad_binary(np.fmod, input, other)
+    """C-style modulus (sign of the dividend); not differentiable in ``other``.
+
+    Raises:
+        RuntimeError: ``ZeroDivisionError`` for an integer modulus by zero, as PyTorch.
+    """
+    a, b = promote(input, other)
+    if _integer_operands("fmod", a, b):
+        return _refuse_zero_divisor(_no_grad_binary(np.fmod, a, b), b)
+    return _no_grad_binary(np.fmod, a, b)
 
 
 def pow(input, exponent) -> Tensor:

@@ -12,44 +12,21 @@ import warnings
 
 import numpy as np
 
+from .. import dtypes as _dt
 from ..autograd.function import Function
 from ..device import guard_functions
 from ..tensor import Tensor
+from . import _loss_common as checks
+from ._loss_common import expand_grad as _expand_grad
+from ._loss_common import reduce as _reduce
+from ._loss_common import reduction_name as _reduction
+from ._loss_entropy import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: F401
+                            kl_div)
 from ._util import promote, unbroadcast, xp_of
-from .conv import scalar_name
-
-_REDUCTIONS = ("mean", "sum", "none")
-
-
-def _reduction(reduction: str, size_average=None, reduce=None) -> str:
-    if size_average is not None or reduce is not None:
-        # PyTorch's legacy arguments, still accepted with a deprecation warning.
-        size_average = True if size_average is None else size_average
-        reduce = True if reduce is None else reduce
-        reduction = "none" if not reduce else ("mean" if size_average else "sum")
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{reduction} is not a valid value for reduction")
-    return reduction
-
-
-def _reduce(loss, reduction):
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    return loss
-
-
-def _expand_grad(g, shape, reduction, dtype):
-    """The upstream gradient of a reduced loss, broadcast back to the per-element shape."""
-    if reduction == "none":
-        return g
-    n = int(np.prod(shape)) if shape else 1
-    scale = g / n if reduction == "mean" else g
-    return xp_of(g).broadcast_to(scale.astype(dtype, copy=False), shape)
-
 
 def _log_softmax(x, axis):
+    if 0 in x.shape:  # nothing to normalize (and max() of an empty axis has no value)
+        return x
     shifted = x - x.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
@@ -58,32 +35,59 @@ def _log_softmax(x, axis):
 
 
 class WeightedLogLikelihood(Function):
-    """``-sum_c A * z`` with z = log_softmax(x) (``fused``) or z = x (nll_loss on log-probs)."""
+    """``-sum_c A * z`` with z = log_softmax(x) (``fused``) or z = x (nll_loss on log-probs).
+
+    A 'mean' is the sum divided by ``denom`` (a 0-d array). When ``denom`` is 0 (an empty
+    batch, every target ignored or of weight 0) the loss is PyTorch's 0/0 = nan, and its
+    gradient has terms only where PyTorch's has (``mask``: the counted targets' classes, every
+    class of a counted sample under label smoothing); elsewhere it is 0, not 0 * inf. Then
+    ``mask`` is ``(mask, nll_coef)``: with label smoothing PyTorch divides the nll term
+    (``nll_coef``) and the smoothing term by 0 apart, and adds them.
+    """
 
     _array_level = True
     _backward_name = "NllLossBackward0"
 
     @staticmethod
-    def forward(ctx, x, coef, reduction, fused):
+    def forward(ctx, x, coef, reduction, fused, denom=None, mask=None):
         z = _log_softmax(x, 1) if fused else x
-        per = -(coef * z).sum(axis=1)  # per-sample loss, already scaled for 'mean'
-        ctx.coef, ctx.reduction, ctx.fused = coef, reduction, fused
+        # 0.0 - s, not -s: a sample with no terms gives +0, as in PyTorch.
+        per = 0.0 - (coef * z).sum(axis=1)
+        ctx.coef, ctx.reduction, ctx.fused, ctx.x_dtype = coef, reduction, fused, x.dtype
+        ctx.denom, ctx.mask = denom, mask
         if fused and ctx.needs_input_grad[0]:
             ctx.z = z
-        return per if reduction == "none" else per.sum()
+        if reduction == "none":
+            return per
+        total = per.sum()
+        if denom is None:
+            return total
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if mask is not None and mask[1] is not None:
+                nll = 0.0 - (mask[1] * z).sum()
+                return nll / denom + (total - nll) / denom
+            return total / denom
 
     @staticmethod
     def backward(ctx, g):
         coef = ctx.coef
-        g = g if ctx.reduction == "none" else g.reshape((1,) * coef.ndim)
         if ctx.reduction == "none":
             g = np.expand_dims(g, 1)
-        if ctx.fused:
+        else:
+            if ctx.denom is not None:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    g = g / ctx.denom
+            g = g.reshape((1,) * coef.ndim)
+        if ctx.mask is not None:  # denom is 0: PyTorch's terms only (see the class docstring)
+            with np.errstate(invalid="ignore"):
+                gz = xp_of(coef).where(ctx.mask[0], -coef * g, 0)
+                gx = gz - np.exp(ctx.z) * gz.sum(axis=1, keepdims=True) if ctx.fused else gz
+        elif ctx.fused:
             p = np.exp(ctx.z)
             gx = (p * coef.sum(axis=1, keepdims=True) - coef) * g
         else:
             gx = -coef * g
-        return gx.astype(coef.dtype, copy=False), None, None, None
+        return gx.astype(ctx.x_dtype, copy=False), None, None, None, None, None
 
 
 class NllLoss2d(WeightedLogLikelihood):
@@ -91,48 +95,15 @@ class NllLoss2d(WeightedLogLikelihood):
     _backward_name = "NllLoss2DBackward0"
 
 
-def _as_batched(input: Tensor, target: Tensor, probs: bool):
-    """Check shapes like PyTorch; returns (x array (N, C, ...), target array, unbatched)."""
-    x = input._data
-    t = target._data
-    if x.ndim == 1:
-        if probs:
-            if t.shape != x.shape:
-                raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
-            return x[None], t[None], True
-        if t.ndim != 0:
-            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
-        return x[None], t[None], True
-    if x.ndim == 0:
-        raise ValueError("Expected 1 or more dimensions (got 0)")
-    if probs:
-        if t.shape != x.shape:
-            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
-        return x, t, False
-    if t.ndim != x.ndim - 1:
-        if x.ndim == 2 and t.ndim != 1:
-            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
-        raise RuntimeError(f"Expected target size {list((x.shape[0],) + x.shape[2:])}, got "
-                           f"{list(t.shape)}")
-    if t.shape[0] != x.shape[0]:
-        raise ValueError(f"Expected input batch_size ({x.shape[0]}) to match target batch_size "
-                         f"({t.shape[0]}).")
-    if t.shape[1:] != x.shape[2:]:
-        raise RuntimeError(f"Expected target size {list((x.shape[0],) + x.shape[2:])}, got "
-                           f"{list(t.shape)}")
-    return x, t, False
-
-
 def _index_coef(x, t, weight, ignore_index, reduction, smoothing):
-    """The coefficient array A for class-index targets (see the module docstring)."""
+    """For class-index targets: the coefficient array A (see the module docstring), the divisor
+    of a 'mean' (the counted targets' total weight; None for other reductions) and, when that
+    divisor is 0, the mask of ``WeightedLogLikelihood``.
+
+    Shapes and dtypes are checked by the caller (``checks.index_target``).
+    """
     xp = xp_of(x)
     n_cls = x.shape[1]
-    if t.dtype.kind not in "iu":
-        raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
-                           f"{_dtype_word(t)}")
-    if t.dtype != np.int64 and t.dtype != np.uint8:
-        raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
-                           f"{_dtype_word(t)}")
     valid = t != ignore_index
     bad = valid & ((t < 0) | (t >= n_cls))
     if bad.any():
@@ -142,23 +113,21 @@ def _index_coef(x, t, weight, ignore_index, reduction, smoothing):
     wt = w[tc] * valid  # (N, ...) weight of each sample's class, 0 where ignored
     onehot = xp.expand_dims(tc, 1) == xp.arange(n_cls).reshape((1, -1) + (1,) * (t.ndim - 1))
     coef = onehot * xp.expand_dims(wt * (1 - smoothing), 1)
+    nll_coef = coef
     if smoothing:
         wb = w.reshape((1, -1) + (1,) * (t.ndim - 1))
         coef = coef + xp.expand_dims(valid, 1) * wb * (smoothing / n_cls)
-    if reduction == "mean":
-        coef = coef / wt.sum()  # PyTorch's weighted mean (nan when every target is ignored)
-    return coef.astype(x.dtype, copy=False)
+    coef = coef.astype(x.dtype, copy=False)
+    if reduction != "mean":
+        return coef, None, None
+    denom = wt.sum().astype(x.dtype)  # PyTorch's weighted mean
+    mask = None
+    if not denom:  # one host read; the rare 0/0 case needs the mask
+        mask = (xp.expand_dims(valid, 1) & (True if smoothing else onehot),
+                nll_coef.astype(x.dtype, copy=False) if smoothing else None)
+    return coef, denom, mask
 
 
-def _dtype_word(a) -> str:
-    return {"f": "Float" if a.dtype == np.float32 else "Double", "i": "Int" if a.dtype ==
-            np.int32 else "Long", "b": "Bool", "u": "Byte"}[a.dtype.kind]
-
-
-def _check_weight(weight, n_cls):
-    if weight is not None and (weight.ndim != 1 or weight.shape[0] != n_cls):
-        raise RuntimeError(f"weight tensor should be defined either for all {n_cls} classes or "
-                           f"no classes but got weight tensor of shape: {list(weight.shape)}")
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -180,31 +149,55 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     See: torch.nn.functional.cross_entropy.
     """
     reduction = _reduction(reduction, size_average, reduce)
-    if not 0.0 <= label_smoothing <= 1.0:
+    # PyTorch checks the upper bound only; a negative amount means no smoothing.
+    if label_smoothing > 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: "
                            f"{label_smoothing}")
-    probs = target.is_floating_point()
-    x, t, unbatched = _as_batched(input, target, probs)
-    n_cls = x.shape[1]
-    _check_weight(weight, n_cls)
-    wa = None if weight is None else weight._data
-    if probs:
-        if target.dtype != input.dtype:
-            raise RuntimeError(f"expected scalar type {scalar_name(input.dtype)} but "
-                               f"found {scalar_name(target.dtype)}")
-        coef = t * (1 - label_smoothing) + label_smoothing / n_cls if label_smoothing else t
-        if wa is not None:
-            coef = coef * wa.reshape((1, -1) + (1,) * (x.ndim - 2))
-        if reduction == "mean":
-            coef = coef / (x.size // n_cls)
-        coef = coef.astype(x.dtype, copy=False)
-    elif x.ndim == 2 and wa is None and not label_smoothing and t.dtype == np.int64:
-        return _CrossEntropyIndices.apply(input, t, ignore_index, reduction) if not unbatched \
-            else _apply_nll(input, x, _index_coef(x, t, None, ignore_index, reduction, 0.0),
-                            reduction, unbatched, fused=True)
-    else:
-        coef = _index_coef(x, t, wa, ignore_index, reduction, label_smoothing)
+    smoothing = max(float(label_smoothing), 0.0)
+    if tuple(target.shape) == tuple(input.shape):  # PyTorch's test for class probabilities
+        return _cross_entropy_probs(input, target, weight, ignore_index, reduction, smoothing)
+    if input.ndim == 0:  # log_softmax over dim 1
+        raise IndexError("Dimension out of range (expected to be in range of [-1, 0], but got 1)")
+    checks.check_log_softmax_input(input)
+    x, t, unbatched = checks.index_target(input, target, weight, kernel_check=False)
+    if x.ndim == 2 and weight is None and not smoothing and t.dtype == np.int64:
+        if not unbatched:
+            return _CrossEntropyIndices.apply(input, t, ignore_index, reduction)
+        return _apply_nll(input, x, _index_coef(x, t, None, ignore_index, reduction, 0.0),
+                          reduction, unbatched, fused=True)
+    coef = _index_coef(x, t, None if weight is None else weight._data, ignore_index, reduction,
+                       smoothing)
     return _apply_nll(input, x, coef, reduction, unbatched, fused=True)
+
+
+def _cross_entropy_probs(input, target, weight, ignore_index, reduction, smoothing):
+    """cross_entropy against class probabilities, in the dtype PyTorch's ``-(log_softmax(x) *
+    target * weight).sum()`` gives: the promotion of all three (log_softmax in input's dtype,
+    the products in the promoted one)."""
+    checks.check_probability_target(target, ignore_index)
+    if input.ndim == 0:
+        raise IndexError("Dimension specified as 1 but tensor has no dimensions")
+    n_cls = input.shape[0 if input.ndim == 1 else 1]
+    if weight is not None and (weight.ndim != 1 or weight.shape[0] != n_cls):
+        raise RuntimeError(f"cross_entropy: weight tensor should be defined either for all "
+                           f"{n_cls} classes or no classes but got weight tensor of shape: "
+                           f"{list(weight.shape)}")
+    checks.check_log_softmax_input(input)
+    rt = _dt.result_type(input, target) if weight is None else \
+        _dt.result_type(input, target, weight)
+    x, t = input._data, target._data.astype(rt.np, copy=False)
+    unbatched = x.ndim == 1
+    if unbatched:
+        x, t = x[None], t[None]
+    coef = t * (1 - smoothing) + smoothing / n_cls if smoothing else t
+    if weight is not None:
+        coef = coef * weight._data.astype(rt.np, copy=False).reshape(
+            (1, -1) + (1,) * (x.ndim - 2))
+    denom = None
+    if reduction == "mean":  # over the samples; 0/0 = nan for an empty input, as PyTorch
+        denom = float(x.size // n_cls if x.size else 0)
+    return _apply_nll(input, x, coef.astype(rt.np, copy=False), reduction, unbatched,
+                      fused=True, denom=denom)
 
 
 class _CrossEntropyIndices(Function):
@@ -242,8 +235,12 @@ class _CrossEntropyIndices(Function):
         if reduction == "none":
             return per
         total = per.sum()
-        # A mean over zero targets is nan, as PyTorch gives when every target is ignored.
-        return total / count if reduction == "mean" else total
+        if reduction == "sum":
+            return total
+        # A mean over zero targets (an empty batch, or every target ignored) is nan, as in
+        # PyTorch.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return total / x.dtype.type(count)
 
     @staticmethod
     def backward(ctx, g):
@@ -251,18 +248,26 @@ class _CrossEntropyIndices(Function):
         gx[ctx.rows, ctx.tc] -= 1
         if ctx.valid is not None:
             gx *= ctx.valid[:, None]
+            gx += 0.0  # ignored rows: +0, not the -0 of (p - 1) * 0
         if ctx.reduction == "none":
             gx *= g[:, None]
-        else:
-            gx *= (g / ctx.count if ctx.reduction == "mean" else g).astype(gx.dtype)
+        elif ctx.reduction == "sum":
+            gx *= g.astype(gx.dtype)
+        elif ctx.count:
+            gx *= (g / ctx.count).astype(gx.dtype)
+        # else nothing was counted: every row is already 0 (masked above), as in PyTorch
         return gx, None, None, None
 
 
-def _apply_nll(input, x, coef, reduction, unbatched, fused):
+def _apply_nll(input, x, coef, reduction, unbatched, fused, denom=None):
+    """Record the loss node; ``coef`` is an array, or ``_index_coef``'s (coef, denom, mask)."""
+    mask = None
+    if isinstance(coef, tuple):
+        coef, denom, mask = coef
     cls = NllLoss2d if x.ndim == 4 else WeightedLogLikelihood
     # Feed the batched view through the graph, so the gradient arrives in input's shape.
     src = input if not unbatched else _Unsqueeze0.apply(input)
-    out = cls.apply(src, coef, reduction, fused)
+    out = cls.apply(src, coef, reduction, fused, denom, mask)
     if unbatched and reduction == "none":
         out = _Squeeze0.apply(out)
     return out
@@ -301,8 +306,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     See: torch.nn.functional.nll_loss.
     """
     reduction = _reduction(reduction, size_average, reduce)
-    x, t, unbatched = _as_batched(input, target, False)
-    _check_weight(weight, x.shape[1])
+    x, t, unbatched = checks.index_target(input, target, weight, kernel_check=True)
     coef = _index_coef(x, t, None if weight is None else weight._data, ignore_index, reduction,
                        0.0)
     return _apply_nll(input, x, coef, reduction, unbatched, fused=False)
@@ -369,8 +373,20 @@ def _pointwise(kind, input, target, reduction, param=None):
         warnings.warn(f"Using a target size ({target.shape}) that is different to the input "
                       f"size ({input.shape}). This will likely lead to incorrect results due "
                       f"to broadcasting. Please ensure they have the same size.", stacklevel=3)
+    if kind == "l1":
+        if input.dtype == _dt.bool or target.dtype == _dt.bool or \
+                not _dt.result_type(input, target).is_floating_point:
+            # PyTorch's l1_loss is (input - target).abs() reduced by tensor ops: those refuse
+            # bool operands and an integer mean, and keep an integer sum integral.
+            return _reduce((input - target).abs(), reduction)
+        out_dtype = None
+    else:
+        checks.pointwise_dtype(kind, input, target)
+        out_dtype = input.dtype if kind == "huber" else None
     a, b = promote(input, target)
-    return _CLASSES[kind].apply(a, b, reduction, kind, param)
+    out = _CLASSES[kind].apply(a, b, reduction, kind, param)
+    # Huber writes into a tensor like input: a wider target still gives input's dtype.
+    return out if out_dtype is None or out.dtype == out_dtype else out.to(out_dtype)
 
 
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
@@ -397,8 +413,10 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     torch.nn.functional.smooth_l1_loss."""
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
-    return _pointwise("smooth_l1", input, target, _reduction(reduction, size_average, reduce),
-                      float(beta))
+    reduction = _reduction(reduction, size_average, reduce)
+    if beta == 0:  # PyTorch computes l1_loss here, with l1's dtype rules
+        return _pointwise("l1", input, target, reduction)
+    return _pointwise("smooth_l1", input, target, reduction, float(beta))
 
 
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
@@ -411,178 +429,6 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     return _pointwise("huber", input, target, _reduction(reduction), float(delta))
-
-
-# -- binary cross entropy ----------------------------------------------------------------------
-
-
-class BinaryCrossEntropy(Function):
-    _array_level = True
-    _backward_name = "BinaryCrossEntropyBackward0"
-
-    @staticmethod
-    def forward(ctx, p, t, w, reduction):
-        # PyTorch clamps each log at -100 so that p = 0 or 1 gives a finite loss.
-        with np.errstate(divide="ignore"):
-            lp = np.maximum(np.log(p), -100)
-            l1p = np.maximum(np.log1p(-p), -100)
-        loss = -(t * lp + (1 - t) * l1p)
-        if w is not None:
-            loss = loss * w
-        ctx.saved = (p, t, w, lp, l1p)
-        ctx.reduction = reduction
-        return _reduce(loss, reduction)
-
-    @staticmethod
-    def backward(ctx, g):
-        p, t, w, lp, l1p = ctx.saved
-        ge = _expand_grad(g, p.shape, ctx.reduction, p.dtype)
-        if w is not None:
-            ge = ge * w
-        ni = ctx.needs_input_grad
-        gp = gt = None
-        if ni[0]:
-            gp = ge * (p - t) / np.maximum((1 - p) * p, 1e-12)
-        if ni[1]:
-            gt = ge * (l1p - lp)
-        return gp, gt, None, None
-
-
-def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
-                         size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
-    """Binary cross entropy of probabilities ``input``. See:
-    torch.nn.functional.binary_cross_entropy."""
-    reduction = _reduction(reduction, size_average, reduce)
-    if tuple(target.shape) != tuple(input.shape):
-        raise ValueError(f"Using a target size ({target.shape}) that is different to the input "
-                         f"size ({input.shape}) is deprecated. Please ensure they have the same "
-                         f"size.")
-    p = input._data
-    if p.size and ((p < 0) | (p > 1)).any():
-        raise RuntimeError("all elements of input should be between 0 and 1")
-    w = None
-    if weight is not None:
-        w = np.broadcast_to(weight._data, p.shape).astype(p.dtype, copy=False)
-    return BinaryCrossEntropy.apply(input, target, w, reduction)
-
-
-class BinaryCrossEntropyWithLogits(Function):
-    _array_level = True
-    _backward_name = "BinaryCrossEntropyWithLogitsBackward0"
-
-    @staticmethod
-    def forward(ctx, x, t, w, pw, reduction):
-        # log(sigmoid(x)) = -(max(-x, 0) + log1p(exp(-|x|))): never exponentiates a large x.
-        softplus_neg = np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))
-        log_sig, log_sig_neg = -softplus_neg, -softplus_neg - x
-        if pw is None:
-            loss = -(t * log_sig + (1 - t) * log_sig_neg)
-        else:
-            loss = -(pw * t * log_sig + (1 - t) * log_sig_neg)
-        if w is not None:
-            loss = loss * w
-        ctx.saved = (x, t, w, pw, log_sig, log_sig_neg)
-        ctx.reduction = reduction
-        out = _reduce(loss, reduction)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        x, t, w, pw, log_sig, log_sig_neg = ctx.saved
-        shape = np.broadcast_shapes(x.shape, t.shape)
-        ge = _expand_grad(g, shape, ctx.reduction, x.dtype)
-        if w is not None:
-            ge = ge * w
-        sig = np.exp(log_sig)
-        ni = ctx.needs_input_grad
-        gx = gt = None
-        if ni[0]:
-            d = sig - t if pw is None else sig * (pw * t + 1 - t) - pw * t
-            gx = unbroadcast(ge * d, x.shape)
-        if ni[1]:
-            d = log_sig_neg - log_sig if pw is None else log_sig_neg - pw * log_sig
-            gt = unbroadcast(ge * d, t.shape)
-        return gx, gt, None, None, None
-
-
-def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
-                                     weight: Tensor | None = None, size_average=None,
-                                     reduce=None, reduction: str = "mean",
-                                     pos_weight: Tensor | None = None) -> Tensor:
-    """Sigmoid + binary cross entropy in one numerically stable step.
-
-    See: torch.nn.functional.binary_cross_entropy_with_logits.
-    """
-    reduction = _reduction(reduction, size_average, reduce)
-    if tuple(target.shape) != tuple(input.shape):
-        raise ValueError(f"Target size ({target.shape}) must be the same as input size "
-                         f"({input.shape})")
-    dt = input._data.dtype
-    w = None if weight is None else weight._data.astype(dt, copy=False)
-    pw = None if pos_weight is None else pos_weight._data.astype(dt, copy=False)
-    return BinaryCrossEntropyWithLogits.apply(input, target, w, pw, reduction)
-
-
-# -- KL divergence -----------------------------------------------------------------------------
-
-
-class KLDiv(Function):
-    _array_level = True
-    _backward_name = "KlDivBackward0"
-
-    @staticmethod
-    def forward(ctx, x, t, reduction, log_target):
-        if log_target:
-            et = np.exp(t)
-            loss = et * (t - x)
-        else:
-            # PyTorch's xlogy(t, t) - t * x: a zero target contributes 0, not 0 * log(0).
-            logt = np.log(np.where(t > 0, t, 1))
-            et = t
-            loss = t * logt - t * x
-            ctx.logt = logt
-        ctx.saved = (x, t, et)
-        ctx.reduction, ctx.log_target = reduction, log_target
-        if reduction == "batchmean":
-            return loss.sum() / (x.shape[0] if x.ndim else 1)
-        return _reduce(loss, reduction)
-
-    @staticmethod
-    def backward(ctx, g):
-        x, t, et = ctx.saved
-        red = ctx.reduction
-        if red == "batchmean":
-            ge = xp_of(x).broadcast_to(g / (x.shape[0] if x.ndim else 1), x.shape)
-        else:
-            ge = _expand_grad(g, x.shape, red, x.dtype)
-        ni = ctx.needs_input_grad
-        gx = gt = None
-        if ni[0]:
-            gx = -ge * et
-        if ni[1]:
-            if ctx.log_target:
-                gt = ge * et * (t - x + 1)
-            else:
-                gt = ge * np.where(t > 0, ctx.logt + 1 - x, 0)
-        return gx, gt, None, None
-
-
-def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
-           reduction: str = "mean", log_target: bool = False) -> Tensor:
-    """KL divergence with log-probabilities ``input`` and probabilities (or log-) ``target``.
-
-    See: torch.nn.functional.kl_div.
-    """
-    if reduction != "batchmean":
-        reduction = _reduction(reduction, size_average, reduce)
-        if reduction == "mean":
-            warnings.warn("reduction: 'mean' divides the total loss by both the batch size and "
-                          "the support size.'batchmean' divides only by the batch size, and "
-                          "aligns with the KL div math definition.'mean' will be changed to "
-                          "behave the same as 'batchmean' in the next major release.",
-                          stacklevel=2)
-    a, b = promote(input, target)
-    return KLDiv.apply(a, b, reduction, bool(log_target))
 
 
 TENSOR_METHODS: dict = {}

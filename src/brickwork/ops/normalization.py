@@ -109,11 +109,14 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
     x = input._data
     axes = (0,) + tuple(range(2, x.ndim))
+    # Values per channel, counted as PyTorch does (without the channel axis, so C = 0 counts).
+    m = int(np.prod([x.shape[a] for a in axes]))
+    if training and m == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got "
+                         f"input size {input.shape}")
+    if x.size == 0:
+        return _empty_batch_norm(input, weight, bias)
     if training:
-        m = x.size // max(c, 1)
-        if m <= 1:
-            raise ValueError(f"Expected more than 1 value per channel when training, got "
-                             f"input size {input.shape}")
         mean = x.mean(axis=axes)
         var = x.var(axis=axes)
         if running_mean is not None and running_var is not None:
@@ -131,6 +134,23 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     var = var.astype(x.dtype, copy=False)
     # The statistics go in as arrays: constants to autograd, like PyTorch's running buffers.
     return BatchNorm.apply(input, weight, bias, mean, var, eps, bool(training))
+
+
+def _empty_batch_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None) -> Tensor:
+    """batch_norm of an input with no values (batch or a spatial size 0): PyTorch's
+    ``input.clone() * weight[0] + bias[0]``, in train and eval mode alike.
+
+    No statistics exist, so the running buffers keep their values; the output is still
+    connected to the graph, so backward gives zero gradients to ``weight`` and ``bias``.
+    """
+    out = input.clone()
+    for t, op in ((weight, "mul"), (bias, "add")):
+        if t is not None:
+            if t.numel() == 0:  # C = 0: PyTorch's weight[0] has nothing to pick
+                raise IndexError("select(): index 0 out of range for tensor of size [0] at "
+                                 "dimension 0")
+            out = getattr(out, op)(t[0])
+    return out
 
 
 class LayerNorm(Function):
@@ -193,7 +213,7 @@ class GroupNorm(Function):
     @staticmethod
     def forward(ctx, x, w, b, groups, eps):
         n, c = x.shape[:2]
-        xg = x.reshape(n, groups, -1)
+        xg = x.reshape(n, groups, x.size // max(n * groups, 1))  # no -1: n may be 0
         mean = xg.mean(axis=2, keepdims=True)
         xc = xg - mean
         var = (xc * xc).mean(axis=2, keepdims=True)
@@ -212,8 +232,8 @@ class GroupNorm(Function):
         gx = None
         gw, gb, h = _affine_grads(g, xhat, ctx.w, axes, ni)
         if ni[0]:
-            n = g.shape[0]
-            gx = _norm_input_grad(h.reshape(n, ctx.groups, -1), xhat.reshape(n, ctx.groups, -1),
+            n, m = g.shape[0], g.size // max(g.shape[0] * ctx.groups, 1)
+            gx = _norm_input_grad(h.reshape(n, ctx.groups, m), xhat.reshape(n, ctx.groups, m),
                                   ctx.invstd, (2,)).reshape(g.shape)
         return gx, gw, gb, None, None
 
@@ -234,6 +254,11 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
             raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of "
                                f"channels in input, but got {name} of shape {list(t.shape)} "
                                f"and input of shape {list(input.shape)}")
+    if input.numel() == 0:  # no statistics to take: PyTorch returns the empty input, scaled
+        cs = _channel_shape(input.ndim)
+        out = input.clone()
+        out = out if weight is None else out * weight.reshape(cs)
+        return out if bias is None else out + bias.reshape(cs)
     return GroupNorm.apply(input, weight, bias, int(num_groups), eps)
 
 

@@ -52,10 +52,13 @@ def _geometry(op, x_shape, nd, kernel_size, stride, padding, dilation, ceil_mode
             o -= 1  # the last window must start inside the input or its left padding
         out.append(o)
     if any(o <= 0 for o in out):
-        lead = "x".join(map(str, x_shape[-nd - 1:]))
-        calc = "x".join(map(str, (x_shape[-nd - 1],) + tuple(out)))
-        raise RuntimeError(f"Given input size: ({lead}). Calculated output size: ({calc}). "
-                           f"Output size is too small")
+        if op == "max_pool1d":
+            raise RuntimeError(f"max_pool1d() Invalid computed output size: {out[0]}")
+        lead, calc = x_shape[-nd - 1:], (x_shape[-nd - 1],) + tuple(out)
+        if op != "max_pool2d" and op != "avg_pool2d":  # PyTorch pools the (C, 1, L) view
+            lead, calc = (lead[0], 1, lead[1]), (calc[0], 1, calc[1])
+        raise RuntimeError(f"Given input size: ({'x'.join(map(str, lead))}). Calculated output "
+                           f"size: ({'x'.join(map(str, calc))}). Output size is too small")
     return k, s, p, d, out
 
 
@@ -160,7 +163,9 @@ class MaxPool2d(Function):
         with no_grad():
             _, idx = MaxPool2d.apply(x.detach(), nd, k, s, p, d, out, True)
         lead = tuple(x.shape[:-nd])
-        y = x.reshape(lead + (-1,)).take_along_dim(idx.reshape(lead + (-1,)), -1)
+        # Sizes spelled out, not -1: an empty batch leaves -1 ambiguous.
+        n_in, n_out = int(np.prod(x.shape[-nd:])), int(np.prod(idx.shape[-nd:]))
+        y = x.reshape(lead + (n_in,)).take_along_dim(idx.reshape(lead + (n_out,)), -1)
         y = y.reshape(idx.shape)
         return (y, idx) if with_indices else y
 
@@ -239,9 +244,37 @@ def _counts(size, k, s, p, out, include_pad):
 
 
 def _check_rank(op, input, nd):
-    if input.ndim not in (nd + 1, nd + 2) or input.numel() == 0:
-        names = "2D or 3D" if nd == 1 else "3D or 4D"
-        raise RuntimeError(f"non-empty {names} (batch mode) tensor expected for input")
+    """PyTorch's checks of rank and emptiness, each op in its own words.
+
+    A batch of 0 is fine (the result is empty too); an empty channel or spatial axis is not.
+    1-d average pooling, and 1-d max pooling with indices, are PyTorch's 2-d pooling of the
+    (N, C, 1, L) view, so their messages show that view.
+    """
+    shape = tuple(input.shape)
+    rank_ok = input.ndim in (nd + 1, nd + 2)
+    empty_axis = rank_ok and 0 in shape[-(nd + 1):]
+    if op == "max_pool2d":
+        if not rank_ok:
+            raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
+    elif op == "max_pool1d":  # without indices: a kernel of its own
+        if not rank_ok or empty_axis:
+            raise RuntimeError(f"max_pool1d: Expected 2D or 3D (batch mode) tensor with optional "
+                               f"0 dim batch size for input, but got:{list(shape)}")
+    elif op == "avg_pool2d":
+        if input.ndim < 3:  # PyTorch reads size(-3) first
+            raise IndexError(f"Dimension out of range (expected to be in range of "
+                             f"[{-max(input.ndim, 1)}, {max(input.ndim, 1) - 1}], but got -3)")
+        if not rank_ok:
+            empty_axis = True
+    else:  # avg_pool1d, max_pool1d_with_indices
+        if not rank_ok:
+            raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.ndim}-dimensional "
+                               f"tensor for argument #1 'self' (while checking arguments for "
+                               f"{op[:10]})")
+        shape = shape[:-1] + (1,) + shape[-1:]
+    if empty_axis:
+        raise RuntimeError(f"Expected 3D or 4D (batch mode) tensor with optional 0 dim batch "
+                           f"size for input, but got:{list(shape)}")
 
 
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
@@ -265,8 +298,9 @@ def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
 
 
 def _max_pool(input, nd, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
-    _check_rank("max_pool", input, nd)
-    k, s, p, d, out = _geometry("max_pool", tuple(input.shape), nd, kernel_size, stride,
+    op = f"max_pool{nd}d" + ("_with_indices" if nd == 1 and return_indices else "")
+    _check_rank(op, input, nd)
+    k, s, p, d, out = _geometry(op, tuple(input.shape), nd, kernel_size, stride,
                                 padding, dilation, ceil_mode)
     if nd == 1:
         k, s, p, d, out = (1,) + k, (1,) + s, (0,) + p, (1,) + d, [1] + out
@@ -289,11 +323,12 @@ def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
 
 def _avg_pool(input, nd, kernel_size, stride, padding, ceil_mode, count_include_pad,
               divisor_override):
-    _check_rank("avg_pool", input, nd)
+    op = f"avg_pool{nd}d"
+    _check_rank(op, input, nd)
     if not input.is_floating_point():
         raise RuntimeError(f'"avg_pool2d" not implemented for '
                            f"'{scalar_name(input.dtype)}'")
-    k, s, p, d, out = _geometry("avg_pool", tuple(input.shape), nd, kernel_size, stride,
+    k, s, p, d, out = _geometry(op, tuple(input.shape), nd, kernel_size, stride,
                                 padding, 1, ceil_mode)
     if nd == 1:
         k, s, p, d, out = (1,) + k, (1,) + s, (0,) + p, (1,) + d, [1] + out
@@ -320,8 +355,24 @@ class AdaptiveAvgPool2d(Function):
 
     @staticmethod
     def backward(ctx, g):
+        # PyTorch's backward refuses what its forward let through: an empty channel axis.
+        shape = tuple(g.shape) if ctx.ah is not None else g.shape[:-1] + (1,) + g.shape[-1:]
+        for i in range(1, len(shape)):
+            if shape[i] == 0:
+                raise RuntimeError(f"adaptive_avg_pool2d_backward(): Expected grad_output to have "
+                                   f"non-zero size for non-batch dimensions, but grad_output has "
+                                   f"sizes {list(shape)} with dimension {i} being empty")
         g = g @ ctx.aw
         return (g if ctx.ah is None else ctx.ah.T @ g), None
+
+
+def _check_adaptive_sizes(shape: tuple) -> None:
+    """The spatial axes must be non-empty (the batch and channel axes may be empty)."""
+    for i in (len(shape) - 2, len(shape) - 1):
+        if shape[i] == 0:
+            raise RuntimeError(f"adaptive_avg_pool2d(): Expected input to have non-zero size for "
+                               f"non-batch dimensions, but input has sizes {list(shape)} with "
+                               f"dimension {i} being empty")
 
 
 def _avg_matrix(size: int, out: int) -> np.ndarray:
@@ -340,6 +391,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     if input.ndim not in (3, 4):
         raise RuntimeError(f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got "
                            f"{list(input.shape)}")
+    _check_adaptive_sizes(tuple(input.shape))
     out = (output_size,) * 2 if not isinstance(output_size, (tuple, list)) else output_size
     out = tuple(input.shape[-2 + i] if o is None else o for i, o in enumerate(out))
     if out == (1, 1):
@@ -352,8 +404,11 @@ def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
     """1-d adaptive average pooling. See: torch.nn.functional.adaptive_avg_pool1d."""
     o = output_size[0] if isinstance(output_size, (tuple, list)) else output_size
     if input.ndim not in (2, 3):
-        raise RuntimeError(f"adaptive_avg_pool1d(): Expected 2D or 3D tensor, but got "
-                           f"{list(input.shape)}")
+        raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.ndim}-dimensional "
+                           f"tensor for argument #1 'self' (while checking arguments for "
+                           f"adaptive_avg_pool1d)")
+    shape = tuple(input.shape)
+    _check_adaptive_sizes(shape[:-1] + (1,) + shape[-1:])  # PyTorch's (N, C, 1, L) view
     # (..., L) is a 2-d pool over (1, L): the averaging matrix on the height axis is [[1]].
     return AdaptiveAvgPool2d.apply(input, (None, o))
 
