@@ -11,6 +11,8 @@ import json
 import os
 import stat
 
+from .cli import int_at_least
+
 from .cli import UsageError
 from .serialization import CorruptFileError
 
@@ -26,7 +28,7 @@ def add_parsers(sub) -> None:
                                    "zip), its tree of entries with dtype, shape and size, tie "
                                    "groups, metadata and checksum status.")
     p.add_argument("file")
-    p.add_argument("--limit", type=_count, default=1000,
+    p.add_argument("--limit", type=int_at_least(0, "a count (0 or more)"), default=1000,
                    help="print at most this many entries and tie groups (default 1000; 0: all)")
     p.set_defaults(func=cmd_inspect)
     p = sub.add_parser("convert", help="convert between PyTorch .pt and brickwork's format",
@@ -38,18 +40,6 @@ def add_parsers(sub) -> None:
     p.add_argument("--format", choices=["torch", "brickwork"], default=None,
                    help="force the output format instead of choosing it by suffix")
     p.set_defaults(func=cmd_convert)
-
-
-def _count(text: str) -> int:
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a count (0 or more), got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a count (0 or more), got {value}")
-    return value
 
 
 def check_input_file(path: str) -> None:

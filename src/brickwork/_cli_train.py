@@ -24,13 +24,16 @@ import sys
 import tempfile
 import time
 
-from .cli import UsageError
+from .cli import UsageError, int_at_least
 
 METRICS = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "seconds",
            "samples_per_s"]
 # Options a resumed run takes from its checkpoint unless given (then they must agree).
 _RUN_OPTIONS = {"model": "mlp", "optimizer": "sgd", "batch_size": 128, "seed": 0}
 _CKPT_PREFIX = "ckpt"
+
+
+_positive_int = int_at_least(1, "a positive integer")
 
 
 def add_parser(sub) -> None:
@@ -50,16 +53,6 @@ def add_parser(sub) -> None:
     p.add_argument("--resume", action="store_true", help="continue the newest checkpoint in --out")
     p.add_argument("--seed", type=int, default=None, help="default 0")
     p.set_defaults(func=run)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 def _learning_rate(text: str) -> float:
