@@ -9,7 +9,10 @@ Both frameworks write a new file each run: brickwork's atomic save always writes
 times slower than overwriting a file in place, so timing torch.save overwriting the same file
 would compare different disk operations.
 
-Run: python benchmarks/serialize.py [--repeats 5]
+``--format torch`` has brickwork write and read PyTorch's zip format (a ``.pt`` path) instead of
+its own, against the same torch.save/torch.load.
+
+Run: python benchmarks/serialize.py [--repeats 5] [--format brickwork|torch]
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ import time
 CHILD = r"""
 import json, os, sys, time
 import numpy as np
-lib, folder = sys.argv[1], sys.argv[2]
+lib, folder, fmt = sys.argv[1], sys.argv[2], sys.argv[3]
 rng = np.random.default_rng(0)
 arrays = {f"layer{i}.weight": rng.standard_normal(3_276_800, dtype=np.float32) for i in range(8)}
 if lib == "torch":
@@ -42,7 +45,7 @@ if lib == "torch":
 else:
     import brickwork
     sd = {k: brickwork.from_numpy(v) for k, v in arrays.items()}
-    path = os.path.join(folder, f"sd-{os.getpid()}.bw")
+    path = os.path.join(folder, f"sd-{os.getpid()}." + ("pt" if fmt == "torch" else "bw"))
     save = lambda: brickwork.save(sd, path)  # atomic: fsyncs the file and the folder
     load = lambda: brickwork.load(path)
     load_mmap = lambda: brickwork.load(path, mmap=True)
@@ -72,18 +75,21 @@ def dd_speed(folder: str) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--format", choices=["brickwork", "torch"], default="brickwork",
+                    help="the file format brickwork writes and reads")
     args = ap.parse_args()
     here = os.path.dirname(os.path.abspath(__file__))
     with tempfile.TemporaryDirectory(dir=here) as folder:
         runs: dict = {"brickwork": [], "torch": []}
         for _ in range(args.repeats):
             for lib in ("torch", "brickwork"):
-                res = subprocess.run([sys.executable, "-c", CHILD, lib, folder], check=True,
+                res = subprocess.run([sys.executable, "-c", CHILD, lib, folder, args.format], check=True,
                                      capture_output=True, text=True)
                 runs[lib].append(json.loads(res.stdout.strip().splitlines()[-1]))
         disk = dd_speed(folder)
     size_gb = 8 * 3_276_800 * 4 / 1e9
-    print(f"state_dict: 8 float32 tensors, {size_gb * 1000:.0f} MB; medians of {args.repeats}")
+    print(f"state_dict: 8 float32 tensors, {size_gb * 1000:.0f} MB; brickwork writes the "
+          f"{args.format} format; medians of {args.repeats}")
     for what in ("save", "load", "mmap_one"):
         b = statistics.median(r[what] for r in runs["brickwork"])
         t = statistics.median(r[what] for r in runs["torch"])
