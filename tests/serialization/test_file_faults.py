@@ -588,3 +588,12 @@ def test_save_from_atexit_handler(tmp_path, used_before):
     done = _run(code, str(path), str(used_before), timeout=30)
     assert done.returncode == 0 and done.stderr == "", done.stderr
     assert path.exists() and float(brickwork.load(path)["c"].numpy()[0]) == 7.0
+
+
+@pytest.mark.timeout(30)
+def test_missing_folder_error_names_only_the_target(tmp_path):
+    target = str(tmp_path / "missing" / "x.bw")
+    with pytest.raises(FileNotFoundError) as info:
+        brickwork.save(brickwork.ones(2), target)
+    assert info.value.filename == target and info.value.filename2 is None
+    assert str(info.value) == f"[Errno 2] No such file or directory: {target!r}"

@@ -150,8 +150,9 @@ def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-        if isinstance(e, OSError):
-            _name_target(e, path, tmp)
+        renamed = _name_target(e, path, tmp) if isinstance(e, OSError) else None
+        if renamed is not None:
+            raise renamed.with_traceback(e.__traceback__) from None
         raise
     finally:
         if fd is not None:
@@ -159,18 +160,25 @@ def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
     fsync_dir(target)
 
 
-def _name_target(e: OSError, path: str, tmp: str | None) -> None:
-    """Make ``e`` (about a temporary file of this process, or about no file) name ``path``."""
+def _name_target(e: OSError, path: str, tmp: str | None) -> OSError | None:
+    """``e`` (about a temporary file of this process, or about no file) naming ``path`` instead.
+
+    A new exception of the same class and errno (an OSError's second file name cannot be
+    cleared in place: setting it to None prints as ``-> None``); None when ``e`` is about some
+    other file the body used, or has no errno.
+    """
     if e.errno is None:
-        return
+        return None
     name = e.filename
     if name is not None and name != tmp:
         match = _TEMP_NAME.fullmatch(os.path.basename(os.fsdecode(name))) \
             if isinstance(name, (str, bytes)) else None
         if match is None or int(match.group(1)) != os.getpid():
-            return  # about some other file the body used
-    e.filename = path
-    e.filename2 = None
+            return None  # about some other file the body used
+    try:
+        return type(e)(e.errno, e.strerror, path)
+    except TypeError:  # a subclass with another constructor: keep the original
+        return None
 
 
 def _chmod(fd: int, tmp: str, mode: int) -> None:
