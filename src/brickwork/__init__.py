@@ -27,6 +27,10 @@ from .ops.comparison import *  # noqa: F401,F403
 from .ops.elementwise import *  # noqa: F401,F403
 from .ops.indexing import *  # noqa: F401,F403
 from .ops.linalg import *  # noqa: F401,F403
+from .ops.linalg_extra import *  # noqa: F401,F403
+from .ops.math_extra import *  # noqa: F401,F403
+from .ops.misc_extra import *  # noqa: F401,F403
+from .ops.random_fill import *  # noqa: F401,F403
 from .ops.reduction import *  # noqa: F401,F403
 from .ops.shape import *  # noqa: F401,F403
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
@@ -54,4 +58,6 @@ _install_out(globals())  # out= on each function that has it in PyTorch (see _ou
 
 
 from . import nn, optim, training, utils  # noqa: E402,F401
+from . import accelerator, backends, distributions, special, version  # noqa: E402,F401
+from ._settings import *  # noqa: E402,F401,F403
 from .serialization import load, save  # noqa: E402,F401

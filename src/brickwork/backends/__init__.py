@@ -1,0 +1,1 @@
+"""Placeholder: filled in by the work on the rest of the torch namespace."""
