@@ -256,3 +256,10 @@ def test_factory_errors_match_torch(name):
     with pytest.raises(type(t_err.value)) as b_err:
         fn(brickwork)
     assert str(b_err.value) == str(t_err.value).replace("torch.", "brickwork.")
+
+
+def test_tensor_with_float64_dtype_keeps_python_float_precision():
+    # Python floats are doubles: a requested float64 must not round them through float32.
+    assert brickwork.tensor([170.2], dtype=brickwork.float64).item() == 170.2
+    assert brickwork.tensor(0.1, dtype=brickwork.float64).item() == 0.1
+    assert brickwork.tensor([0.1]).dtype == brickwork.float32

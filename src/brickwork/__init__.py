@@ -18,10 +18,10 @@ from . import _tensor_methods  # noqa: F401  (installs operators and methods on 
 from ._tensor_str import get_printoptions, printoptions, set_printoptions
 from .factories import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,
                         HalfTensor, IntTensor, LongTensor, ShortTensor, arange, as_tensor,
-                        asarray, bernoulli, empty, empty_like, eye, from_numpy, full, full_like,
-                        linspace, logspace, multinomial, normal, ones, ones_like, rand,
-                        rand_like, randint, randint_like, randn, randn_like, randperm, tensor,
-                        zeros, zeros_like)
+                        asarray, empty, empty_like, eye, from_numpy, full, full_like, jagged,
+                        layout, linspace, logspace, ones, ones_like, rand, rand_like, randint,
+                        randint_like, randn, randn_like, randperm, sparse_bsc, sparse_bsr,
+                        sparse_coo, sparse_csc, sparse_csr, strided, tensor, zeros, zeros_like)
 from .ops.activation import *  # noqa: F401,F403
 from .ops.comparison import *  # noqa: F401,F403
 from .ops.elementwise import *  # noqa: F401,F403

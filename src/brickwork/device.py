@@ -7,6 +7,7 @@ brickwork`` fast and working on machines without it.
 from __future__ import annotations
 
 import functools
+import re
 
 import numpy as np
 
@@ -66,8 +67,10 @@ class device:
         cached = _CACHE.get(key)
         if cached is not None:
             return cached
+        if _DEVICE_STRING.fullmatch(type_or_str) is None:
+            raise RuntimeError(f"Invalid device string: '{type_or_str}'")
         dev_type, _, idx_str = type_or_str.partition(":")
-        if dev_type not in _TYPES or (idx_str and not idx_str.isdigit()):
+        if dev_type not in _TYPES:
             raise RuntimeError(
                 f"Expected one of {', '.join(_TYPES)} device type at start of device string: "
                 f"{type_or_str}"
@@ -114,14 +117,34 @@ class device:
 
 
 _TYPES = ("cpu", "cuda", "meta")
+_DEVICE_STRING = re.compile(r"[a-zA-Z_]+(?::(?:[1-9]\d*|0))?")  # PyTorch's form: type[:index]
 _CACHE: dict = {}
 _DEFAULT_STACK: list = []
 CPU = device("cpu")
 
 
+_BASE_DEFAULT: list = []  # [the device set by set_default_device], at _DEFAULT_STACK[0]
+
+
 def default_device() -> device:
-    """The device factories use when none is given: the innermost ``with device(...)``."""
+    """The device factories use when none is given: the innermost ``with device(...)``, else
+    the one ``set_default_device`` chose, else the CPU."""
     return _DEFAULT_STACK[-1] if _DEFAULT_STACK else CPU
+
+
+def set_base_default_device(dev: device | None) -> None:
+    """Install ``dev`` (None: the CPU) as the default under every ``with device(...)`` block.
+
+    It sits at the bottom of ``_DEFAULT_STACK`` so that factories, which read only that stack
+    (and take a fast path when it is empty), need no second lookup; ``with`` blocks push and pop
+    above it. A CPU default leaves the stack empty, keeping that fast path.
+    """
+    if _BASE_DEFAULT:
+        _BASE_DEFAULT.pop()
+        del _DEFAULT_STACK[0]
+    if dev is not None:
+        _DEFAULT_STACK.insert(0, dev)
+        _BASE_DEFAULT.append(dev)
 
 
 def resolve(dev) -> device:

@@ -70,10 +70,16 @@ def get_default_dtype() -> dtype:
 
 
 def set_default_dtype(d: dtype) -> None:
-    """Set the default float dtype (float32 or float64). See: torch.set_default_dtype."""
+    """Set the dtype of float tensors made from Python floats: float16, float32 or float64.
+
+    See: torch.set_default_dtype.
+    """
     global _default_float
-    if not isinstance(d, dtype) or not d.is_floating_point:
-        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+    if not isinstance(d, dtype):  # PyTorch takes no Python type (float) or name here
+        raise TypeError("invalid dtype object: only floating-point types are supported as the "
+                        "default type")
+    if not d.is_floating_point:
+        raise TypeError("only floating-point types are supported as the default type")
     _default_float = d
 
 

@@ -10,8 +10,51 @@ import numpy as np
 
 from . import dtypes as _dt
 from .device import _DEFAULT_STACK, CPU, array_module, resolve
-from .random import rng_for
 from .tensor import Tensor, _make, _size_args
+
+
+class layout:
+    """How a tensor's elements are stored. brickwork tensors are dense (``strided``); the sparse
+    layouts exist so that code naming them reads, and factories refuse them by name.
+
+    See: torch.layout.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return f"brickwork.{self._name}"
+
+    def __reduce__(self):
+        return self._name  # pickles as the module-level singleton
+
+
+strided = layout("strided")
+sparse_coo = layout("sparse_coo")
+sparse_csr = layout("sparse_csr")
+sparse_csc = layout("sparse_csc")
+sparse_bsr = layout("sparse_bsr")
+sparse_bsc = layout("sparse_bsc")
+jagged = layout("jagged")
+
+
+def _check_layout(name: str, value) -> None:
+    """``layout=`` is honoured when it is ``strided`` (the only layout brickwork has)."""
+    if value is None or value is strided:
+        return
+    if not isinstance(value, layout):
+        raise TypeError(f"{name}(): argument 'layout' must be brickwork.layout, not "
+                        f"{type(value).__name__}")
+    raise NotImplementedError(f"{name}(): layout={value} is not supported: brickwork tensors "
+                              "are dense (brickwork.strided)")
+
+
+def _check_pin(pin_memory) -> None:
+    """``pin_memory=True`` is refused: NumPy host memory cannot be page-locked here."""
+    if pin_memory:
+        raise NotImplementedError("pin_memory=True is not supported: brickwork's host memory is "
+                                  "NumPy memory, which is not page-locked (leave it False)")
 
 
 def _filled(shape: tuple, value, np_dtype, device, requires_grad: bool) -> Tensor:
@@ -47,8 +90,12 @@ def _finish(arr: np.ndarray, dtype, device, requires_grad: bool) -> Tensor:
     return t
 
 
-def _infer_array(data) -> np.ndarray:
-    """NumPy array for Python data, with PyTorch's defaults (float32 for floats, int64 ints)."""
+def _infer_array(data, keep_float64: bool = False) -> np.ndarray:
+    """NumPy array for Python data, with PyTorch's defaults (float32 for floats, int64 ints).
+
+    ``keep_float64``: leave Python floats in float64 (a caller about to cast to a requested
+    dtype, so that ``tensor([170.2], dtype=float64)`` is not rounded through float32).
+    """
     if isinstance(data, Tensor):
         return data._host().copy()
     if isinstance(data, np.ndarray):
@@ -61,7 +108,7 @@ def _infer_array(data) -> np.ndarray:
         except ValueError:
             _raise_ragged(data, 0)
             raise
-        if arr.dtype == np.float64:
+        if arr.dtype == np.float64 and not keep_float64:
             arr = arr.astype(_dt.get_default_dtype().np)
     if arr.dtype == object:
         _raise_ragged(data, 0)
@@ -115,8 +162,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False,
     """A new tensor copied from ``data`` (numbers, nested lists, NumPy arrays, tensors).
 
     Python floats become ``float32`` (the default dtype) and ints ``int64``, as in PyTorch.
-    ``pin_memory`` is accepted for PyTorch's signature and ignored: NumPy memory is not
-    page-locked (see ``Tensor.pin_memory``).
+    ``pin_memory=True`` is refused: NumPy memory is not page-locked.
 
     Example:
         >>> brickwork.tensor([[1., 2.], [3., 4.]]).shape
@@ -124,9 +170,11 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False,
 
     See: torch.tensor.
     """
+    _check_pin(pin_memory)
     if device is None and isinstance(data, Tensor):
         device = data._device  # a copy of a tensor stays on its device, as in PyTorch
-    return _finish(_infer_array(data), dtype, device, requires_grad)
+    return _finish(_infer_array(data, keep_float64=dtype is not None), dtype, device,
+                   requires_grad)
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
@@ -155,8 +203,14 @@ def _float_dtype(dtype):
     return _dt.to_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
 
 
-def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def full(size, fill_value, *, dtype=None, layout=None, device=None, pin_memory: bool = False,
+         requires_grad: bool = False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from it). See: torch.full."""
+    _check_layout("full", layout)
+    _check_pin(pin_memory)
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"full(): argument 'size' (position 1) must be tuple of ints, not "
+                        f"{type(size).__name__}")
     size = _size_args((size,), "full")
     if dtype is None:
         dtype = _dt.scalar_dtype(fill_value.item() if isinstance(fill_value, Tensor)
@@ -172,42 +226,52 @@ def _shape(args: tuple, size, name: str) -> tuple:
     if size is not None:
         if args:
             raise TypeError(f"{name}() got multiple values for argument 'size'")
-        args = (size,) if isinstance(size, (tuple, list)) else (size,)
+        args = (size,)
+    elif len(args) > 1 and isinstance(args[0], (tuple, list)):
+        raise TypeError(f"{name}() takes 1 positional argument but {len(args)} were given")
     return _size_args(args, name)
 
 
-def zeros(*args, size=None, dtype=None, device=None,
+def zeros(*args, size=None, dtype=None, layout=None, device=None, pin_memory: bool = False,
           requires_grad: bool = False) -> Tensor:
-    """A tensor of zeros; the shape as varargs, a tuple or ``size=``. See: torch.zeros.
+    """A tensor of zeros; the shape as varargs, a tuple/list/Size or ``size=``. See: torch.zeros.
 
     Example:
         >>> brickwork.zeros(2, 3).shape
         brickwork.Size([2, 3])
     """
+    _check_layout("zeros", layout)
+    _check_pin(pin_memory)
     d = _float_dtype(dtype)
     return _filled(_shape(args, size, "zeros"), 0, d.np, device, requires_grad)
 
 
-def ones(*args, size=None, dtype=None, device=None,
+def ones(*args, size=None, dtype=None, layout=None, device=None, pin_memory: bool = False,
          requires_grad: bool = False) -> Tensor:
     """A tensor of ones. See: torch.ones."""
+    _check_layout("ones", layout)
+    _check_pin(pin_memory)
     d = _float_dtype(dtype)
     return _filled(_shape(args, size, "ones"), 1, d.np, device, requires_grad)
 
 
-def empty(*args, size=None, dtype=None, device=None, requires_grad: bool = False,
-          memory_format=None) -> Tensor:
+def empty(*args, size=None, dtype=None, layout=None, device=None, pin_memory: bool = False,
+          requires_grad: bool = False, memory_format=None) -> Tensor:
     """An uninitialised tensor (zero-filled here, which costs little). See: torch.empty.
 
     ``memory_format`` is accepted for PyTorch's signature and ignored: tensors are row-major.
     """
+    _check_layout("empty", layout)
+    _check_pin(pin_memory)
     d = _float_dtype(dtype)
     return _filled(_shape(args, size, "empty"), 0, d.np, device, requires_grad)
 
 
-def eye(n: int, m: int | None = None, *, dtype=None, device=None,
-        requires_grad: bool = False) -> Tensor:
+def eye(n: int, m: int | None = None, *, dtype=None, layout=None, device=None,
+        pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """A 2-D identity matrix. See: torch.eye."""
+    _check_layout("eye", layout)
+    _check_pin(pin_memory)
     if n < 0:
         raise RuntimeError(f"n must be greater or equal to 0, got {n}")
     if m is not None and m < 0:
@@ -215,14 +279,22 @@ def eye(n: int, m: int | None = None, *, dtype=None, device=None,
     return _finish(np.eye(n, m, dtype=_float_dtype(dtype).np), None, device, requires_grad)
 
 
-def arange(start, end=None, step=1, *, dtype=None, device=None,
-           requires_grad: bool = False) -> Tensor:
+def arange(start=None, end=None, step=1, *, dtype=None, layout=None, device=None,
+           pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """Values from ``start`` to ``end`` (exclusive) by ``step``. See: torch.arange.
 
-    The dtype is int64 when all bounds are integers, else the default float dtype.
+    ``arange(5)``, ``arange(1, 5)``, ``arange(1, 5, 2)`` and the keyword forms
+    (``arange(end=5)``). The dtype is int64 when all bounds are integers, else the default float
+    dtype.
     """
+    _check_layout("arange", layout)
+    _check_pin(pin_memory)
     if end is None:
+        if start is None:
+            raise TypeError("arange() missing 1 required positional arguments: \"end\"")
         start, end = 0, start
+    elif start is None:
+        start = 0
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
     if vals[2] == 0:
         raise RuntimeError("step must be nonzero")
@@ -237,9 +309,11 @@ def arange(start, end=None, step=1, *, dtype=None, device=None,
     return _finish(arr, d, device, requires_grad)
 
 
-def linspace(start, end, steps: int, *, dtype=None, device=None,
-             requires_grad: bool = False) -> Tensor:
+def linspace(start, end, steps: int, *, dtype=None, layout=None, device=None,
+             pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end``. See: torch.linspace."""
+    _check_layout("linspace", layout)
+    _check_pin(pin_memory)
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     d = _float_dtype(dtype)
@@ -262,109 +336,34 @@ def linspace(start, end, steps: int, *, dtype=None, device=None,
     return _finish(arr, None, device, requires_grad)
 
 
-def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,
-             requires_grad: bool = False) -> Tensor:
+def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, layout=None,
+             device=None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
+    """``steps`` values ``base ** linspace(start, end)``. See: torch.logspace."""
+    _check_layout("logspace", layout)
+    _check_pin(pin_memory)
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
     arr = np.logspace(start, end, steps, base=base)
     return _finish(arr, _float_dtype(dtype), device, requires_grad)
 
 
-def rand(*args, size=None, generator=None, dtype=None, device=None,
-         requires_grad: bool = False) -> Tensor:
-    """Uniform samples from [0, 1). See: torch.rand."""
-    d = _float_dtype(dtype)
-    shape = _shape(args, size, "rand")
-    arr = rng_for(generator).random(shape, dtype=_draw_dtype(d, "check_uniform_bounds"))
-    return _finish(arr, d, device, requires_grad)
-
-
-def randn(*args, size=None, generator=None, dtype=None, device=None,
-          requires_grad: bool = False) -> Tensor:
-    """Standard normal samples. See: torch.randn."""
-    d = _float_dtype(dtype)
-    shape = _shape(args, size, "randn")
-    arr = rng_for(generator).standard_normal(shape, dtype=_draw_dtype(d, "normal_kernel_cpu"))
-    return _finish(arr, d, device, requires_grad)
-
-
-def _draw_dtype(d, kernel: str):
-    if not d.is_floating_point:
-        from .tensor import _SCALAR_TYPE_NAMES
-
-        raise NotImplementedError(f'"{kernel}" not implemented for '
-                                  f"'{_SCALAR_TYPE_NAMES[d.name]}'")
-    return np.float64 if d is _dt.float64 else np.float32
-
-
-def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
-            requires_grad: bool = False) -> Tensor:
-    """Integers drawn uniformly from [low, high). See: torch.randint."""
-    if size is None and isinstance(high, (tuple, list)):
-        low, high, size = 0, low, high
-    elif high is None:
-        raise TypeError("randint() missing required argument 'size'")
-    if size is None:
-        raise TypeError("randint() missing required argument 'size'")
-    if high <= low:
-        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= "
-                           f"to={high}")
-    shape = _size_args((size,), "randint")
-    arr = rng_for(generator).integers(low, high, shape, dtype=np.int64)
-    return _finish(arr, dtype or _dt.int64, device, requires_grad)
-
-
-def randperm(n: int, *, generator=None, dtype=None, device=None) -> Tensor:
-    """A random permutation of ``0..n-1``. See: torch.randperm."""
-    return _finish(rng_for(generator).permutation(n).astype(np.int64), dtype or _dt.int64,
-                   device, False)
-
-
-def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
-           requires_grad: bool = False) -> Tensor:
-    """Normal samples with the given mean and std (scalars or tensors). See: torch.normal."""
-    if isinstance(mean, Tensor) or isinstance(std, Tensor):
-        ref = mean if isinstance(mean, Tensor) else std
-        m = mean._data if isinstance(mean, Tensor) else mean
-        s = std._data if isinstance(std, Tensor) else std
-        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
-        z = rng_for(generator).standard_normal(shape).astype(ref._data.dtype)
-        return _finish(np.asarray(m + s * z), ref.dtype, ref.device, requires_grad)
-    if size is None:
-        raise TypeError("normal() with float mean and std needs a size")
-    d = _float_dtype(dtype)
-    shape = _size_args((size,), "normal")
-    arr = rng_for(generator).normal(mean, std, shape)
-    return _finish(arr, d, device, requires_grad)
-
-
-def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
-    """0/1 samples with probabilities ``input`` (or ``p``). See: torch.bernoulli."""
-    probs = input._host() if p is None else np.full(input.shape, p)
-    arr = (rng_for(generator).random(probs.shape) < probs).astype(input._data.dtype)
-    return _finish(arr, None, input.device, False)
-
-
-def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
-                generator=None) -> Tensor:
-    """Indices drawn from the rows of ``input`` as unnormalised probabilities."""
-    probs = np.atleast_2d(input._host().astype(np.float64))
-    rng = rng_for(generator)
-    rows = [rng.choice(probs.shape[1], num_samples, replace=replacement, p=row / row.sum())
-            for row in probs]
-    arr = np.array(rows, dtype=np.int64)
-    return _finish(arr if input.ndim == 2 else arr[0], None, input.device, False)
-
-
 def _like(name, fn):
-    def like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False,
-             memory_format=None, **kw) -> Tensor:
+    def like(input: Tensor, *, dtype=None, layout=None, device=None, pin_memory: bool = False,
+             requires_grad: bool = False, memory_format=None, **kw) -> Tensor:
         """``memory_format`` is accepted for PyTorch's signature and ignored (row-major)."""
+        _check_layout(name, layout)
         return fn(*input.shape, dtype=dtype or input.dtype, device=device or input.device,
-                  requires_grad=requires_grad, **kw)
+                  pin_memory=pin_memory, requires_grad=requires_grad, **kw)
 
     like.__name__ = name
     like.__doc__ = f"``{fn.__name__}`` with ``input``'s shape, dtype and device."
     return like
 
+
+# The random factories live in factories_random.py; they are part of this module's namespace.
+from .factories_random import (_draw_dtype, rand, randint,  # noqa: E402,F401
+                               randint_like, randn, randperm)
 
 zeros_like = _like("zeros_like", zeros)
 ones_like = _like("ones_like", ones)
@@ -373,27 +372,23 @@ rand_like = _like("rand_like", rand)
 randn_like = _like("randn_like", randn)
 
 
-def full_like(input: Tensor, fill_value, *, dtype=None, device=None,
-              requires_grad: bool = False, memory_format=None) -> Tensor:
+def full_like(input: Tensor, fill_value, *, dtype=None, layout=None, device=None,
+              pin_memory: bool = False, requires_grad: bool = False,
+              memory_format=None) -> Tensor:
     """``full`` with ``input``'s shape, dtype and device. See: torch.full_like.
 
     ``memory_format`` is accepted for PyTorch's signature and ignored: tensors are row-major.
     """
-    return full(input.shape, fill_value, dtype=dtype or input.dtype,
-                device=device or input.device, requires_grad=requires_grad)
-
-
-def randint_like(input: Tensor, low, high=None, *, dtype=None, device=None) -> Tensor:
-    if high is None:
-        low, high = 0, low
-    return randint(low, high, input.shape, dtype=dtype or input.dtype,
-                   device=device or input.device)
+    return full(tuple(input.shape), fill_value, dtype=dtype or input.dtype, layout=layout,
+                device=device or input.device, pin_memory=pin_memory,
+                requires_grad=requires_grad)
 
 
 # -- legacy constructors ----------------------------------------------------------------------
 def _legacy_data(args, dtype, device):
     """``FloatTensor(2, 3)`` makes an empty (zero) tensor; ``FloatTensor([1, 2])`` copies data."""
-    dev = resolve(device)
+    # The legacy types are CPU types: they ignore set_default_device, as in PyTorch.
+    dev = resolve(device if device is not None else "cpu")
     if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
         arr = _infer_array(args[0]).astype(dtype.np)
     else:

@@ -1,5 +1,9 @@
-"""Named results of ops that return values and indices (``max``, ``sort``...)."""
+"""Named results of ops that return several tensors (``max``, ``sort``, ``frexp``...)."""
+from .ops.math_extra import frexp_type as _frexp
+from .ops.misc_extra import return_types as _misc_types
 from .ops.reduction import return_types as _types
 
 globals().update(_types)
-__all__ = list(_types)
+globals().update(_misc_types)
+frexp = _frexp
+__all__ = list(_types) + list(_misc_types) + ["frexp"]

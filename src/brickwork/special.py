@@ -1,2 +1,26 @@
-"""Placeholder: filled in by the work on the rest of the torch namespace."""
-__all__: list = []
+"""``brickwork.special``: PyTorch's ``torch.special`` namespace.
+
+The functions are the ones of ``brickwork`` (``ops/_special_ops.py`` holds the special
+functions, computed in float64 without SciPy) under the names SciPy made usual: ``expit`` is
+``sigmoid``, ``gammaln`` is ``lgamma``, ``psi`` is ``digamma``, ``multigammaln`` is ``mvlgamma``.
+"""
+from __future__ import annotations
+
+from .ops._special_ops import (digamma, entr, erfc, erfcx, erfinv, i0, i0e, i1, i1e, lgamma,
+                               log_ndtr, logit, mvlgamma, ndtr, ndtri, polygamma, sinc, xlog1py,
+                               xlogy, zeta)
+from .ops.activation import log_softmax, sigmoid, softmax
+from .ops.activation_extra import erf
+from .ops.elementwise import expm1, log1p, round
+from .ops.math_extra import exp2
+from .ops.reduction_stats import logsumexp
+
+expit = sigmoid
+gammaln = lgamma
+psi = digamma
+multigammaln = mvlgamma
+
+__all__ = ["erf", "erfc", "erfcx", "erfinv", "expit", "logit", "xlogy", "xlog1py", "gammaln",
+           "digamma", "psi", "polygamma", "multigammaln", "i0", "i0e", "i1", "i1e", "ndtr",
+           "ndtri", "log_ndtr", "log1p", "expm1", "exp2", "sinc", "round", "entr", "logsumexp",
+           "softmax", "log_softmax", "zeta"]

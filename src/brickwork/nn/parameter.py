@@ -5,7 +5,8 @@ learnable weights when it is assigned as an attribute. It shares the array of th
 made from; ``.data`` is a plain tensor on that same storage.
 
 :class:`UninitializedParameter` has no shape yet (lazy layers such as ``LazyLinear``): any use of
-its values raises an error saying to run a forward pass or load a state_dict first, and
+its values raises an error saying to run a forward pass or load a state_dict first (``.data``
+reads as an empty tensor, as in PyTorch, so in-place fills of it are no-ops), and
 ``materialize(shape)`` turns it into an ordinary Parameter in place (identity kept).
 """
 from __future__ import annotations
@@ -151,7 +152,15 @@ class _UninitializedMixin:
 
     @property
     def data(self):
-        raise self._error("reading its data")
+        """A new empty tensor, as PyTorch's uninitialized storage reads.
+
+        In-place updates of it change nothing: ``net.weight.data.normal_(0, 0.01)`` before the
+        first forward is a no-op, as in PyTorch, and the layer's ``reset_parameters`` initializes
+        the weight when it is materialized.
+        """
+        from ..factories import empty
+
+        return empty(0, dtype=self.dtype, device=self.__dict__.get("_device"))
 
     @data.setter
     def data(self, value) -> None:

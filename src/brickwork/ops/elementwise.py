@@ -10,7 +10,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..device import runs_on_input_device
-from ..tensor import Tensor
+from ..tensor import _SCALAR_TYPE_NAMES, Tensor
 from ._int_division import integer_operands as _integer_operands
 from ._int_division import refuse_zero_divisor as _refuse_zero_divisor
 from ._int_division import trunc_divide as _trunc_divide
@@ -457,25 +457,14 @@ absolute = abs
 negative = neg
 
 
-def _nograd_unary(fn):
-    @runs_on_input_device
-    def op(input: Tensor) -> Tensor:
-        from ._util import wrap
-
-        return wrap(fn(input._data), input)
-
-    op.__name__ = fn.__name__
-    return op
-
-
-sign = _nograd_unary(np.sign)
-sign.__doc__ = "-1, 0 or 1 by the sign of each element (zero gradient). See: torch.sign."
-
-
 def _rounding(name, fn):
     # Rounding is piecewise constant: its gradient is zero almost everywhere (PyTorch agrees).
     cls, op = _unary(name, fn, lambda g, x, y: np.zeros_like(g), float_only=False)
     return op
+
+
+sign = _rounding("sign", np.sign)  # SignBackward0 with a zero gradient, as PyTorch
+sign.__doc__ = "-1, 0 or 1 by the sign of each element (zero gradient). See: torch.sign."
 
 
 floor = _rounding("floor", np.floor)
@@ -495,6 +484,9 @@ _round = _rounding("round", np.round)
 
 def frac(input: Tensor) -> Tensor:  # noqa: F811
     """Fractional part, ``input - trunc(input)``. See: torch.frac."""
+    if not input.is_floating_point():
+        raise NotImplementedError(f'"frac_cpu" not implemented for '
+                                  f"'{_SCALAR_TYPE_NAMES[input.dtype.name]}'")
     return input - trunc(input)
 
 
@@ -511,7 +503,8 @@ class Clamp(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g * ctx.mask, None, None
+        # where, not g * mask: an inf/nan upstream gradient at a clamped entry gives 0, as PyTorch.
+        return xp_of(g).where(ctx.mask, g, 0), None, None
 
 
 def _inside(x, lo, hi):

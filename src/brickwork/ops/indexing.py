@@ -37,8 +37,8 @@ def _as_key_tuple(key) -> tuple:
     if isinstance(key, tuple):
         return key
     if isinstance(key, list) and any(
-            k is None or k is Ellipsis or isinstance(k, (slice, list, tuple, Tensor, np.ndarray))
-            for k in key):
+            k is None or k is Ellipsis
+            or isinstance(k, (slice, list, tuple, range, Tensor, np.ndarray)) for k in key):
         return tuple(key)
     return (key,)
 
@@ -55,20 +55,30 @@ def _mask_ndim(k):
     return None
 
 
+_INDEX_DTYPES = frozenset({np.dtype(np.int64), np.dtype(np.int32), np.dtype(np.uint8),
+                           np.dtype(np.bool_)})
+
+
 def _index_array(k, xp):
-    """A Tensor, ndarray or list used as an index -> a backend int or bool array."""
+    """A Tensor, ndarray, list or range used as an index -> a backend int or bool array.
+
+    PyTorch turns a sequence (list, range, NumPy array) into a long tensor, so float values are
+    truncated (``x[[1.0]]`` is ``x[[1]]``); an index *tensor* must be long, int, byte or bool.
+    """
     if isinstance(k, Tensor):
         arr = k._data
+        if arr.dtype not in _INDEX_DTYPES:
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
     else:
         try:
             arr = np.asarray(k)
         except ValueError:
             raise IndexError(_BAD_INDEX.format(type(k).__name__)) from None
-        if arr.size == 0 and isinstance(k, list):
+        if arr.size == 0 and isinstance(k, (list, range)):
             arr = arr.astype(np.int64)  # x[[]] selects nothing along dim 0, as PyTorch
-    if arr.dtype.kind == "f" or arr.dtype.kind not in "iub":
-        if isinstance(k, Tensor) or arr.dtype.kind == "f":
-            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        elif arr.dtype.kind in "fi" and arr.dtype != np.int64:
+            arr = arr.astype(np.int64)
+    if arr.dtype.kind not in "iub":
         raise IndexError(_BAD_INDEX.format(type(k).__name__))
     if arr.dtype == np.uint8:  # PyTorch's legacy rule: byte tensors are masks
         arr = arr.astype(bool)
@@ -146,7 +156,7 @@ def _parse(x: Tensor, key):
             if not full and op is not Index:
                 op = Slice
             dim += 1
-        elif isinstance(k, (Tensor, np.ndarray, list, tuple)):
+        elif isinstance(k, (Tensor, np.ndarray, list, tuple, range)):
             arr = _index_array(k, xp)
             first_adv = dim if first_adv is None else first_adv
             if arr.dtype.kind == "b" and arr.ndim == 0:  # a 0-d mask acts as a Python bool
@@ -160,6 +170,8 @@ def _parse(x: Tensor, key):
                 out.append(arr)
                 dim += 1
             op = Index
+        elif isinstance(k, str):  # PyTorch tries to make an index tensor of it
+            raise TypeError("new(): invalid data type 'str'")
         else:
             raise IndexError(_BAD_INDEX.format(type(k).__name__))
     return tuple(out), op or Alias
@@ -344,3 +356,8 @@ TENSOR_METHODS = {
 }
 INPLACE_METHODS = ("scatter", "scatter_add", "masked_fill", "index_add", "index_fill")
 __all__ = [k for k in TENSOR_METHODS if not k.startswith("__")]
+
+from ._numpy_names import install as _numpy_names  # noqa: E402
+
+# x.gather(axis=1, ...), x.sort(axis=0); unique is Python code in PyTorch and takes no alias.
+_numpy_names(globals(), TENSOR_METHODS, skip=("unique",))

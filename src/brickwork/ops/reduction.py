@@ -370,7 +370,8 @@ def _argmin_first(x, axis):
     return np.argmin(x, axis=axis)
 
 
-def max(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
+def max(input: Tensor, dim=None, keepdim: bool = False, *,  # noqa: A001
+        other: Tensor | None = None):
     """The largest element; with ``dim``, ``(values, indices)``; with a tensor, ``maximum``.
 
     Example:
@@ -379,6 +380,11 @@ def max(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
 
     See: torch.max.
     """
+    if other is not None:  # max(input, other=...): PyTorch's elementwise overload
+        if dim is not None or keepdim:
+            raise TypeError("max() received an invalid combination of arguments: 'other' "
+                            "cannot be given with 'dim' or 'keepdim'")
+        return maximum(input, other)
     if isinstance(dim, Tensor):
         return maximum(input, dim)
     if dim is None:
@@ -387,11 +393,17 @@ def max(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
     return _apply_select(MaxDim, "max", input, dim, keepdim, _argmax_first)
 
 
-def min(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
+def min(input: Tensor, dim=None, keepdim: bool = False, *,  # noqa: A001
+        other: Tensor | None = None):
     """The smallest element; with ``dim``, ``(values, indices)``; with a tensor, ``minimum``.
 
     See: torch.min.
     """
+    if other is not None:  # min(input, other=...): PyTorch's elementwise overload
+        if dim is not None or keepdim:
+            raise TypeError("min() received an invalid combination of arguments: 'other' "
+                            "cannot be given with 'dim' or 'keepdim'")
+        return minimum(input, other)
     if isinstance(dim, Tensor):
         return minimum(input, dim)
     if dim is None:
@@ -491,3 +503,7 @@ TENSOR_METHODS = {
 }
 INPLACE_METHODS = ("cumsum", "cumprod")
 __all__ = list(TENSOR_METHODS) + ["var_mean", "std_mean"]
+
+from ._numpy_names import install as _numpy_names  # noqa: E402
+
+_numpy_names(globals(), TENSOR_METHODS)  # x.sum(axis=0, keepdims=True), as PyTorch accepts

@@ -8,7 +8,7 @@ from __future__ import annotations
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import normalize_dim, xp_of
-from .shape import _int_list
+from .shape import _int_list, _sizes_or_keyword
 
 
 # -- reordering copies --------------------------------------------------------------------------
@@ -26,8 +26,19 @@ class Flip(Function):
         return xp_of(g).flip(g, ctx.dims), None
 
 
-def flip(input: Tensor, *dims) -> Tensor:
-    """Reverse the order of elements along ``dims``. See: torch.flip."""
+def flip(input: Tensor, *dims, **kwargs) -> Tensor:
+    """Reverse the order of elements along ``dims`` (varargs, one tuple/list or ``dims=``).
+
+    Example:
+        >>> brickwork.tensor([1, 2, 3]).flip(dims=[0])
+        tensor([3, 2, 1])
+
+    See: torch.flip.
+    """
+    dims = _sizes_or_keyword(dims, kwargs, "flip", "dims")
+    if len(dims) == 1 and not isinstance(dims[0], (tuple, list)) and "dims" in kwargs:
+        raise TypeError(f"flip(): argument 'dims' must be tuple of ints, not "
+                        f"{type(dims[0]).__name__}")
     dims = _int_list(dims, "flip", "dims")
     nd = input._data.ndim
     norm = [normalize_dim(d, nd) for d in dims]

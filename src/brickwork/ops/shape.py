@@ -33,6 +33,19 @@ def _int_list(args, op: str, what: str = "shape") -> list:
     return out
 
 
+def _sizes_or_keyword(args: tuple, kwargs: dict, op: str, name: str) -> tuple:
+    """Sizes given as varargs or as the one keyword ``name`` PyTorch's signature has
+    (``x.view(size=(2, 3))``, ``x.flip(dims=[0])``); any other keyword is refused."""
+    if not kwargs:
+        return args
+    for key in kwargs:
+        if key != name:
+            raise TypeError(f"{op}() got an unexpected keyword argument '{key}'")
+    if args:
+        raise TypeError(f"{op}() got multiple values for argument '{name}'")
+    return (kwargs[name],)
+
+
 def _infer_shape(shape: list, numel: int) -> tuple:
     """Replace the one ``-1`` in ``shape`` by the size that keeps ``numel`` elements."""
     unknown = None
@@ -105,7 +118,8 @@ def reshape(input: Tensor, *shape, **kwargs) -> Tensor:
         >>> brickwork.arange(6).reshape(2, -1).shape
         brickwork.Size([2, 3])
     """
-    new = _infer_shape(_int_list(shape or (kwargs.pop("shape"),), "reshape"), input._data.size)
+    shape = _sizes_or_keyword(shape, kwargs, "reshape", "shape")
+    new = _infer_shape(_int_list(shape, "reshape"), input._data.size)
     if _viewable(input._data, new):
         return view_apply(View, input, new)
     return UnsafeView.apply(input, new)
@@ -142,8 +156,14 @@ def _view_strides(shape: tuple, strides: tuple, new_shape: tuple):
     return None if view_d != -1 else new_strides
 
 
-def view(input: Tensor, *shape) -> Tensor:
-    """Like ``reshape``; ``view(dtype)`` reinterprets the bytes. See: torch.Tensor.view."""
+def view(input: Tensor, *shape, **kwargs) -> Tensor:
+    """Like ``reshape``; ``view(dtype)`` reinterprets the bytes. See: torch.Tensor.view.
+
+    The shape comes as varargs, one tuple, or ``size=``; the dtype positionally or as ``dtype=``.
+    """
+    if not shape and len(kwargs) == 1 and "dtype" in kwargs:
+        shape = (kwargs.pop("dtype"),)
+    shape = _sizes_or_keyword(shape, kwargs, "view", "size")
     if len(shape) == 1 and isinstance(shape[0], _dt.dtype):
         return _reinterpret(input, shape[0])
     new = _infer_shape(_int_list(shape, "view"), input._data.size)
@@ -253,8 +273,8 @@ class Transpose(Permute):
 
 
 def permute(input: Tensor, *dims, **kwargs) -> Tensor:
-    """Reorder the dims. See: torch.permute."""
-    dims = _int_list(dims or (kwargs.pop("dims"),), "permute", "dims")
+    """Reorder the dims (given as varargs, one tuple or ``dims=``). See: torch.permute."""
+    dims = _int_list(_sizes_or_keyword(dims, kwargs, "permute", "dims"), "permute", "dims")
     nd = input._data.ndim
     if len(dims) != nd:
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does "
@@ -273,7 +293,14 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     return view_apply(Transpose, input, tuple(perm))
 
 
-swapaxes = swapdims = transpose
+def swapaxes(input: Tensor, axis0: int, axis1: int) -> Tensor:
+    """``transpose`` under NumPy's name and parameter names. See: torch.swapaxes."""
+    return transpose(input, axis0, axis1)
+
+
+def swapdims(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    """``transpose`` under another name. See: torch.swapdims."""
+    return transpose(input, dim0, dim1)
 
 
 def movedim(input: Tensor, source, destination) -> Tensor:
@@ -310,9 +337,12 @@ class Expand(Function):
         return unbroadcast(g, ctx.in_shape), None
 
 
-def expand(input: Tensor, *sizes) -> Tensor:
-    """A broadcast view to ``sizes`` (-1 keeps a size). See: torch.Tensor.expand."""
-    sizes = _int_list(sizes, "expand", "size")
+def expand(input: Tensor, *sizes, **kwargs) -> Tensor:
+    """A broadcast view to ``sizes`` (varargs, one tuple or ``size=``; -1 keeps a size).
+
+    See: torch.Tensor.expand.
+    """
+    sizes = _int_list(_sizes_or_keyword(sizes, kwargs, "expand", "size"), "expand", "size")
     shp = input._data.shape
     lead = len(sizes) - len(shp)
     if lead < 0:
@@ -369,8 +399,12 @@ class Repeat(Function):
         return g.reshape(ctx.orig), None
 
 
-def repeat(input: Tensor, *repeats) -> Tensor:
-    """Tile the tensor ``repeats[i]`` times along each dim. See: torch.Tensor.repeat."""
+def repeat(input: Tensor, *repeats, **kwargs) -> Tensor:
+    """Tile the tensor ``repeats[i]`` times along each dim (varargs, a tuple or ``repeats=``).
+
+    See: torch.Tensor.repeat.
+    """
+    repeats = _sizes_or_keyword(repeats, kwargs, "repeat", "repeats")
     reps = _int_list(repeats, "repeat", "repeats")
     if len(reps) < input._data.ndim:
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
@@ -500,3 +534,9 @@ __all__ = [k for k in TENSOR_METHODS if k not in ("view", "view_as", "reshape_as
     "cat", "concat", "concatenate", "stack", "hstack", "vstack", "row_stack", "dstack",
     "atleast_1d", "atleast_2d", "atleast_3d", "as_strided", "diagonal",
 ]
+
+from ._numpy_names import install as _numpy_names  # noqa: E402
+
+# x.squeeze(axis=0), torch.unbind(x, axis=1)...; split and Tensor.unflatten are Python code in
+# PyTorch and take no alias.
+_numpy_names(globals(), TENSOR_METHODS, skip=("split", "unflatten"))

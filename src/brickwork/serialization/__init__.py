@@ -7,6 +7,8 @@ Two formats, told apart on load by their first bytes:
 - PyTorch's zip format (``torch_format.py``), chosen by a ``.pt``/``.pth`` suffix or
   ``format='torch'``: ``torch.load(weights_only=True)`` reads what brickwork writes and brickwork
   reads what ``torch.save`` writes, through an allow-list unpickler that never runs code.
+  ``add_safe_globals`` & co. (``safe_globals.py``) extend the allow-list with the user's classes,
+  which then save to and load from this format as they do in PyTorch.
 
 Saving to a path is atomic (``atomic.py``); saving to a file object is not.
 """
@@ -17,8 +19,15 @@ from typing import Any, BinaryIO
 
 from ._common import CorruptFileError
 from .atomic import atomic_write
+from .safe_globals import (add_safe_globals, clear_safe_globals, get_safe_globals,
+                           get_unsafe_globals_in_checkpoint, refuse_module, safe_globals)
 
-__all__ = ["save", "load", "CorruptFileError", "atomic_write"]
+__all__ = ["save", "load", "CorruptFileError", "atomic_write", "add_safe_globals",
+           "clear_safe_globals", "get_safe_globals", "safe_globals",
+           "get_unsafe_globals_in_checkpoint", "DEFAULT_PROTOCOL"]
+
+# The pickle protocol of PyTorch-format files (``data.pkl``), as torch.serialization's.
+DEFAULT_PROTOCOL = 2
 
 _TORCH_SUFFIXES = (".pt", ".pth")
 _FORMATS = ("brickwork", "safetensors", "torch")
@@ -44,6 +53,9 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO, format: str | None = None) -
     Args:
         obj: a Tensor, or nested dicts/OrderedDicts/lists/tuples of Tensors, numbers, strings,
             bools and None. Tensors that share storage (tied weights, views) share after loading.
+            In PyTorch format, also instances of classes allow-listed with
+            ``add_safe_globals`` (``torch.load`` reads them back with the same safe globals).
+            A whole ``nn.Module`` is refused: save ``model.state_dict()`` instead.
         f: a path (str or PathLike) or a writable binary file object. Writing to a path is
             atomic: a crash leaves either the old file or the new one. A symlink (a chain of
             them, a dangling one) is written through: its final target is replaced and the link
@@ -71,6 +83,7 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO, format: str | None = None) -
     See: torch.save.
     """
     kind = _format_for(f, format)
+    refuse_module(obj)
     if kind == "torch":
         from .torch_format import save as write
     else:
@@ -88,13 +101,14 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO, format: str | None = None) -
 
 
 def load(f: str | os.PathLike | BinaryIO, map_location=None, pickle_module=None, *,
-         weights_only: bool = True, mmap: bool | None = False, **pickle_load_args) -> Any:
+         weights_only: bool | None = True, mmap: bool | None = False, **pickle_load_args) -> Any:
     """Load what ``save`` (or ``torch.save``, or any safetensors writer) wrote.
 
     The format is recognised from the first bytes: a zip archive is PyTorch's format, anything
     else must be safetensors (a plain safetensors file loads as a dict of tensors). Files never
     run code: PyTorch files are read with an allow-list unpickler that raises
-    ``pickle.UnpicklingError`` naming any other global. Damaged files (truncated, bad header,
+    ``pickle.UnpicklingError`` naming any other global (allow your own classes with
+    ``add_safe_globals``), whatever ``weights_only`` says. Damaged files (truncated, bad header,
     checksum mismatch, offsets past the end, sizes that do not match) raise ``CorruptFileError``
     (a RuntimeError) naming the file and the tensor; so does a device such as ``/dev/zero``.
     A folder raises ``IsADirectoryError`` and a FIFO or socket ``shutil.SpecialFileError`` (an
@@ -112,13 +126,16 @@ def load(f: str | os.PathLike | BinaryIO, map_location=None, pickle_module=None,
             file while tensors are mapped, touching the lost part kills the process with SIGBUS
             (PyTorch's ``mmap=True`` does the same). Replacing the file (as ``save`` does) is
             safe: the mapping keeps the old contents.
-        weights_only: must be True: brickwork never unpickles arbitrary objects.
+        weights_only: True, False or None (PyTorch's default, meaning True), all alike:
+            brickwork never runs code from a file, so False loads what True loads (tensors,
+            containers, plain values and allow-listed classes) and still refuses any other
+            global.
 
     See: torch.load.
     """
-    if not weights_only:
-        raise ValueError("brickwork.load: weights_only=False is not supported: brickwork files "
-                         "never execute code, so only tensors, containers and plain values load")
+    if weights_only is not None and not isinstance(weights_only, bool):
+        raise TypeError(f"brickwork.load: weights_only must be a bool or None, got "
+                        f"{type(weights_only).__name__}")
     if pickle_module is not None or pickle_load_args:
         raise ValueError("brickwork.load: pickle_module and pickle load arguments are not "
                          "supported (brickwork reads files with its own allow-list unpickler)")

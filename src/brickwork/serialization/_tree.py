@@ -79,6 +79,9 @@ class _Encoder:
             return {"dtype": obj.name}
         if isinstance(obj, _device):
             return {"device": str(obj)}
+        from .safe_globals import refuse_module
+
+        refuse_module(obj)  # a whole model gets the state_dict advice
         raise TypeError(f"brickwork.save: cannot save an object of type {type(obj).__name__} "
                         f"at {_render(path)}; files hold only {SUPPORTED} (they never store "
                         "code)")

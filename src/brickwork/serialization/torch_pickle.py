@@ -21,6 +21,7 @@ from ..device import device as _device
 from ..size import Size
 from ..tensor import Tensor
 from ._common import CorruptFileError, parameter_class, view_of
+from .safe_globals import pickled_name, refuse_module, set_state, user_allowed
 
 STORAGE_NAMES = {"float32": "FloatStorage", "float64": "DoubleStorage",
                  "float16": "HalfStorage", "int64": "LongStorage", "int32": "IntStorage",
@@ -139,9 +140,51 @@ class TorchPickler:
             self._tuple((str(obj),), path, depth)
             out += b"R"
         else:
-            raise TypeError(f"brickwork.save: cannot save an object of type "
-                            f"{type(obj).__name__} at {path} in PyTorch format; files hold only "
-                            "tensors, containers and plain values (they never store code)")
+            self._object(obj, path, depth)
+
+    def _object(self, obj, path: str, depth: int) -> None:
+        """An allow-listed class or function, or an instance of an allow-listed class, written
+        as ``pickle`` protocol 2 writes it (``torch.load`` rebuilds it with the same safe
+        globals); anything else is refused."""
+        refuse_module(obj)
+        if isinstance(obj, type) or callable(obj) and hasattr(obj, "__qualname__"):
+            name = pickled_name(obj)
+            if name is not None:
+                self._global(*name)
+                return
+        cls = type(obj)
+        name = pickled_name(cls)
+        if name is None:
+            raise TypeError(f"brickwork.save: cannot save an object of type {cls.__name__} at "
+                            f"{path} in PyTorch format; files hold only tensors, containers, "
+                            "plain values and instances of classes allow-listed with "
+                            "brickwork.serialization.add_safe_globals (they never store code)")
+        rv = obj.__reduce_ex__(2)
+        if isinstance(rv, str) or not isinstance(rv, tuple) or not 2 <= len(rv) <= 6:
+            raise TypeError(f"brickwork.save: {cls.__name__}.__reduce_ex__(2) at {path} returned "
+                            f"{short_repr(rv)}; only (callable, args[, state]) is supported")
+        func, args, state, listitems, dictitems, setter = (*rv, None, None, None, None)[:6]
+        if listitems is not None or dictitems is not None or setter is not None:
+            raise TypeError(f"brickwork.save: {cls.__name__} at {path} pickles list or dict items "
+                            "or a state setter, which PyTorch's weights_only loader cannot "
+                            "rebuild")
+        if getattr(func, "__name__", None) == "__newobj__" and args and args[0] is cls:
+            self._global(*name)
+            self._tuple(tuple(args[1:]), f"{path}.__new__", depth + 1)
+            self.out += b"\x81"  # NEWOBJ: cls.__new__(cls, *args)
+        else:
+            fname = pickled_name(func) if callable(func) else None
+            if fname is None:
+                raise TypeError(f"brickwork.save: {cls.__name__} at {path} is rebuilt by "
+                                f"{short_repr(func)}, which is not allow-listed (add it with "
+                                "brickwork.serialization.add_safe_globals)")
+            self._global(*fname)
+            self._tuple(tuple(args), f"{path}.__reduce__", depth + 1)
+            self.out += b"R"
+        self._put_obj(obj)
+        if state is not None:
+            self.save(state, f"{path}.__dict__", depth + 1)
+            self.out += b"b"
 
     def _shared_tuple(self, obj: tuple, path: str, depth: int) -> None:
         # As Python's pickler: a tuple is memoized after its items, so one that reached itself
@@ -281,6 +324,11 @@ def _allowed() -> dict:
 
 
 _ALLOWED = _allowed()
+
+
+def allowed_names() -> set[str]:
+    """The globals brickwork loads without an allow-list, as ``"module.name"``."""
+    return {f"{module}.{name}" for module, name in _ALLOWED}
 # What REDUCE may call. set, frozenset, OrderedDict and Size get their argument checked first:
 # built-in containers only (iterating a crafted tensor of 10**12 zero-stride elements would hang).
 _CALLABLE = {id(f): f for f in (collections.OrderedDict, _rebuild_tensor_v2, _rebuild_parameter,
@@ -291,7 +339,7 @@ _CONTAINERS = (list, tuple, dict, collections.OrderedDict, set, frozenset)
 # tuples deep crashes the interpreter. torch.save's pickler stops near 1000 levels.
 MAX_KEY_DEPTH = 1000
 _REFUSED_OPCODES = {
-    pickle.INST: "INST", pickle.OBJ: "OBJ", pickle.NEWOBJ: "NEWOBJ",
+    pickle.INST: "INST", pickle.OBJ: "OBJ",
     pickle.NEWOBJ_EX: "NEWOBJ_EX", pickle.EXT1: "EXT1", pickle.EXT2: "EXT2",
     pickle.EXT4: "EXT4", pickle.PERSID: "PERSID", pickle.NEXT_BUFFER: "NEXT_BUFFER",
     pickle.READONLY_BUFFER: "READONLY_BUFFER",
@@ -320,20 +368,42 @@ class RestrictedUnpickler(pickle._Unpickler):
         self._persistent = persistent_load
         self.label = label
         self._depths: dict = {}  # id(tuple) -> (nesting depth, tuple), for tuples hashed
+        # The user's allow-list as it is when the load starts (safe_globals.py).
+        self._user = user_allowed()
+        self._user_ids = {id(obj): obj for obj in self._user.values()}
 
     def _fail(self, problem: str) -> pickle.UnpicklingError:
         return pickle.UnpicklingError(f"Weights only load failed: {self.label} {problem}")
 
+    def _user_allowed(self, obj) -> bool:
+        return self._user_ids.get(id(obj)) is obj
+
     def find_class(self, module: str, name: str):
         obj = _ALLOWED.get((module, name))
         if obj is None:
+            obj = self._user.get(f"{module}.{name}")
+        if obj is None:
             raise pickle.UnpicklingError(
                 f"Weights only load failed: {self.label} refers to the global {module}.{name}, "
-                "which is not allowed. brickwork only loads tensors, Parameters, dtypes, "
-                "devices, OrderedDict and built-in containers and values; it never runs code "
-                "from a file. If you trust the file, load it with torch.load(weights_only="
-                "False) in PyTorch and re-save its tensors.")
+                "which is not allowed. brickwork never runs code from a file (weights_only="
+                "False does not change that): it loads tensors, Parameters, dtypes, devices, "
+                "OrderedDict, built-in containers and values, and the classes and functions "
+                "you allow-list. If you trust this global, allow it with brickwork.serialization"
+                f".add_safe_globals([{name}]) or within brickwork.serialization.safe_globals("
+                f"[{name}]) (a (obj, \"{module}.{name}\") pair allows an object saved under "
+                "another name).")
         return obj
+
+    def load_newobj(self) -> None:
+        args = self.stack.pop()
+        cls = self.stack.pop()
+        if not (isinstance(cls, type) and self._user_allowed(cls)):
+            raise self._fail(f"creates a {short_repr(cls)} (NEWOBJ); only classes allow-listed "
+                             "with brickwork.serialization.add_safe_globals can be created")
+        if type(args) is not tuple:
+            raise self._fail(f"creates {cls.__name__} with arguments of type "
+                             f"{type(args).__name__} (NEWOBJ needs a tuple)")
+        self.append(cls.__new__(cls, *args))
 
     def persistent_load(self, pid):
         return self._persistent(pid)
@@ -420,6 +490,12 @@ class RestrictedUnpickler(pickle._Unpickler):
     def load_reduce(self) -> None:
         args = self.stack.pop()
         func = self.stack[-1]
+        if self._user_allowed(func):  # the user trusts it with whatever the file passes
+            if type(args) is not tuple:
+                raise self._fail(f"calls {getattr(func, '__name__', func)} with arguments of "
+                                 f"type {type(args).__name__} (REDUCE needs a tuple)")
+            self.stack[-1] = func(*args)
+            return
         if _CALLABLE.get(id(func)) is not func:
             raise self._fail(f"calls a {type(func).__name__} (REDUCE), which is not allowed")
         if type(args) is not tuple:
@@ -460,12 +536,14 @@ class RestrictedUnpickler(pickle._Unpickler):
         elif isinstance(inst, Tensor) and (state is None
                                            or (type(state) in _CONTAINERS and not state)):
             pass
+        elif self._user_allowed(type(inst)):
+            set_state(inst, state)
         else:
             raise self._fail(f"sets state on a {type(inst).__name__} (BUILD), which is not "
                              "allowed")
 
     for _name in ("setitem", "setitems", "dict", "additems", "frozenset", "append", "appends",
-                  "reduce", "bytearray8", "build"):
+                  "reduce", "bytearray8", "build", "newobj"):
         dispatch[getattr(pickle, _name.upper())[0]] = locals()[f"load_{_name}"]
     del _name
 

@@ -1,2 +1,3 @@
-"""Utilities: data loading (``brickwork.utils.data``). See: torch.utils."""
-from . import data  # noqa: F401
+"""Utilities: data loading (``brickwork.utils.data``) and activation checkpointing
+(``brickwork.utils.checkpoint``). See: torch.utils."""
+from . import checkpoint, data  # noqa: F401

@@ -6,9 +6,12 @@ them. The maths is in ``brickwork/ops/normalization.py``.
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from ... import dtypes, factories
+from ...device import on_device
 from ...ops.normalization import batch_norm, group_norm, layer_norm
 from ...tensor import Tensor
 from .. import init
@@ -60,10 +63,13 @@ class _NormBase(Module):
     def reset_running_stats(self) -> None:
         """Running mean 0, variance 1, and no batches seen."""
         if self.track_running_stats:
-            # Written through the arrays: buffers are outside autograd.
-            self.running_mean._data[...] = 0
-            self.running_var._data[...] = 1
-            self.num_batches_tracked._data[...] = 0
+            # Written through the arrays (buffers are outside autograd), with the buffers' GPU
+            # current: CuPy writes on the current device.
+            dev = self.running_mean.device
+            with on_device(dev) if dev.type == "cuda" else contextlib.nullcontext():
+                self.running_mean._data[...] = 0
+                self.running_var._data[...] = 1
+                self.num_batches_tracked._data[...] = 0
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()

@@ -6,7 +6,12 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
-           "BatchSampler"]
+           "WeightedRandomSampler", "BatchSampler"]
+
+# Draws with replacement are made this many at a time, so a huge ``num_samples`` (PyTorch's
+# idiom for an endless stream is ``num_samples=int(1e10)``) costs nothing up front. PyTorch
+# draws 32 at a time; larger chunks keep the per-call overhead of NumPy small.
+_CHUNK = 1024
 
 
 def _fresh_rng(generator) -> np.random.Generator:
@@ -75,7 +80,9 @@ class RandomSampler(Sampler):
         n = len(self.data_source)
         rng = _fresh_rng(self.generator)
         if self.replacement:
-            yield from rng.integers(0, n, size=self.num_samples).tolist()
+            for start in range(0, self.num_samples, _CHUNK):
+                count = min(_CHUNK, self.num_samples - start)
+                yield from rng.integers(0, n, size=count).tolist()
             return
         for _ in range(self.num_samples // n):
             yield from rng.permutation(n).tolist()
@@ -98,6 +105,57 @@ class SubsetRandomSampler(Sampler):
 
     def __len__(self) -> int:
         return len(self.indices)
+
+
+class WeightedRandomSampler(Sampler):
+    """``num_samples`` indices of ``weights`` drawn in proportion to the weights.
+
+    Args:
+        weights: a 1-D sequence (or tensor) of non-negative weights, not necessarily summing
+            to one.
+        num_samples: how many indices to draw.
+        replacement: draw with replacement (default); without it an index appears at most
+            once, so ``num_samples`` may not exceed ``len(weights)``.
+        generator: the generator to draw from (brickwork's default one if None).
+
+    Example:
+        >>> list(WeightedRandomSampler([0.1, 0.9, 0.4, 0.7, 3.0, 0.6], 5))  # doctest: +SKIP
+        [4, 4, 1, 4, 5]
+
+    See: torch.utils.data.WeightedRandomSampler.
+    """
+
+    def __init__(self, weights, num_samples: int, replacement: bool = True,
+                 generator=None) -> None:
+        if not isinstance(num_samples, int) or isinstance(num_samples, bool) or \
+                num_samples <= 0:
+            raise ValueError(f"num_samples should be a positive integer value, but got "
+                             f"num_samples={num_samples}")
+        if not isinstance(replacement, bool):
+            raise ValueError(f"replacement should be a boolean value, but got "
+                             f"replacement={replacement}")
+        from ...factories import as_tensor
+        from ... import dtypes
+
+        weights_tensor = as_tensor(weights, dtype=dtypes.float64)
+        if weights_tensor.ndim != 1:
+            raise ValueError(f"weights should be a 1d sequence but given weights have shape "
+                             f"{tuple(weights_tensor.shape)}")
+        self.weights = weights_tensor
+        self.num_samples = num_samples
+        self.replacement = replacement
+        self.generator = generator
+
+    def __iter__(self) -> Iterator[int]:
+        from ...ops.random_sample import multinomial
+
+        # PyTorch draws from the generator itself (the default one when None), not a fresh one.
+        drawn = multinomial(self.weights, self.num_samples, self.replacement,
+                            generator=self.generator)
+        yield from drawn.tolist()
+
+    def __len__(self) -> int:
+        return self.num_samples
 
 
 class BatchSampler(Sampler):

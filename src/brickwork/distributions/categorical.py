@@ -1,0 +1,119 @@
+"""The categorical distribution. See: torch.distributions.Categorical."""
+from __future__ import annotations
+
+from ..size import Size
+from ..tensor import Tensor
+from . import constraints
+from .bernoulli import _expand_probs_logits, _one_of
+from .distribution import Distribution
+from .utils import _finfo, lazy_property, logits_to_probs, probs_to_logits
+
+__all__ = ["Categorical"]
+
+
+class Categorical(Distribution):
+    """Categorical distribution over ``0..K-1`` from ``probs`` or ``logits`` (last dimension K).
+
+    See: torch.distributions.Categorical.
+    """
+
+    arg_constraints = {"probs": constraints.simplex,
+                       "logits": constraints.independent(constraints.real, 1)}
+    has_enumerate_support = True
+
+    def __init__(self, probs=None, logits=None, validate_args: bool | None = None) -> None:
+        _one_of(probs, logits)
+        if probs is not None:
+            if probs.dim() < 1:
+                raise ValueError("`probs` parameter must be at least one-dimensional.")
+            self.probs = probs / probs.sum(-1, keepdim=True)
+        else:
+            if logits.dim() < 1:
+                raise ValueError("`logits` parameter must be at least one-dimensional.")
+            # Normalize: logits become log-probabilities
+            self.logits = logits - logits.logsumexp(dim=-1, keepdim=True)
+        self._param = self.probs if probs is not None else self.logits
+        self._num_events = self._param.shape[-1]
+        batch_shape = self._param.shape[:-1] if self._param.dim() > 1 else Size()
+        super().__init__(batch_shape, validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None) -> "Categorical":
+        new, batch_shape = _expand_probs_logits(self, Categorical, batch_shape, _instance,
+                                                (self._num_events,))
+        new._num_events = self._num_events
+        super(Categorical, new).__init__(batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    @constraints.dependent_property(is_discrete=True, event_dim=0)
+    def support(self):
+        return constraints.integer_interval(0, self._num_events - 1)
+
+    @lazy_property
+    def logits(self) -> Tensor:
+        return probs_to_logits(self.probs)
+
+    @lazy_property
+    def probs(self) -> Tensor:
+        return logits_to_probs(self.logits)
+
+    @property
+    def param_shape(self) -> Size:
+        return self._param.shape
+
+    @property
+    def mean(self) -> Tensor:
+        from .. import full
+
+        return full(tuple(self._extended_shape()), float("nan"), dtype=self.probs.dtype,
+                    device=self.probs.device)
+
+    @property
+    def mode(self) -> Tensor:
+        return self.probs.argmax(-1)
+
+    @property
+    def variance(self) -> Tensor:
+        return self.mean
+
+    def sample(self, sample_shape=Size()) -> Tensor:
+        from .. import float64, no_grad, rand
+
+        shape = tuple(self._extended_shape(sample_shape))
+        with no_grad():
+            # inverse cdf, vectorized over every draw: the index is the number of cumulative
+            # probabilities at or below u (zero-probability categories are never chosen)
+            cdf = self.probs.to(float64).cumsum(-1)
+            u = rand(shape, dtype=float64, device=cdf.device).unsqueeze(-1) * cdf[..., -1:]
+            index = (cdf <= u).sum(-1)
+            return index.clamp(max=self._num_events - 1)
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        value = value.long().unsqueeze(-1)
+        shape = tuple(_broadcast(value.shape, self.logits.shape))
+        value = value.expand(shape[:-1] + (1,))
+        log_pmf = self.logits.expand(shape)
+        return log_pmf.gather(-1, value).squeeze(-1)
+
+    def entropy(self) -> Tensor:
+        min_real = float(_finfo(self.logits.dtype).min)
+        logits = self.logits.clamp(min=min_real)
+        p_log_p = logits * self.probs
+        return -p_log_p.sum(-1)
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        from .. import arange, int64
+
+        values = arange(self._num_events, dtype=int64, device=self._param.device)
+        values = values.view((-1,) + (1,) * len(self._batch_shape))
+        if expand:
+            values = values.expand((-1,) + tuple(self._batch_shape))
+        return values
+
+
+def _broadcast(a, b):
+    import numpy as np
+
+    return np.broadcast_shapes(tuple(a), tuple(b))

@@ -1,0 +1,99 @@
+"""The geometric distribution. See: torch.distributions.Geometric."""
+from __future__ import annotations
+
+from numbers import Number
+
+from ..size import Size
+from ..tensor import Tensor
+from . import constraints
+from .bernoulli import _one_of
+from .distribution import Distribution
+from .utils import _finfo, broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+
+__all__ = ["Geometric"]
+
+
+class Geometric(Distribution):
+    """Number of failures before the first success of Bernoulli(``probs``) trials.
+
+    See: torch.distributions.Geometric.
+    """
+
+    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    support = constraints.nonnegative_integer
+
+    def __init__(self, probs=None, logits=None, validate_args: bool | None = None) -> None:
+        _one_of(probs, logits)
+        if probs is not None:
+            (self.probs,) = broadcast_all(probs)
+        else:
+            (self.logits,) = broadcast_all(logits)
+        given = probs if probs is not None else logits
+        batch_shape = Size() if isinstance(given, Number) else given.shape
+        super().__init__(batch_shape, validate_args=validate_args)
+        if self._validate_args and probs is not None:
+            value = self.probs
+            valid = value > 0
+            if not bool(valid.all()):
+                raise ValueError(
+                    f"Expected parameter probs ({type(value).__name__} of shape "
+                    f"{tuple(value.shape)}) of distribution {self!r} to be positive but found "
+                    f"invalid values:\n{value.detach()[~valid]}")
+
+    def expand(self, batch_shape, _instance=None) -> "Geometric":
+        new = self._get_checked_instance(Geometric, _instance)
+        batch_shape = Size(tuple(batch_shape))
+        for name in ("probs", "logits"):
+            if name in self.__dict__:
+                setattr(new, name, getattr(self, name).expand(tuple(batch_shape)))
+        super(Geometric, new).__init__(batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    @property
+    def mean(self) -> Tensor:
+        return 1.0 / self.probs - 1.0
+
+    @property
+    def mode(self) -> Tensor:
+        from .. import zeros_like
+
+        return zeros_like(self.probs)
+
+    @property
+    def variance(self) -> Tensor:
+        return (1.0 / self.probs - 1.0) / self.probs
+
+    @lazy_property
+    def logits(self) -> Tensor:
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self) -> Tensor:
+        return logits_to_probs(self.logits, is_binary=True)
+
+    def sample(self, sample_shape=Size()) -> Tensor:
+        from .. import no_grad, rand
+
+        shape = self._extended_shape(sample_shape)
+        tiny = float(_finfo(self.probs.dtype).tiny)
+        with no_grad():
+            u = rand(tuple(shape), dtype=self.probs.dtype, device=self.probs.device)
+            u = u.clamp(min=tiny)  # inverse cdf: log(u) must stay finite
+            return (u.log() / (-self.probs).log1p()).floor()
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        from .. import where
+
+        if self._validate_args:
+            self._validate_sample(value)
+        value, probs = broadcast_all(value, self.probs)
+        # a certain success at the first trial: 0 * log(0) counts as 0
+        probs = where((probs == 1) & (value == 0), 0.0, probs)
+        return value * (-probs).log1p() + self.probs.log()
+
+    def entropy(self) -> Tensor:
+        from ..nn.functional import binary_cross_entropy_with_logits
+
+        return binary_cross_entropy_with_logits(self.logits, self.probs,
+                                                reduction="none") / self.probs

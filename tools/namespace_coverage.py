@@ -1,0 +1,82 @@
+"""How much of PyTorch's public namespace brickwork has: ``torch``, ``Tensor``, ``linalg``,
+``fft``, ``special``.
+
+Names are excluded only by *family* (a prefix or a pattern, each with its reason), never one by
+one. Prints, per namespace, the coverage and the missing names; ``--fail`` exits 1 when any
+name is missing (what the namespace test will assert once the namespace is complete).
+
+Run: python tools/namespace_coverage.py [--fail] [--quiet]
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+
+# (pattern, why): a public name matching a pattern is not expected in brickwork.
+FAMILIES = [
+    (r"^(q|quantize|quantized|dequantize|fake_quantize|fused_moving_avg)", "quantization"),
+    (r"^(per_tensor|per_channel|qint|quint|qscheme|int_repr|q_)", "quantization"),
+    (r"^(fx|jit|onnx|export|compiler|_dynamo|package|overrides|library|ops|classes)$",
+     "graph capture, TorchScript, export and extension machinery"),
+    (r"^_foreach", "fused multi-tensor kernels"),
+    (r"^(cudnn|mkldnn|miopen|fbgemm|mps|xpu|mtia|hpu|npu|vulkan|xla|ipu|hip)_?",
+     "vendor-kernel entry points"),
+    (r"^native_", "ATen's native_* kernels"),
+    (r"^sym_|^Sym", "symbolic shapes"),
+    (r"^(float8|uint[1-7]$|int[1-7]$|bits|complex32|chalf|quint|qint)", "dtypes without NumPy "
+                                                                           "support"),
+    (r"^(nested|masked|sparse_(bsr|bsc|csr|csc|compressed))", "nested, masked and compressed "
+                                                              "sparse layouts"),
+    (r"^(storage|TypedStorage|UntypedStorage|\w+Storage)$", "typed storages"),
+    (r"^(distributed|multiprocessing|testing|hub|profiler|autograd\.profiler|futures|"
+     r"monitor|utils|contrib|functorch|func|signal|masked|nested|mtia|xpu|mps|cpu|amp|"
+     r"ao|backends|cuda|accelerator|serialization|random|return_types|types|storage|"
+     r"version|torch_version|hub|overrides|special|linalg|fft|nn|optim|sparse|"
+     r"distributions|quasirandom|_C|_VF)$", "sub-packages, checked separately or out of scope"),
+]
+_EXCLUDE = [(re.compile(p), why) for p, why in FAMILIES]
+
+
+def excluded(name: str) -> str | None:
+    for pattern, why in _EXCLUDE:
+        if pattern.search(name):
+            return why
+    return None
+
+
+def public(obj) -> list[str]:
+    return sorted(n for n in dir(obj) if not n.startswith("_"))
+
+
+def compare(label: str, theirs, ours) -> tuple[int, int, list[str]]:
+    want = [n for n in public(theirs) if excluded(n) is None]
+    missing = [n for n in want if not hasattr(ours, n)]
+    return len(want), len(want) - len(missing), missing
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--fail", action="store_true", help="exit 1 if any name is missing")
+    ap.add_argument("--quiet", action="store_true", help="coverage lines only")
+    args = ap.parse_args()
+    import torch
+
+    import brickwork
+
+    pairs = [("torch", torch, brickwork), ("Tensor", torch.Tensor, brickwork.Tensor),
+             ("linalg", torch.linalg, getattr(brickwork, "linalg", None)),
+             ("fft", torch.fft, getattr(brickwork, "fft", None)),
+             ("special", torch.special, getattr(brickwork, "special", None))]
+    total_missing = 0
+    for label, theirs, ours in pairs:
+        n, have, missing = compare(label, theirs, ours)
+        total_missing += len(missing)
+        print(f"{label:8s} {have:5d}/{n:<5d} ({100 * have / max(n, 1):5.1f}%)")
+        if missing and not args.quiet:
+            print("  missing: " + ", ".join(missing))
+    return 1 if args.fail and total_missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
