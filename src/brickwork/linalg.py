@@ -1,16 +1,23 @@
-"""``brickwork.linalg``: the linear-algebra namespace (norms and products). See: torch.linalg."""
+"""``brickwork.linalg``: products, norms, inverses, solves and decompositions.
+
+See: torch.linalg.
+"""
+from .ops._linalg_api import (LinAlgError, cholesky, cholesky_ex, det, eig, eigh,  # noqa: F401
+                              eigvals, eigvalsh, inv, inv_ex, qr, slogdet, solve, solve_ex,
+                              solve_triangular, svd, svdvals)
+from .ops._linalg_more import (cond, cross, diagonal, householder_product, lstsq,  # noqa: F401
+                               lu, lu_factor, lu_factor_ex, lu_solve, matrix_exp, matrix_norm,
+                               matrix_power, matrix_rank, multi_dot, norm, pinv, tensorinv,
+                               tensorsolve, vander, vecdot)
 from .ops.linalg import matmul, vector_norm  # noqa: F401
-from .ops.linalg import norm as _norm
-
-
-def norm(A, ord=None, dim=None, keepdim: bool = False, *, dtype=None):
-    """Vector 2-norm of the flattened input by default, else ``vector_norm``'s orders."""
-    return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype) \
-        if ord != "fro" else _norm(A, "fro", dim, keepdim, dtype)
-
 
 from ._out import install_out as _install_out  # noqa: E402
 
 _install_out(globals(), "linalg.")  # out= as in PyTorch (see _out.py)
 
-__all__ = ["matmul", "norm", "vector_norm"]
+__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eig",
+           "eigh", "eigvals", "eigvalsh", "householder_product", "inv", "inv_ex", "lstsq", "lu",
+           "lu_factor", "lu_factor_ex", "lu_solve", "matmul", "matrix_exp", "matrix_norm",
+           "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve",
+           "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve",
+           "vander", "vecdot", "vector_norm"]

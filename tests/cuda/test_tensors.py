@@ -88,7 +88,9 @@ def test_cross_device_errors_name_both_devices_and_the_layer(gpu):
     assert "add" in str(e.value)
     net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
     net[2].to("cuda:0")
-    with pytest.raises(RuntimeError, match=r"cpu and cuda:0! .*while running Sequential\.2 "
+    # linear runs as addmm(bias, x, W.t()): the bias's device comes first, as in PyTorch's
+    # "found at least two devices, cuda:0 and cpu! (... wrapper_CUDA_addmm)".
+    with pytest.raises(RuntimeError, match=r"cuda:0 and cpu! .*while running Sequential\.2 "
                                            r"\(Linear\)"):
         net(brickwork.ones(2, 3))
     if gpu.count > 1:

@@ -1,6 +1,29 @@
-"""Op family placeholder: filled in by the work on the rest of the torch namespace."""
+"""The old top-level linear-algebra names (``torch.det``, ``torch.svd``...) and their Tensor
+methods. The implementations live in ``_linalg_api.py``/``_linalg_more.py``, which also make up
+the ``brickwork.linalg`` namespace (``brickwork/linalg.py``)."""
 from __future__ import annotations
 
-TENSOR_METHODS: dict = {}
+from ..tensor import Tensor
+from ._linalg_api import (cholesky_inverse, cholesky_old, cholesky_solve, det, inverse, logdet,
+                          qr_old, slogdet_top, svd_old, triangular_solve)
+from ._linalg_more import lu_solve as _lu_solve, matrix_exp, matrix_power, pinverse
+
+
+def lu_solve(b: Tensor, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:
+    """The old argument order of ``linalg.lu_solve(LU, pivots, B)``. See: torch.lu_solve."""
+    return _lu_solve(LU_data, LU_pivots, b)
+
+
+slogdet = slogdet_top
+cholesky = cholesky_old
+qr = qr_old
+svd = svd_old
+
+TENSOR_METHODS = {
+    "det": det, "slogdet": slogdet, "logdet": logdet, "inverse": inverse, "cholesky": cholesky,
+    "cholesky_solve": cholesky_solve, "cholesky_inverse": cholesky_inverse, "qr": qr,
+    "svd": svd, "pinverse": pinverse, "matrix_power": matrix_power, "matrix_exp": matrix_exp,
+    "triangular_solve": triangular_solve, "lu_solve": lu_solve,
+}
 INPLACE_METHODS: tuple = ()
-__all__: list = []
+__all__ = list(TENSOR_METHODS)

@@ -1,17 +1,26 @@
 """``linear`` (``x @ W.T + b``) and ``bilinear``: the fully connected layers' ops.
 
-One Function computes linear for any input rank; subclasses only change the ``grad_fn`` name so
-it prints as PyTorch's does (``AddmmBackward0`` for a 2-D input with bias, ``MmBackward0``
-without, ``ViewBackward0``/``UnsafeViewBackward0`` for other ranks). The backward flattens the
-leading dimensions so the weight gradient is one matrix product.
+The graph reads as PyTorch's: ``AddmmBackward0`` (with bias) or ``MmBackward0`` whose inputs are,
+in PyTorch's order, the bias, the input (2-D, else through a ``ViewBackward0`` /
+``UnsqueezeBackward0`` that flattens it) and ``W.t()`` (a ``TBackward0`` node); inputs of other
+ranks get their shape back through ``ViewBackward0``/``UnsafeViewBackward0``/
+``SqueezeBackward4``. One fused Function does the arithmetic; the ``TBackward0`` node is built
+directly rather than through ``Function.apply`` (linear is the hot op of every MLP), sharing the
+weight's version counter as PyTorch's ``t()`` view does, so an in-place update of the weight
+before backward is still refused.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.function import Function
+from ..autograd._saved import CLOCK
+from ..autograd._views import counter
+from ..autograd.function import Function, _edge
+from ..autograd.grad_mode import STATE
 from ..device import guard_functions
-from ..tensor import Tensor
+from ..tensor import Tensor, _make
+from .linalg import T
+from .shape import UnsafeView, Unsqueeze, View
 
 _DTYPE_TITLE = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
                 "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
@@ -19,47 +28,67 @@ _DTYPE_TITLE = {"float32": "Float", "float64": "Double", "float16": "Half", "int
 
 
 class Linear(Function):
+    """``bias + x @ wt`` for a 2-D ``x`` and ``wt = W.t()``; the gradient of ``wt`` is
+    produced as the transpose of a contiguous ``g^T x``, so ``W.grad`` comes out contiguous."""
+
     _array_level = True
     _backward_name = "AddmmBackward0"
 
     @staticmethod
-    def forward(ctx, x, w, b):
-        out = np.matmul(x, w.T)
+    def forward(ctx, b, x, wt):
+        out = np.matmul(x, wt)
         if b is not None:
             out += b
         need = ctx.needs_input_grad
-        if need[0] or need[1] or need[2]:
-            ctx.x, ctx.w, ctx.has_bias = (x if need[1] else None), \
-                (w if need[0] else None), b is not None
+        if need[1] or need[2]:
+            ctx.x, ctx.wt = (x if need[2] else None), (wt if need[1] else None)
         return out
 
     @staticmethod
     def backward(ctx, g):
         need = ctx.needs_input_grad
-        gx = np.matmul(g, ctx.w) if need[0] else None
-        g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
-        gw = None
-        if need[1]:
-            x2 = ctx.x.reshape(-1, ctx.x.shape[-1]) if ctx.x.ndim != 2 else ctx.x
-            gw = np.matmul(g2.T, x2)
-        gb = g2.sum(axis=0) if need[2] else None
-        return gx, gw, gb
+        gx = np.matmul(g, ctx.wt.T) if need[1] else None
+        gwt = np.matmul(g.T, ctx.x).T if need[2] else None
+        gb = g.sum(axis=0) if need[0] else None
+        return gb, gx, gwt
 
 
-class _Mm(Linear):
+class _Mm(Function):
+    """``x @ wt`` (no bias): PyTorch's ``MmBackward0`` has two inputs."""
+
+    _array_level = True
     _backward_name = "MmBackward0"
 
+    @staticmethod
+    def forward(ctx, x, wt):
+        nx, nw = ctx.needs_input_grad
+        if nx or nw:
+            ctx.x, ctx.wt = (x if nw else None), (wt if nx else None)
+        return np.matmul(x, wt)
 
-class _View(Linear):
-    _backward_name = "ViewBackward0"
+    @staticmethod
+    def backward(ctx, g):
+        nx, nw = ctx.needs_input_grad
+        return (np.matmul(g, ctx.wt.T) if nx else None), \
+            (np.matmul(g.T, ctx.x).T if nw else None)
 
 
-class _UnsafeView(Linear):
-    _backward_name = "UnsafeViewBackward0"
+_Squeeze4 = type("Squeeze4", (View,), {"_backward_name": "SqueezeBackward4"})
 
 
-class _Squeeze(Linear):
-    _backward_name = "SqueezeBackward4"
+def _transposed(w: Tensor) -> Tensor:
+    """``w.t()`` with PyTorch's ``TBackward0`` node, without ``Function.apply``'s general path."""
+    wt = _make(w._data.T, w._device)
+    if w._requires_grad and STATE.enabled:
+        node = T._node_cls()
+        node.needs_input_grad = (True,)
+        node.next_functions = (_edge(w),)
+        node._args = (w,)  # what create_graph replays
+        node._epoch = CLOCK.n
+        wt._requires_grad = True
+        wt.grad_fn = node
+        wt._vc = counter(w)  # a view: updates of w invalidate what reads wt
+    return wt
 
 
 def _check(input: Tensor, weight: Tensor, bias) -> None:
@@ -100,14 +129,30 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     See: torch.nn.functional.linear.
     """
     _check(input, weight, bias)
+    wt = _transposed(weight)
     nd = input._data.ndim
     if nd == 2:
-        op = Linear if bias is not None else _Mm
-    elif nd == 1:
-        op = _Squeeze if bias is None else _View
-    else:
-        op = _View if bias is not None else _UnsafeView
-    return op.apply(input, weight, bias)
+        return Linear.apply(bias, input, wt) if bias is not None else _Mm.apply(input, wt)
+    out_f = weight._data.shape[0]
+    if nd == 1:
+        if bias is not None:
+            x2 = _shared(View.apply(input, (1, -1)), input)
+            return View.apply(Linear.apply(bias, x2, wt), (out_f,))
+        x2 = _shared(Unsqueeze.apply(input, (1, -1)), input)
+        return _Squeeze4.apply(_Mm.apply(x2, wt), (out_f,))
+    shape = input._data.shape[:-1] + (out_f,)
+    x2 = _shared(View.apply(input, (-1, input._data.shape[-1])), input)
+    if bias is not None:
+        return View.apply(Linear.apply(bias, x2, wt), shape)
+    return UnsafeView.apply(_Mm.apply(x2, wt), shape)
+
+
+def _shared(view: Tensor, base: Tensor) -> Tensor:
+    """A flattened input shares its base's version counter (an update of the base must
+    invalidate what linear saved of the view), as PyTorch's view does."""
+    if view._requires_grad:
+        view._vc = counter(base)
+    return view
 
 
 class Bilinear(Function):
