@@ -40,42 +40,82 @@ IMG = rand_array((1, 2, 4, 4), seed=16)
 G = np.array([[0, 2, 1], [1, 0, 2]], dtype=np.int64)      # gather/scatter index along dim 1
 K = np.array([2, 0], dtype=np.int64)                      # index_select rows / cols
 T = np.array([5, 0, 3], dtype=np.int64)                   # take: flat positions
+G1 = rand_array((2, 3), low=1.1, high=3.0, seed=17)       # > 1: acosh, mvlgamma
+SQ = rand_array((3, 3), seed=18) + 3 * np.eye(3, dtype=np.float32)   # well conditioned
+SPD = (SQ @ SQ.T).astype(np.float32)                      # symmetric positive definite
+LT = np.tril(SPD)                                         # lower triangular, nonzero diagonal
+B32 = rand_array((3, 2), seed=19)                         # right-hand sides
+SPD4 = (lambda a: (a @ a.T + np.eye(4)).astype(np.float32))(rand_array((4, 4), seed=20))
+H = rand_array((3, 2), seed=21)                           # householder_product's reflectors
+TAU = rand_array((2,), low=0.5, high=1.5, seed=22)
+SEQ = np.sort(rand_array((4,), seed=23))                  # searchsorted's sorted sequence
 
 F_ = "nn.functional."
 # name -> (call, inputs): call(lib, *tensors, **out) runs the function once, passing `out` on.
 CASES = {
     "abs": (lambda L, x, **o: L.abs(x, **o), [X]),
     "absolute": (lambda L, x, **o: L.absolute(x, **o), [X]),
+    "acos": (lambda L, u, **o: L.acos(u, **o), [U]),
+    "acosh": (lambda L, g, **o: L.acosh(g, **o), [G1]),
     "add": (lambda L, x, y, **o: L.add(x, y, alpha=2, **o), [X, Y]),
+    "addbmm": (lambda L, x, a, m, **o: L.addbmm(x, a, m, beta=0.5, alpha=2, **o), [X, BA, BM]),
     "addcdiv": (lambda L, x, y, p, **o: L.addcdiv(x, y, p, value=0.5, **o), [X, Y, P]),
     "addcmul": (lambda L, x, y, p, **o: L.addcmul(x, y, p, value=0.5, **o), [X, Y, P]),
     "addmm": (lambda L, s, a, m, **o: L.addmm(s[:, :1], a, m, beta=0.5, **o), [S, A, M]),
+    "addmv": (lambda L, v, m, q, **o: L.addmv(v, m.T, q, alpha=0.5, **o), [V, M, Q]),
+    "addr": (lambda L, m, q, v, **o: L.addr(m, q, v, beta=2, **o), [M, Q, V]),
     "all": (lambda L, b, **o: L.all(b, 1, **o), [B]),
     "amax": (lambda L, x, **o: L.amax(x, 1, **o), [X]),
     "amin": (lambda L, x, **o: L.amin(x, 0, keepdim=True, **o), [X]),
     "any": (lambda L, b, **o: L.any(b, 0, **o), [B]),
     "arange": (lambda L, **o: L.arange(1, 7, 2, **o), []),
+    "arccos": (lambda L, u, **o: L.arccos(u, **o), [U]),
+    "arccosh": (lambda L, g, **o: L.arccosh(g, **o), [G1]),
+    "arcsin": (lambda L, u, **o: L.arcsin(u, **o), [U]),
+    "arcsinh": (lambda L, x, **o: L.arcsinh(x, **o), [X]),
+    "arctan": (lambda L, x, **o: L.arctan(x, **o), [X]),
+    "arctan2": (lambda L, x, y, **o: L.arctan2(x, y, **o), [X, Y]),
+    "arctanh": (lambda L, u, **o: L.arctanh(u, **o), [U]),
     "argmax": (lambda L, x, **o: L.argmax(x, 1, **o), [X]),
     "argmin": (lambda L, x, **o: L.argmin(x, **o), [X]),
     "argsort": (lambda L, x, **o: L.argsort(x, stable=True, dim=1, **o), [X]),
+    "asin": (lambda L, u, **o: L.asin(u, **o), [U]),
+    "asinh": (lambda L, x, **o: L.asinh(x, **o), [X]),
+    "atan": (lambda L, x, **o: L.atan(x, **o), [X]),
+    "atan2": (lambda L, x, y, **o: L.atan2(x, y, **o), [X, Y]),
+    "atanh": (lambda L, u, **o: L.atanh(u, **o), [U]),
+    "baddbmm": (lambda L, x, a, m, **o: L.baddbmm(x, a, m, alpha=0.5, **o), [X, BA, BM]),
     "bernoulli": (lambda L, u, **o: L.bernoulli(u, **o), [U]),
     "bitwise_and": (lambda L, i, j, **o: L.bitwise_and(i, j, **o), [I, J]),
     "bitwise_not": (lambda L, i, **o: L.bitwise_not(i, **o), [I]),
     "bitwise_or": (lambda L, i, j, **o: L.bitwise_or(i, j, **o), [I, J]),
     "bitwise_xor": (lambda L, i, j, **o: L.bitwise_xor(i, j, **o), [I, J]),
     "bmm": (lambda L, a, m, **o: L.bmm(a, m, **o), [BA, BM]),
+    "bucketize": (lambda L, x, s, **o: L.bucketize(x, s, right=True, **o), [X, SEQ]),
     "cat": (lambda L, x, y, **o: L.cat([x, y], 1, **o), [X, Y]),
     "ceil": (lambda L, x, **o: L.ceil(x, **o), [X]),
+    "chain_matmul": (lambda L, a, m, s, **o: L.chain_matmul(s, a, m, **o), [A, M, S]),
+    "cholesky": (lambda L, a, **o: L.cholesky(a, **o), [SPD]),
+    "cholesky_inverse": (lambda L, t, **o: L.cholesky_inverse(t, **o), [LT]),
+    "cholesky_solve": (lambda L, b, t, **o: L.cholesky_solve(b, t, **o), [B32, LT]),
     "clamp": (lambda L, x, **o: L.clamp(x, -0.5, 0.5, **o), [X]),
     "clamp_max": (lambda L, x, **o: L.clamp_max(x, 0.5, **o), [X]),
     "clamp_min": (lambda L, x, **o: L.clamp_min(x, -0.5, **o), [X]),
     "clip": (lambda L, x, **o: L.clip(x, max=0.5, **o), [X]),
     "concat": (lambda L, x, y, **o: L.concat([x, y], **o), [X, Y]),
     "concatenate": (lambda L, x, y, **o: L.concatenate([x, y], 1, **o), [X, Y]),
+    "copysign": (lambda L, x, y, **o: L.copysign(x, y, **o), [X, Y]),
     "cos": (lambda L, x, **o: L.cos(x, **o), [X]),
+    "cosh": (lambda L, x, **o: L.cosh(x, **o), [X]),
+    "cross": (lambda L, x, y, **o: L.cross(x, y, 1, **o), [X, Y]),
+    "cummax": (lambda L, x, **o: L.cummax(x, 1, **o), [X]),
+    "cummin": (lambda L, x, **o: L.cummin(x, 0, **o), [X]),
     "cumprod": (lambda L, x, **o: L.cumprod(x, 1, **o), [X]),
     "cumsum": (lambda L, x, **o: L.cumsum(x, 0, **o), [X]),
+    "deg2rad": (lambda L, x, **o: L.deg2rad(x, **o), [X]),
     "diag": (lambda L, v, **o: L.diag(v, 1, **o), [V]),
+    "diff": (lambda L, x, **o: L.diff(x, dim=1, **o), [X]),
+    "digamma": (lambda L, p, **o: L.digamma(p, **o), [P]),
     "div": (lambda L, x, p, **o: L.div(x, p, **o), [X, P]),
     "divide": (lambda L, x, p, **o: L.divide(x, p, rounding_mode="floor", **o), [X, P]),
     "dot": (lambda L, v, w, **o: L.dot(v, w, **o), [V, W]),
@@ -83,42 +123,69 @@ CASES = {
     "empty": (lambda L, **o: L.empty(2, 3, **o), []),
     "eq": (lambda L, i, j, **o: L.eq(i, j, **o), [I, J]),
     "erf": (lambda L, x, **o: L.erf(x, **o), [X]),
+    "erfc": (lambda L, x, **o: L.erfc(x, **o), [X]),
+    "erfinv": (lambda L, u, **o: L.erfinv(u, **o), [U]),
     "exp": (lambda L, x, **o: L.exp(x, **o), [X]),
+    "exp2": (lambda L, x, **o: L.exp2(x, **o), [X]),
     "expm1": (lambda L, x, **o: L.expm1(x, **o), [X]),
     "eye": (lambda L, **o: L.eye(2, 3, **o), []),
+    "fix": (lambda L, x, **o: L.fix(x, **o), [X]),
+    "float_power": (lambda L, p, y, **o: L.float_power(p, y, **o), [P, Y]),
     "floor": (lambda L, x, **o: L.floor(x, **o), [X]),
     "floor_divide": (lambda L, x, p, **o: L.floor_divide(x, p, **o), [X, P]),
+    "fmax": (lambda L, x, y, **o: L.fmax(x, y, **o), [X, Y]),
+    "fmin": (lambda L, x, y, **o: L.fmin(x, y, **o), [X, Y]),
     "fmod": (lambda L, x, p, **o: L.fmod(x, p, **o), [X, P]),
     "frac": (lambda L, x, **o: L.frac(x, **o), [X]),
+    "frexp": (lambda L, x, **o: L.frexp(x, **o), [X]),
     "full": (lambda L, **o: L.full((2, 3), 1.5, **o), []),
     "gather": (lambda L, x, g, **o: L.gather(x, 1, g, **o), [X, G]),
+    "gcd": (lambda L, i, j, **o: L.gcd(i, j, **o), [I, J]),
     "ge": (lambda L, x, y, **o: L.ge(x, y, **o), [X, Y]),
     "ger": (lambda L, v, q, **o: L.ger(v, q, **o), [V, Q]),
     "greater": (lambda L, x, y, **o: L.greater(x, y, **o), [X, Y]),
     "greater_equal": (lambda L, x, **o: L.greater_equal(x, 0.0, **o), [X]),
     "gt": (lambda L, x, y, **o: L.gt(x, y, **o), [X, Y]),
+    "heaviside": (lambda L, x, y, **o: L.heaviside(x, y, **o), [X, Y]),
+    "histc": (lambda L, x, **o: L.histc(x, 4, -2, 2, **o), [X]),
+    "histogram": (lambda L, x, **o: L.histogram(x, 4, **o), [X]),
     "hstack": (lambda L, x, y, **o: L.hstack([x, y], **o), [X, Y]),
+    "hypot": (lambda L, x, y, **o: L.hypot(x, y, **o), [X, Y]),
+    "i0": (lambda L, x, **o: L.i0(x, **o), [X]),
     "index_add": (lambda L, x, k, a, **o: L.index_add(x, 1, k, a[:, :2], alpha=2, **o), [X, K, A]),
     "index_select": (lambda L, x, k, **o: L.index_select(x, 1, k, **o), [X, K]),
+    "inner": (lambda L, x, y, **o: L.inner(x, y, **o), [X, Y]),
+    "inverse": (lambda L, a, **o: L.inverse(a, **o), [SQ]),
+    "isin": (lambda L, i, j, **o: L.isin(i, j, **o), [I, J]),
+    "kron": (lambda L, s, v, **o: L.kron(s, v, **o), [S, V]),
+    "lcm": (lambda L, i, j, **o: L.lcm(i, j, **o), [I, J]),
+    "ldexp": (lambda L, x, i, **o: L.ldexp(x, i, **o), [X, I]),
     "le": (lambda L, x, y, **o: L.le(x, y, **o), [X, Y]),
     "lerp": (lambda L, x, y, **o: L.lerp(x, y, 0.25, **o), [X, Y]),
     "less": (lambda L, x, y, **o: L.less(x, y, **o), [X, Y]),
     "less_equal": (lambda L, x, y, **o: L.less_equal(x, y, **o), [X, Y]),
+    "lgamma": (lambda L, p, **o: L.lgamma(p, **o), [P]),
     "linspace": (lambda L, **o: L.linspace(-1, 1, 5, **o), []),
     "log": (lambda L, p, **o: L.log(p, **o), [P]),
     "log10": (lambda L, p, **o: L.log10(p, **o), [P]),
     "log1p": (lambda L, p, **o: L.log1p(p, **o), [P]),
     "log2": (lambda L, p, **o: L.log2(p, **o), [P]),
     "log_softmax": (lambda L, x, **o: L.log_softmax(x, 1, **o), [X]),
+    "logaddexp": (lambda L, x, y, **o: L.logaddexp(x, y, **o), [X, Y]),
+    "logaddexp2": (lambda L, x, y, **o: L.logaddexp2(x, y, **o), [X, Y]),
+    "logcumsumexp": (lambda L, x, **o: L.logcumsumexp(x, 1, **o), [X]),
     "logical_and": (lambda L, b, c, **o: L.logical_and(b, c, **o), [B, C]),
     "logical_not": (lambda L, x, **o: L.logical_not(x, **o), [X]),
     "logical_or": (lambda L, b, i, **o: L.logical_or(b, i, **o), [B, I]),
     "logical_xor": (lambda L, b, c, **o: L.logical_xor(b, c, **o), [B, C]),
+    "logit": (lambda L, u, **o: L.logit(u, **o), [U]),
     "logspace": (lambda L, **o: L.logspace(0, 2, 3, **o), []),
     "logsumexp": (lambda L, x, **o: L.logsumexp(x, 1, **o), [X]),
     "lt": (lambda L, x, y, **o: L.lt(x, y, **o), [X, Y]),
+    "lu_solve": (lambda L, b, a, **o: L.lu_solve(b, *L.linalg.lu_factor(a), **o), [B32, SQ]),
     "masked_select": (lambda L, x, b, **o: L.masked_select(x, b, **o), [X, B]),
     "matmul": (lambda L, a, m, **o: L.matmul(a, m, **o), [A, M]),
+    "matrix_power": (lambda L, a, **o: L.matrix_power(a, 2, **o), [SQ]),
     "max": (lambda L, x, **o: L.max(x, 1, **o), [X]),
     "maximum": (lambda L, x, y, **o: L.maximum(x, y, **o), [X, Y]),
     "mean": (lambda L, x, **o: L.mean(x, 1, **o), [X]),
@@ -130,32 +197,46 @@ CASES = {
     "multinomial": (lambda L, u, **o: L.multinomial(u, 2, **o), [U]),
     "multiply": (lambda L, x, i, **o: L.multiply(x, i, **o), [X, I]),
     "mv": (lambda L, m, v, **o: L.mv(m, v, **o), [M, V]),
+    "mvlgamma": (lambda L, g, **o: L.mvlgamma(g, 2, **o), [G1]),
+    "nan_to_num": (lambda L, x, **o: L.nan_to_num(x, 1.0, **o), [X]),
     "nansum": (lambda L, x, **o: L.nansum(x, 1, **o), [X]),
+    "narrow_copy": (lambda L, x, **o: L.narrow_copy(x, 1, 1, 2, **o), [X]),
     "ne": (lambda L, x, y, **o: L.ne(x, y, **o), [X, Y]),
     "neg": (lambda L, x, **o: L.neg(x, **o), [X]),
     "negative": (lambda L, x, **o: L.negative(x, **o), [X]),
+    "nextafter": (lambda L, x, y, **o: L.nextafter(x, y, **o), [X, Y]),
     "nonzero": (lambda L, i, **o: L.nonzero(i, **o), [I]),
     "norm": (lambda L, x, **o: L.norm(x, 2, 1, **o), [X]),
     "normal": (lambda L, x, p, **o: L.normal(x, p, **o), [X, P]),
     "not_equal": (lambda L, x, y, **o: L.not_equal(x, y, **o), [X, Y]),
     "ones": (lambda L, **o: L.ones(2, 3, **o), []),
     "outer": (lambda L, v, q, **o: L.outer(v, q, **o), [V, Q]),
+    "polygamma": (lambda L, p, **o: L.polygamma(1, p, **o), [P]),
     "pow": (lambda L, p, y, **o: L.pow(p, y, **o), [P, Y]),
     "prod": (lambda L, x, **o: L.prod(x, 1, **o), [X]),
+    "qr": (lambda L, a, **o: L.qr(a, **o), [SQ]),
+    "rad2deg": (lambda L, x, **o: L.rad2deg(x, **o), [X]),
     "rand": (lambda L, **o: L.rand(2, 3, **o), []),
     "randint": (lambda L, **o: L.randint(0, 5, (2, 3), **o), []),
     "randn": (lambda L, **o: L.randn((2, 3), **o), []),
     "randperm": (lambda L, **o: L.randperm(5, **o), []),
     "reciprocal": (lambda L, p, **o: L.reciprocal(p, **o), [P]),
     "remainder": (lambda L, x, p, **o: L.remainder(x, p, **o), [X, P]),
+    "renorm": (lambda L, x, **o: L.renorm(x, 2, 0, 1.0, **o), [X]),
     "round": (lambda L, x, **o: L.round(x, decimals=1, **o), [X]),
     "row_stack": (lambda L, x, y, **o: L.row_stack([x, y], **o), [X, Y]),
     "rsqrt": (lambda L, p, **o: L.rsqrt(p, **o), [P]),
     "scatter": (lambda L, x, g, y, **o: L.scatter(x, 1, g, y, **o), [X, G, Y]),
     "scatter_add": (lambda L, x, g, y, **o: L.scatter_add(x, 1, g, y, **o), [X, G, Y]),
+    "searchsorted": (lambda L, s, x, **o: L.searchsorted(s, x, out_int32=True, **o), [SEQ, X]),
+    "sgn": (lambda L, x, **o: L.sgn(x, **o), [X]),
     "sigmoid": (lambda L, x, **o: L.sigmoid(x, **o), [X]),
     "sign": (lambda L, x, **o: L.sign(x, **o), [X]),
+    "signbit": (lambda L, x, **o: L.signbit(x, **o), [X]),
     "sin": (lambda L, x, **o: L.sin(x, **o), [X]),
+    "sinc": (lambda L, x, **o: L.sinc(x, **o), [X]),
+    "sinh": (lambda L, x, **o: L.sinh(x, **o), [X]),
+    "slogdet": (lambda L, a, **o: L.slogdet(a, **o), [SQ]),
     "softmax": (lambda L, x, **o: L.softmax(x, 0, **o), [X]),
     "sort": (lambda L, x, **o: L.sort(x, 1, descending=True, **o), [X]),
     "sqrt": (lambda L, p, **o: L.sqrt(p, **o), [P]),
@@ -165,21 +246,62 @@ CASES = {
     "sub": (lambda L, x, y, **o: L.sub(x, y, **o), [X, Y]),
     "subtract": (lambda L, x, y, **o: L.subtract(x, y, alpha=0.5, **o), [X, Y]),
     "sum": (lambda L, x, **o: L.sum(x, (0, 1), **o), [X]),
+    "svd": (lambda L, a, **o: L.svd(a, **o), [SQ]),
     "take": (lambda L, x, t, **o: L.take(x, t, **o), [X, T]),
     "take_along_dim": (lambda L, x, g, **o: L.take_along_dim(x, g, 1, **o), [X, G]),
     "tan": (lambda L, x, **o: L.tan(x, **o), [X]),
     "tanh": (lambda L, x, **o: L.tanh(x, **o), [X]),
+    "tensordot": (lambda L, a, m, **o: L.tensordot(a, m, 1, **o), [A, M]),
     "topk": (lambda L, x, **o: L.topk(x, 2, **o), [X]),
+    "triangular_solve": (lambda L, b, t, **o: L.triangular_solve(b, t, False, **o), [B32, LT]),
     "tril": (lambda L, x, **o: L.tril(x, **o), [X]),
     "triu": (lambda L, x, **o: L.triu(x, 1, **o), [X]),
     "true_divide": (lambda L, x, p, **o: L.true_divide(x, p, **o), [X, P]),
     "trunc": (lambda L, x, **o: L.trunc(x, **o), [X]),
     "var": (lambda L, x, **o: L.var(x, 0, correction=0, **o), [X]),
+    "vdot": (lambda L, v, w, **o: L.vdot(v, w, **o), [V, W]),
     "vstack": (lambda L, x, y, **o: L.vstack([x, y], **o), [X, Y]),
     "where": (lambda L, b, x, y, **o: L.where(b, x, y, **o), [B, X, Y]),
+    "xlogy": (lambda L, x, p, **o: L.xlogy(x, p, **o), [X, P]),
     "zeros": (lambda L, **o: L.zeros((2, 3), **o), []),
+    "linalg.cholesky": (lambda L, a, **o: L.linalg.cholesky(a, **o), [SPD]),
+    "linalg.cholesky_ex": (lambda L, a, **o: L.linalg.cholesky_ex(a, **o), [SPD]),
+    "linalg.cond": (lambda L, a, **o: L.linalg.cond(a, **o), [SPD]),
+    "linalg.cross": (lambda L, x, y, **o: L.linalg.cross(x, y, **o), [X, Y]),
+    "linalg.det": (lambda L, a, **o: L.linalg.det(a, **o), [SQ]),
+    "linalg.eig": (lambda L, a, **o: L.linalg.eig(a, **o), [SQ]),
+    "linalg.eigh": (lambda L, a, **o: L.linalg.eigh(a, **o), [SPD]),
+    "linalg.eigvals": (lambda L, a, **o: L.linalg.eigvals(a, **o), [SQ]),
+    "linalg.eigvalsh": (lambda L, a, **o: L.linalg.eigvalsh(a, "U", **o), [SPD]),
+    "linalg.householder_product": (
+        lambda L, h, t, **o: L.linalg.householder_product(h, t, **o), [H, TAU]),
+    "linalg.inv": (lambda L, a, **o: L.linalg.inv(a, **o), [SQ]),
+    "linalg.inv_ex": (lambda L, a, **o: L.linalg.inv_ex(a, **o), [SQ]),
+    "linalg.lstsq": (lambda L, a, b, **o: L.linalg.lstsq(a, b, **o), [SPD, B32]),
+    "linalg.lu": (lambda L, a, **o: L.linalg.lu(a, **o), [SQ]),
+    "linalg.lu_factor": (lambda L, a, **o: L.linalg.lu_factor(a, **o), [SQ]),
+    "linalg.lu_factor_ex": (lambda L, a, **o: L.linalg.lu_factor_ex(a, **o), [SQ]),
+    "linalg.lu_solve": (
+        lambda L, a, b, **o: L.linalg.lu_solve(*L.linalg.lu_factor(a), b, **o), [SQ, B32]),
     "linalg.matmul": (lambda L, a, m, **o: L.linalg.matmul(a, m, **o), [A, M]),
+    "linalg.matrix_norm": (lambda L, a, **o: L.linalg.matrix_norm(a, "nuc", **o), [SQ]),
+    "linalg.matrix_power": (lambda L, a, **o: L.linalg.matrix_power(a, 3, **o), [SQ]),
+    "linalg.matrix_rank": (lambda L, a, **o: L.linalg.matrix_rank(a, **o), [SQ]),
+    "linalg.multi_dot": (lambda L, a, m, v, **o: L.linalg.multi_dot([a, m, v], **o), [A, M, V]),
     "linalg.norm": (lambda L, x, **o: L.linalg.norm(x, **o), [X]),
+    "linalg.pinv": (lambda L, a, **o: L.linalg.pinv(a, **o), [A]),
+    "linalg.qr": (lambda L, a, **o: L.linalg.qr(a, **o), [SQ]),
+    "linalg.slogdet": (lambda L, a, **o: L.linalg.slogdet(a, **o), [SQ]),
+    "linalg.solve": (lambda L, a, b, **o: L.linalg.solve(a, b, **o), [SPD, B32]),
+    "linalg.solve_ex": (lambda L, a, b, **o: L.linalg.solve_ex(a, b, **o), [SPD, B32]),
+    "linalg.solve_triangular": (
+        lambda L, t, b, **o: L.linalg.solve_triangular(t, b, upper=False, **o), [LT, B32]),
+    "linalg.svd": (lambda L, a, **o: L.linalg.svd(a, **o), [SQ]),
+    "linalg.svdvals": (lambda L, a, **o: L.linalg.svdvals(a, **o), [SQ]),
+    "linalg.tensorinv": (lambda L, a, **o: L.linalg.tensorinv(a.reshape(4, 2, 2), 1, **o), [SPD4]),
+    "linalg.tensorsolve": (
+        lambda L, a, s, **o: L.linalg.tensorsolve(a.reshape(2, 2, 4), s, **o), [SPD4, S]),
+    "linalg.vecdot": (lambda L, x, y, **o: L.linalg.vecdot(x, y, dim=0, **o), [X, Y]),
     "linalg.vector_norm": (lambda L, x, **o: L.linalg.vector_norm(x, 1, 1, **o), [X]),
     F_ + "avg_pool2d": (lambda L, x, **o: L.nn.functional.avg_pool2d(x, 2, **o), [IMG]),
     F_ + "gelu": (lambda L, x, **o: L.nn.functional.gelu(x, **o), [X]),
@@ -191,10 +313,15 @@ CASES = {
 RANDOM = {"bernoulli", "multinomial", "normal", "rand", "randint", "randn", "randperm", "empty"}
 # The function itself (not out=) computes in a dtype PyTorch's kernel refuses: with out of
 # that dtype PyTorch raises NotImplementedError and brickwork returns values.
+# ldexp: PyTorch fails an internal assert writing a float32 result into a float64 out (a bug);
+# brickwork casts, as for every other TensorIterator op.
 DTYPE_DEVIATIONS = {("arange", "bool"), ("cumprod", "bool"), ("cumsum", "bool"),
                     ("linspace", "bool"), ("logspace", "bool"), ("nansum", "bool"),
-                    ("nansum", "int32"), ("randint", "bool"), ("randperm", "bool")}
-pytestmark = pytest.mark.filterwarnings("ignore:torch.ger is deprecated")
+                    ("nansum", "int32"), ("randperm", "bool"), ("ldexp", "float64")}
+# Complex results brickwork cannot make yet: with or without out they raise NotImplementedError.
+UNSUPPORTED = {"linalg.eig", "linalg.eigvals"}
+pytestmark = [pytest.mark.filterwarnings(f"ignore:torch.{n} is deprecated")
+              for n in ("ger", "qr", "triangular_solve")]
 NAMESPACES = {"": brickwork, "linalg.": brickwork.linalg, F_: brickwork.nn.functional}
 
 
@@ -224,6 +351,8 @@ def _tuple(x):
 def _run(name, lib, *, grad=False, make_out=None):
     """Run CASES[name] on ``lib``: (result without out, out given, result with out)."""
     fn, arrays = CASES[name]
+    if name in UNSUPPORTED and lib is brickwork:
+        pytest.skip(f"{name}: brickwork has no complex dtype yet (test_unsupported_with_out)")
     convert = to_brick if lib is brickwork else to_torch
     ins = [convert(a, grad and a.dtype.kind == "f") for a in arrays]
     lib.manual_seed(0)
@@ -272,6 +401,7 @@ def test_out_is_written_and_returned(name):
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", "torch.chain_matmul is deprecated")  # as PyTorch's
         b_ref, b_out, _ = _run(name, brickwork, make_out=sized)
     for o, alias, r in zip(b_out, aliases, _tuple(b_ref)):
         if name != "empty":
@@ -325,6 +455,15 @@ def test_requires_grad_error_matches_torch(name):
         assert not any(o.requires_grad for o in b[0][1])
     with brickwork.no_grad():  # without grad mode out= always works
         _run(name, brickwork, grad=True)
+
+
+@pytest.mark.parametrize("name", sorted(UNSUPPORTED))
+def test_unsupported_with_out(name):
+    fn, arrays = CASES[name]
+    ins = [to_brick(a) for a in arrays]
+    for out in ({}, {"out": brickwork.empty(0)}, {"out": (brickwork.empty(0),) * 2}):
+        with pytest.raises(NotImplementedError, match="complex"):
+            fn(brickwork, *ins, **out)
 
 
 # -- every PyTorch function with out= that brickwork has takes it ------------------------------
@@ -410,6 +549,32 @@ def test_resize_warning_matches_torch():
         warnings.simplefilter("error")
         x = brickwork.ones(2, 3)
         assert brickwork.add(x, x, out=brickwork.empty(0)).shape == (2, 3)
+
+
+_RESIZE_TEXTS = ("An output with one or more elements was resized",
+                 "The number of elements in the out tensor")
+
+
+@requires_torch
+@pytest.mark.parametrize("name", sorted(set(CASES) - UNSUPPORTED - {"normal"}))
+def test_resize_warned_exactly_where_torch_warns(name):
+    """An out of another shape with elements: resized, with a warning only where PyTorch warns.
+
+    (normal is left out: PyTorch warns for a tensor mean or std and not for its factory form,
+    and brickwork, which cannot tell them apart here, never warns.)
+    """
+    def seven(lib, ref):
+        return tuple(lib.zeros(7, dtype=r.dtype) for r in _tuple(ref))
+
+    seen = []
+    for lib in (brickwork, torch):
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            ref, outs, _ = _run(name, lib, make_out=seven)
+        seen.append([str(w.message)[:40] for w in record
+                     if str(w.message).startswith(_RESIZE_TEXTS)])
+        assert [tuple(o.shape) for o in outs] == [tuple(r.shape) for r in _tuple(ref)]
+    assert seen[0] == seen[1]
 
 
 @requires_torch
@@ -517,3 +682,24 @@ def test_out_write_is_an_inplace_update():
             lib.mul(x, 2, out=b)
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             b.sum().backward()
+
+
+def test_several_outputs_written_without_torch():
+    x = brickwork.tensor([[1.0, 3.0, 2.0], [-4.0, 0.5, 8.0]])
+    v, i = brickwork.empty(0), brickwork.empty(0, dtype=brickwork.long)
+    res = brickwork.cummax(x, 1, out=(v, i))
+    assert type(res).__name__ == "cummax_out" and res.values is v and res.indices is i
+    np.testing.assert_array_equal(v.numpy(), np.maximum.accumulate(x.numpy(), axis=1))
+    assert i.tolist() == [[0, 1, 1], [0, 1, 2]]
+    m, e = brickwork.empty(2, 3), brickwork.empty(2, 3, dtype=brickwork.int32)
+    res = brickwork.frexp(x, out=(m, e))
+    assert type(res).__name__ == "frexp_out" and res.mantissa is m and res.exponent is e
+    want_m, want_e = np.frexp(x.numpy())
+    np.testing.assert_array_equal(m.numpy(), want_m)
+    np.testing.assert_array_equal(e.numpy(), want_e)
+    with pytest.raises(RuntimeError, match="^torch.frexp\\(\\) expects exponent to have int "
+                                           "dtype but got long int$"):
+        brickwork.frexp(x, out=(m, brickwork.empty(0, dtype=brickwork.long)))
+    with pytest.raises(RuntimeError, match="out_int32 flag is True$"):
+        brickwork.searchsorted(brickwork.arange(3.0), x, out_int32=True,
+                               out=brickwork.empty(0, dtype=brickwork.long))

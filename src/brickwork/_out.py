@@ -90,7 +90,8 @@ class _Rule:
             raise self.error(self.template.format(
                 res=_SCALAR_TYPE_NAMES[res.name], out=_SCALAR_TYPE_NAMES[out.name],
                 res_c=_C_NAMES[res.name], out_c=_C_NAMES[out.name],
-                res_t=_LEGACY_NAMES[res.name], out_t=_LEGACY_NAMES[out.name]))
+                res_t=_LEGACY_NAMES[res.name], out_t=_LEGACY_NAMES[out.name],
+                i32=res.name == "int32"))
         if self.then is not None:
             self.then.check(res, out)
 
@@ -142,9 +143,7 @@ def write_out(spec: OutSpec, result, out, inputs: tuple = ()):
             _check(rules[i], result[i], out[i])
         for r, o in zip(result, out):
             _store(spec, r, o)
-        from .ops.reduction import return_types
-
-        named = return_types.get(type(result).__name__ + "_out")  # PyTorch's `max_out`...
+        named = _out_type(type(result))  # PyTorch's `max_out`...
         return named(tuple(out)) if named is not None else tuple(out)
     if not isinstance(out, Tensor):
         raise TypeError(f"{spec.name}(): argument 'out' must be Tensor, not "
@@ -153,6 +152,22 @@ def write_out(spec: OutSpec, result, out, inputs: tuple = ()):
     _check(rule, result, out)
     _store(spec, result, out)
     return out
+
+
+@functools.cache
+def _out_type(cls: type):
+    """The named tuple PyTorch returns for ``out=`` (``max_out``) where it returns ``cls``
+    (``max``) without; None for a plain tuple."""
+    if cls is tuple:
+        return None
+    from .ops.reduction import return_types
+
+    name = cls.__name__ + "_out"
+    if name in return_types:
+        return return_types[name]
+    # Same fields, PyTorch's name: a subclass keeps cls's properties and constructor.
+    return type(name, (cls,), {"__slots__": (), "__module__": cls.__module__,
+                               "__qualname__": name})
 
 
 def out_dtype(spec: OutSpec, out, dtype):
@@ -238,25 +253,94 @@ def _same(template: str) -> _Rule:
 _RULES = {
     # TensorIterator ops: any dtype the result can be cast to.
     **dict.fromkeys(
-        "add addcdiv addcmul bitwise_and bitwise_or bitwise_xor cos div divide eq erf exp "
-        "expm1 floor_divide fmod ge ger greater greater_equal gt le lerp less less_equal log "
-        "log10 log1p log2 logical_and logical_not logical_or logical_xor lt maximum mean "
-        "minimum mul multiply ne not_equal outer pow reciprocal remainder rsqrt sigmoid sin "
-        "sqrt square std sub subtract tan tanh true_divide var".split(), _CAST),
+        "acos acosh add addcdiv addcmul addr arccos arccosh arcsin arcsinh arctan arctan2 "
+        "arctanh asin asinh atan atan2 atanh bitwise_and bitwise_or bitwise_xor copysign cos "
+        "cosh deg2rad diff digamma div divide eq erf erfc erfinv exp exp2 expm1 floor_divide "
+        "fmax fmin fmod gcd ge ger greater greater_equal gt hypot i0 kron lcm le lerp less "
+        "less_equal lgamma log log10 log1p log2 logaddexp logaddexp2 logical_and logical_not "
+        "logical_or logical_xor logit lt maximum mean minimum mul multiply ne "
+        "nextafter not_equal outer polygamma pow rad2deg reciprocal remainder rsqrt sigmoid "
+        "sin sinc sinh sqrt square std sub subtract tan tanh true_divide var xlogy".split(),
+        _CAST),
     # Computed in out's dtype (_FROM_OUT below), or sampled into it: any dtype is fine.
     **dict.fromkeys("arange bernoulli cumprod cumsum empty eye full linspace logspace nansum "
                     "ones prod rand randint randn randperm sum zeros".split(), _ANY),
     **dict.fromkeys("cat concat concatenate dstack hstack row_stack stack vstack".split(), _CAT),
     # Unary ops whose kernel keeps the input dtype: out must have it exactly.
-    **dict.fromkeys("abs absolute bitwise_not ceil clamp clamp_max clamp_min clip floor frac "
-                    "neg negative round sign trunc nn.functional.gelu nn.functional.softplus"
-                    .split(), _FOUND),
+    **dict.fromkeys("abs absolute bitwise_not ceil clamp clamp_max clamp_min clip fix floor "
+                    "frac neg negative round sgn sign trunc nn.functional.gelu "
+                    "nn.functional.softplus".split(), _FOUND),
     **dict.fromkeys(
-        "addmm argmax argmin argsort bmm gather index_add log_softmax matmul mm mv norm scatter "
-        "scatter_add softmax take_along_dim tril triu linalg.matmul linalg.vector_norm "
+        "addmm addmv argmax argmin argsort baddbmm bmm cross gather index_add inverse isin "
+        "log_softmax lu_solve matmul mm mv norm renorm scatter scatter_add softmax "
+        "take_along_dim tril triu linalg.cholesky linalg.cross linalg.det linalg.eigh "
+        "linalg.eigvalsh linalg.inv linalg.lu linalg.lu_solve linalg.matmul linalg.qr "
+        "linalg.slogdet linalg.solve linalg.svd linalg.svdvals linalg.vector_norm "
         "nn.functional.avg_pool2d nn.functional.linear".split(), _EXPECTED),
-    # (values, indices) results: one rule per output; max(x)/max(x, y) are TensorIterator ops.
-    **dict.fromkeys("max min sort topk".split(), (_EXPECTED, _EXPECTED)),
+    # Several results: one rule per output; max(x)/max(x, y) are TensorIterator ops.
+    **dict.fromkeys("max min sort topk qr slogdet triangular_solve linalg.cholesky_ex "
+                    "linalg.inv_ex linalg.lu_factor linalg.solve_ex".split(),
+                    (_EXPECTED, _EXPECTED)),
+    **dict.fromkeys("svd linalg.lu linalg.lu_factor_ex linalg.svd".split(), (_EXPECTED,) * 3),
+    # Linear algebra that casts (canCast) into out, in its own words.
+    **{n: _Rule("cast", prefix + ": Expected result to be safely castable from {res} dtype, "
+                "but got result with dtype {out}")
+       for n, prefix in (("cholesky", "cholesky"), ("cholesky_inverse", "cholesky_inverse"),
+                         ("cholesky_solve", "cholesky_solve"), ("linalg.cond", "linalg.cond"),
+                         ("linalg.householder_product", "torch.linalg.householder_product"),
+                         ("linalg.matrix_rank", "torch.linalg.matrix_rank"),
+                         ("linalg.pinv", "linalg.pinv"), ("linalg.tensorinv", "tensorinv"),
+                         ("linalg.tensorsolve", "tensorsolve"))},
+    **dict.fromkeys(("matrix_power", "linalg.matrix_power"), _Rule(
+        "cast", "matrix_power: Expected result to be safely castable from {res} dtype, but got "
+        "result with dtype {out}", then=_EXPECTED)),
+    # (PyTorch calls the residuals "solution" too.)
+    "linalg.lstsq": tuple(_Rule("cast", "torch.linalg.lstsq: Expected " + n + " to be safely "
+                                "castable from {res} dtype, but got " + n + " with dtype {out}")
+                          for n in ("solution", "solution", "rank", "singular_values")),
+    # (brickwork has no complex dtype yet: both raise NotImplementedError before out is seen.)
+    "linalg.eig": tuple(_Rule("cast", "torch.linalg.eig: Expected " + n + " to be safely "
+                              "castable from {res} dtype, but got " + n + " with dtype {out}")
+                        for n in ("eigenvalues", "eigenvectors")),
+    "linalg.eigvals": _Rule("cast", "torch.linalg.eigvals: Expected eigenvalues to be safely "
+                            "castable from {res} dtype, but got eigenvalues with dtype {out}"),
+    # (cummax/cummin: the values' rule and the indices' alike, each with its own result dtype.)
+    **dict.fromkeys(("cummax", "cummin", "logcumsumexp"),
+                    _same("expected scalar_type {res} but found {out}")),
+    "frexp": (_same("torch.frexp() expects mantissa to have dtype {res_c} but got {out_c}"),
+              _same("torch.frexp() expects exponent to have int dtype but got {out_c}")),
+    "histogram": tuple(_same("torch.histogram: input tensor and " + n + " tensor should have the "
+                             "same dtype, but got input {res_c} and " + n + " {out_c}" + end)
+                       for n, end in (("hist", ""), ("bin_edges", " for dimension 0"))),
+    "histc": _same("torch.histogram: input tensor and hist tensor should have the same dtype, "
+                   "but got input {res_c} and hist {out_c}"),
+    **dict.fromkeys(("bucketize", "searchsorted"), _same(
+        "torch.searchsorted(): output tensor's dtype is wrong, it can only be Int(int32) or "
+        "Long(int64) depending on whether out_int32 flag is True, but we got output tensor's "
+        "dtype {out} and out_int32 flag is {i32}")),
+    **dict.fromkeys(("chain_matmul", "linalg.multi_dot"), _same(
+        "multi_dot(): expected out tensor to have dtype {res_c} but got {out_c}")),
+    **dict.fromkeys(("inner", "tensordot"), _same(
+        "tensordot: Expected the output tensor to have dtype {res}, but got an output tensor "
+        "with dtype {out}")),
+    "addbmm": _same("self and mat2 must have the same dtype, but got {out} and {res}"),
+    "float_power": _same("the output given to float_power has dtype {out} but the operation's "
+                         "result requires dtype {res}"),
+    "heaviside": _same("heaviside is not yet implemented for tensors with different dtypes."),
+    "ldexp": _Rule("cast", "ldexp can't be cast to the desired output type {out}"),
+    # PyTorch names the result's dtype twice here.
+    "mvlgamma": _Rule("cast", "mvlgamma: result type {res} can't be cast to the desired output "
+                              "type {res}"),
+    "linalg.matrix_norm": _same("linalg.matrix_norm expected out tensor dtype {res} but got: "
+                                "{out}"),
+    "linalg.solve_triangular": _same("expected scalar type {res} but found {out}"),
+    "linalg.vecdot": _same("linalg.vecdot: Expected out of dtype{res} but found {out}"),
+    "nan_to_num": _same("nan_to_num: dtype of out: {out} should be same as input: {res}"),
+    "narrow_copy": _same("Expected self.dtype() == output.dtype() to be true, but got false.  "
+                         "(Could this error message be improved?  If so, please report an "
+                         "enhancement request to PyTorch.)"),
+    "signbit": _same("signbit does not support non-boolean outputs."),
+    "vdot": _same("result dtype {out} does not match input dtype {res}"),
     "median": (
         _same("Expected tensor for 'values' to have the same type as tensor for argument #2 "
               "'self'; but type {out_t} does not equal {res_t} (while checking arguments for "
@@ -301,6 +385,23 @@ _GRAD_NAMES = {
     "negative": "neg", "norm": "linalg_vector_norm", "square": "pow", "subtract": "sub",
     "take_along_dim": "gather", "softmax": "aten::softmax", "log_softmax": "aten::log_softmax",
     "linalg.matmul": "matmul", "linalg.vector_norm": "linalg_vector_norm",
+    **{n: "a" + n[3:] for n in "arccos arccosh arcsin arcsinh arctan arctan2 arctanh".split()},
+    "chain_matmul": "mm", "linalg.multi_dot": "mm", "diff": "sub", "fix": "trunc",
+    "float_power": "pow", "kron": "mul", "linalg.vecdot": "sum",
+    **dict.fromkeys(("matrix_power", "linalg.matrix_power"), "matmul"),
+    **dict.fromkeys(("cross", "linalg.cross"), "linalg_cross"),
+    **dict.fromkeys(("inverse", "linalg.inv", "linalg.inv_ex"), "linalg_inv_ex"),
+    **dict.fromkeys(("linalg.cholesky", "linalg.cholesky_ex"), "linalg_cholesky_ex"),
+    **dict.fromkeys(("linalg.lu_factor", "linalg.lu_factor_ex"), "linalg_lu_factor_ex"),
+    **dict.fromkeys(("lu_solve", "linalg.lu_solve"), "linalg_lu_solve"),
+    **dict.fromkeys(("qr", "linalg.qr"), "linalg_qr"),
+    **dict.fromkeys(("slogdet", "linalg.slogdet"), "_linalg_slogdet"),
+    **dict.fromkeys(("svd", "linalg.svd", "linalg.svdvals"), "_linalg_svd"),
+    **dict.fromkeys(("linalg.eigh", "linalg.eigvalsh"), "_linalg_eigh"),
+    **dict.fromkeys(("linalg.solve", "linalg.solve_ex"), "_linalg_solve_ex"),
+    "linalg.det": "_linalg_det", "heaviside": "aten::heaviside", "histogram": "aten::histogram",
+    **{n: "linalg_" + n[7:] for n in "linalg.eig linalg.householder_product linalg.lstsq "
+       "linalg.lu linalg.pinv linalg.solve_triangular".split()},
     **dict.fromkeys("cat concat concatenate dstack hstack row_stack vstack".split(), "cat"),
     **{n: "aten::" + n for n in _FACTORIES if n != "normal"},
     **{n: "aten::" + n for n in "bitwise_and bitwise_not bitwise_or bitwise_xor floor_divide"
@@ -309,11 +410,20 @@ _GRAD_NAMES = {
     **dict.fromkeys("all any argmax argmin eq ge greater greater_equal gt le less less_equal "
                     "logical_and logical_not logical_or logical_xor lt multinomial ne nonzero "
                     "not_equal linalg.norm".split()),
+    **dict.fromkeys("bucketize gcd histc isin lcm searchsorted signbit linalg.eigvals "
+                    "linalg.matrix_rank".split()),
+    # Composites that PyTorch records into out (brickwork writes it without a history).
+    **dict.fromkeys("inner tensordot linalg.cond linalg.matrix_norm linalg.tensorinv "
+                    "linalg.tensorsolve".split()),
 }
 # Kernels that check only out, not their inputs (composites such as softmax, and ops without
 # a derivative whose out= path still refuses an out that requires grad).
 _UNCHECKED_INPUTS = frozenset("diag softmax log_softmax bitwise_and bitwise_not bitwise_or "
-                              "bitwise_xor floor_divide".split())
+                              "bitwise_xor floor_divide heaviside histogram".split())
+
+
+# Kernels that resize a non-empty out of another shape without PyTorch's deprecation warning.
+_SILENT_RESIZE = _FACTORIES | {"addbmm", "bernoulli", "multinomial", "narrow_copy"}
 
 
 def _spec(key: str) -> OutSpec:
@@ -322,7 +432,8 @@ def _spec(key: str) -> OutSpec:
     return OutSpec(name, _GRAD_NAMES.get(key, short), _RULES[key],
                    (1, 0) if key == "median" else None, _FROM_OUT.get(key),
                    key not in _UNCHECKED_INPUTS,
-                   "arange" if key == "arange" else "silent" if key in _FACTORIES else "warn")
+                   "arange" if key == "arange" else "silent" if key in _SILENT_RESIZE
+                   else "warn")
 
 
 SPECS = {key: _spec(key) for key in _RULES}
@@ -402,12 +513,27 @@ def install_out(namespace: dict, prefix: str = "") -> None:
         prefix: the module's path below ``brickwork``, with a trailing dot (``"linalg."``);
             ``""`` for the top level.
     """
-    for key, spec in SPECS.items():
-        if not key.startswith(prefix) or "." in key[len(prefix):]:
-            continue
+    wrapped = {}  # id(fn) -> (fn, wrapper): aliases (arcsin, asin) stay one function
+    keys = [k for k in SPECS if k.startswith(prefix) and "." not in k[len(prefix):]]
+    # A function's own name first, so that a shared wrapper's errors use it (asin, not arcsin).
+    keys.sort(key=lambda k: getattr(namespace.get(k[len(prefix):]), "__name__", None)
+              != k[len(prefix):])
+    for key in keys:
+        spec = SPECS[key]
         name = key[len(prefix):]
         fn = namespace.get(name)
         if fn is None:
             raise RuntimeError(f"_out.SPECS names {key}, which brickwork does not define")
-        if getattr(fn, "_out_spec", None) is None:
-            namespace[name] = with_out(fn, spec)
+        if getattr(fn, "_out_spec", None) is not None:
+            continue
+        shared = wrapped.get(id(fn))
+        if shared is not None and _same_behaviour(shared[1]._out_spec, spec):
+            namespace[name] = shared[1]
+            continue
+        namespace[name] = with_out(fn, spec)
+        wrapped.setdefault(id(fn), (fn, namespace[name]))
+
+
+def _same_behaviour(a: OutSpec, b: OutSpec) -> bool:
+    """Whether two specs differ at most in the function's name in argument errors."""
+    return all(getattr(a, f) == getattr(b, f) for f in OutSpec.__slots__ if f != "name")

@@ -15,6 +15,9 @@ from .ops.elementwise import expm1, log1p, round
 from .ops.math_extra import exp2
 from .ops.reduction_stats import logsumexp
 
+# The top-level functions, which brickwork/__init__ has given out= before importing this module.
+from . import digamma, lgamma, mvlgamma  # noqa: E402,F811
+
 expit = sigmoid
 gammaln = lgamma
 psi = digamma
