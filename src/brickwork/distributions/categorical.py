@@ -4,9 +4,9 @@ from __future__ import annotations
 from ..size import Size
 from ..tensor import Tensor
 from . import constraints
-from .bernoulli import _expand_probs_logits, _one_of
 from .distribution import Distribution
-from .utils import _finfo, lazy_property, logits_to_probs, probs_to_logits
+from .utils import (_expand_probs_logits, _finfo, _finish_expand, _one_of, lazy_property,
+                    logits_to_probs, probs_to_logits)
 
 __all__ = ["Categorical"]
 
@@ -38,11 +38,9 @@ class Categorical(Distribution):
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None) -> "Categorical":
-        new, batch_shape = _expand_probs_logits(self, Categorical, batch_shape, _instance,
-                                                (self._num_events,))
+        new = _expand_probs_logits(self, Categorical, batch_shape, _instance,
+                                   (self._num_events,))
         new._num_events = self._num_events
-        super(Categorical, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
         return new
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)
@@ -117,3 +115,34 @@ def _broadcast(a, b):
     import numpy as np
 
     return np.broadcast_shapes(tuple(a), tuple(b))
+
+
+class _OverCategorical:
+    """Families built on a Categorical over the last dimension, kept as ``_categorical``.
+
+    OneHotCategorical, Multinomial and ExpRelaxedCategorical: their ``probs``, ``logits``
+    and ``param_shape`` are the categorical's, and ``expand`` expands it.
+    """
+
+    def _set_categorical(self, probs, logits) -> tuple:
+        """Build ``_categorical``; return the (batch_shape, event_shape) it implies."""
+        self._categorical = Categorical(probs, logits)
+        return self._categorical.batch_shape, self._categorical.param_shape[-1:]
+
+    def _expand_categorical(self, cls, batch_shape, _instance):
+        new = self._get_checked_instance(cls, _instance)
+        batch_shape = Size(tuple(batch_shape))
+        new._categorical = self._categorical.expand(batch_shape)
+        return _finish_expand(self, new, batch_shape)
+
+    @property
+    def logits(self) -> Tensor:
+        return self._categorical.logits
+
+    @property
+    def probs(self) -> Tensor:
+        return self._categorical.probs
+
+    @property
+    def param_shape(self) -> Size:
+        return self._categorical.param_shape

@@ -2,32 +2,20 @@
 from __future__ import annotations
 
 import math
-from numbers import Number
 
 from ..size import Size
 from ..tensor import Tensor
-from . import constraints
 from .distribution import Distribution
-from .utils import _expand_params, broadcast_all
+from .utils import _LocScale, _expand_params
 
 __all__ = ["Cauchy"]
 
 
-class Cauchy(Distribution):
+class Cauchy(_LocScale, Distribution):
     """Cauchy (Lorentz) distribution with median ``loc`` and half-width ``scale``.
 
     See: torch.distributions.Cauchy.
     """
-
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args: bool | None = None) -> None:
-        self.loc, self.scale = broadcast_all(loc, scale)
-        batch_shape = Size() if isinstance(loc, Number) and isinstance(scale, Number) \
-            else self.loc.shape
-        super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None) -> "Cauchy":
         return _expand_params(self, Cauchy, batch_shape, _instance, ("loc", "scale"))
@@ -38,10 +26,6 @@ class Cauchy(Distribution):
 
         return full(tuple(self._extended_shape()), float("nan"), dtype=self.loc.dtype,
                     device=self.loc.device)
-
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
 
     @property
     def variance(self) -> Tensor:

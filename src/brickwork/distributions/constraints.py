@@ -79,22 +79,29 @@ class _DependentProperty(property, _Dependent):
         return _DependentProperty(fn, is_discrete=self._is_discrete, event_dim=self._event_dim)
 
 
-class _IndependentConstraint(Constraint):
-    """Reinterprets ``reinterpreted_batch_ndims`` batch dimensions as event dimensions."""
+class _WrappingConstraint(Constraint):
+    """A constraint built on ``base_constraint``, discrete exactly when it is."""
 
-    def __init__(self, base_constraint: Constraint, reinterpreted_batch_ndims: int) -> None:
+    def __init__(self, base_constraint: Constraint) -> None:
         if not isinstance(base_constraint, Constraint):
             raise TypeError(f"expected a Constraint, got {type(base_constraint).__name__}")
-        if not isinstance(reinterpreted_batch_ndims, int) or reinterpreted_batch_ndims < 0:
-            raise ValueError("reinterpreted_batch_ndims must be a non-negative integer, got "
-                             f"{reinterpreted_batch_ndims!r}")
         self.base_constraint = base_constraint
-        self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
         super().__init__()
 
     @property
     def is_discrete(self) -> bool:  # type: ignore[override]
         return self.base_constraint.is_discrete
+
+
+class _IndependentConstraint(_WrappingConstraint):
+    """Reinterprets ``reinterpreted_batch_ndims`` batch dimensions as event dimensions."""
+
+    def __init__(self, base_constraint: Constraint, reinterpreted_batch_ndims: int) -> None:
+        super().__init__(base_constraint)
+        if not isinstance(reinterpreted_batch_ndims, int) or reinterpreted_batch_ndims < 0:
+            raise ValueError("reinterpreted_batch_ndims must be a non-negative integer, got "
+                             f"{reinterpreted_batch_ndims!r}")
+        self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
 
     @property
     def event_dim(self) -> int:  # type: ignore[override]
@@ -114,18 +121,8 @@ class _IndependentConstraint(Constraint):
                f"{self.reinterpreted_batch_ndims})"
 
 
-class MixtureSameFamilyConstraint(Constraint):
+class MixtureSameFamilyConstraint(_WrappingConstraint):
     """The support of a MixtureSameFamily: ``base_constraint`` over the component dimension."""
-
-    def __init__(self, base_constraint: Constraint) -> None:
-        if not isinstance(base_constraint, Constraint):
-            raise TypeError(f"expected a Constraint, got {type(base_constraint).__name__}")
-        self.base_constraint = base_constraint
-        super().__init__()
-
-    @property
-    def is_discrete(self) -> bool:  # type: ignore[override]
-        return self.base_constraint.is_discrete
 
     @property
     def event_dim(self) -> int:  # type: ignore[override]
@@ -353,7 +350,15 @@ def _host_check(value, fn):
     return tensor(fn(value.detach()._host()), dtype=_bool(), device=value.device)
 
 
-class _Cat(Constraint):
+class _PiecewiseConstraint(Constraint):
+    """Constraints ``cseq`` applied to pieces of a value: discrete when any of them is."""
+
+    @property
+    def is_discrete(self) -> bool:  # type: ignore[override]
+        return any(c.is_discrete for c in self.cseq)
+
+
+class _Cat(_PiecewiseConstraint):
     """Applies constraints ``cseq`` to consecutive pieces (of ``lengths``) along ``dim``."""
 
     def __init__(self, cseq, dim: int = 0, lengths=None) -> None:
@@ -363,10 +368,6 @@ class _Cat(Constraint):
             raise ValueError("cat: lengths and constraints differ in number")
         self.dim = dim
         super().__init__()
-
-    @property
-    def is_discrete(self) -> bool:  # type: ignore[override]
-        return any(c.is_discrete for c in self.cseq)
 
     @property
     def event_dim(self) -> int:  # type: ignore[override]
@@ -382,17 +383,13 @@ class _Cat(Constraint):
         return _cat(checks, self.dim)
 
 
-class _Stack(Constraint):
+class _Stack(_PiecewiseConstraint):
     """Applies constraint ``cseq[i]`` to ``value.select(dim, i)``."""
 
     def __init__(self, cseq, dim: int = 0) -> None:
         self.cseq = list(cseq)
         self.dim = dim
         super().__init__()
-
-    @property
-    def is_discrete(self) -> bool:  # type: ignore[override]
-        return any(c.is_discrete for c in self.cseq)
 
     @property
     def event_dim(self) -> int:  # type: ignore[override]

@@ -1,15 +1,13 @@
 """The gamma and chi-squared distributions. See: torch.distributions.Gamma, Chi2."""
 from __future__ import annotations
 
-from numbers import Number
-
 from ..size import Size
 from ..tensor import Tensor
 from . import constraints
 from ._gamma_sampling import gammainc, standard_gamma
 from ._special import digamma, lgamma, xlogy
 from .exp_family import ExponentialFamily
-from .utils import _expand_params, broadcast_all
+from .utils import _broadcast_params, _expand_params
 
 __all__ = ["Chi2", "Gamma"]
 
@@ -27,9 +25,7 @@ class Gamma(ExponentialFamily):
     _mean_carrier_measure = 0
 
     def __init__(self, concentration, rate, validate_args: bool | None = None) -> None:
-        self.concentration, self.rate = broadcast_all(concentration, rate)
-        batch_shape = Size() if isinstance(concentration, Number) and isinstance(rate, Number) \
-            else self.concentration.shape
+        batch_shape = _broadcast_params(self, concentration=concentration, rate=rate)
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None) -> "Gamma":

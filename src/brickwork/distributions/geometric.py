@@ -1,19 +1,17 @@
 """The geometric distribution. See: torch.distributions.Geometric."""
 from __future__ import annotations
 
-from numbers import Number
-
 from ..size import Size
 from ..tensor import Tensor
 from . import constraints
-from .bernoulli import _one_of
 from .distribution import Distribution
-from .utils import _finfo, broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .utils import (_BinaryProbsLogits, _expand_probs_logits, _finfo, _init_probs_or_logits,
+                    broadcast_all)
 
 __all__ = ["Geometric"]
 
 
-class Geometric(Distribution):
+class Geometric(_BinaryProbsLogits, Distribution):
     """Number of failures before the first success of Bernoulli(``probs``) trials.
 
     See: torch.distributions.Geometric.
@@ -23,13 +21,7 @@ class Geometric(Distribution):
     support = constraints.nonnegative_integer
 
     def __init__(self, probs=None, logits=None, validate_args: bool | None = None) -> None:
-        _one_of(probs, logits)
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-        else:
-            (self.logits,) = broadcast_all(logits)
-        given = probs if probs is not None else logits
-        batch_shape = Size() if isinstance(given, Number) else given.shape
+        batch_shape = _init_probs_or_logits(self, probs, logits)
         super().__init__(batch_shape, validate_args=validate_args)
         if self._validate_args and probs is not None:
             value = self.probs
@@ -41,14 +33,7 @@ class Geometric(Distribution):
                     f"invalid values:\n{value.detach()[~valid]}")
 
     def expand(self, batch_shape, _instance=None) -> "Geometric":
-        new = self._get_checked_instance(Geometric, _instance)
-        batch_shape = Size(tuple(batch_shape))
-        for name in ("probs", "logits"):
-            if name in self.__dict__:
-                setattr(new, name, getattr(self, name).expand(tuple(batch_shape)))
-        super(Geometric, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return _expand_probs_logits(self, Geometric, batch_shape, _instance)
 
     @property
     def mean(self) -> Tensor:
@@ -63,14 +48,6 @@ class Geometric(Distribution):
     @property
     def variance(self) -> Tensor:
         return (1.0 / self.probs - 1.0) / self.probs
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
 
     def sample(self, sample_shape=Size()) -> Tensor:
         from .. import no_grad, rand

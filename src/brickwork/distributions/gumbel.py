@@ -2,32 +2,20 @@
 from __future__ import annotations
 
 import math
-from numbers import Number
 
 from ..size import Size
 from ..tensor import Tensor
-from . import constraints
 from .distribution import Distribution
-from .utils import _expand_params, _finfo, broadcast_all, euler_constant
+from .utils import _LocScale, _expand_params, _finfo, euler_constant
 
 __all__ = ["Gumbel"]
 
 
-class Gumbel(Distribution):
+class Gumbel(_LocScale, Distribution):
     """Gumbel (type-1 extreme value) distribution. See: torch.distributions.Gumbel.
 
     PyTorch builds it as a transformed Uniform; the closed forms here give the same values.
     """
-
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args: bool | None = None) -> None:
-        self.loc, self.scale = broadcast_all(loc, scale)
-        batch_shape = Size() if isinstance(loc, Number) and isinstance(scale, Number) \
-            else self.loc.shape
-        super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None) -> "Gumbel":
         return _expand_params(self, Gumbel, batch_shape, _instance, ("loc", "scale"))
@@ -35,10 +23,6 @@ class Gumbel(Distribution):
     @property
     def mean(self) -> Tensor:
         return self.loc + self.scale * euler_constant
-
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
 
     @property
     def stddev(self) -> Tensor:

@@ -1,42 +1,25 @@
 """The Laplace distribution. See: torch.distributions.Laplace."""
 from __future__ import annotations
 
-from numbers import Number
-
 from ..size import Size
 from ..tensor import Tensor
-from . import constraints
 from .distribution import Distribution
-from .utils import _expand_params, _finfo, broadcast_all
+from .utils import _LocScale, _expand_params, _finfo
 
 __all__ = ["Laplace"]
 
 
-class Laplace(Distribution):
+class Laplace(_LocScale, Distribution):
     """Laplace distribution with location ``loc`` and scale ``scale``.
 
     See: torch.distributions.Laplace.
     """
-
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args: bool | None = None) -> None:
-        self.loc, self.scale = broadcast_all(loc, scale)
-        batch_shape = Size() if isinstance(loc, Number) and isinstance(scale, Number) \
-            else self.loc.shape
-        super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None) -> "Laplace":
         return _expand_params(self, Laplace, batch_shape, _instance, ("loc", "scale"))
 
     @property
     def mean(self) -> Tensor:
-        return self.loc
-
-    @property
-    def mode(self) -> Tensor:
         return self.loc
 
     @property

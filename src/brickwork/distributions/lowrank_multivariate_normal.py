@@ -12,9 +12,8 @@ from ..size import Size
 from ..tensor import Tensor
 from . import constraints
 from ._linalg import cholesky, solve_triangular
-from .distribution import Distribution
-from .multivariate_normal import _batch_mahalanobis, _batch_mv, _eye_like
-from .utils import _standard_normal, lazy_property
+from .multivariate_normal import _GaussianVector, _batch_mahalanobis, _batch_mv, _eye_like
+from .utils import _finish_expand, _standard_normal, lazy_property
 
 __all__ = ["LowRankMultivariateNormal"]
 
@@ -38,7 +37,7 @@ def _batch_lowrank_mahalanobis(w: Tensor, d: Tensor, x: Tensor,
     return (x.pow(2) / d).sum(-1) - _batch_mahalanobis(capacitance_tril, wt_dinv_x)
 
 
-class LowRankMultivariateNormal(Distribution):
+class LowRankMultivariateNormal(_GaussianVector):
     """Normal with covariance ``cov_factor @ cov_factor.mT + diag(cov_diag)``.
 
     See: torch.distributions.LowRankMultivariateNormal.
@@ -47,8 +46,6 @@ class LowRankMultivariateNormal(Distribution):
     arg_constraints = {"loc": constraints.real_vector,
                        "cov_factor": constraints.independent(constraints.real, 2),
                        "cov_diag": constraints.independent(constraints.positive, 1)}
-    support = constraints.real_vector
-    has_rsample = True
 
     def __init__(self, loc: Tensor, cov_factor: Tensor, cov_diag: Tensor,
                  validate_args: bool | None = None) -> None:
@@ -89,21 +86,7 @@ class LowRankMultivariateNormal(Distribution):
         new._unbroadcasted_cov_factor = self._unbroadcasted_cov_factor
         new._unbroadcasted_cov_diag = self._unbroadcasted_cov_diag
         new._capacitance_tril = self._capacitance_tril
-        super(LowRankMultivariateNormal, new).__init__(batch_shape, self.event_shape,
-                                                       validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
-    def _matrix_shape(self) -> tuple:
-        return tuple(self._batch_shape) + tuple(self._event_shape) * 2
-
-    @property
-    def mean(self) -> Tensor:
-        return self.loc
-
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
+        return _finish_expand(self, new, batch_shape)
 
     @lazy_property
     def variance(self) -> Tensor:

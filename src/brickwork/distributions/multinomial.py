@@ -6,7 +6,7 @@ from ..tensor import Tensor
 from . import constraints
 from ._special import lgamma
 from .binomial import Binomial
-from .categorical import Categorical
+from .categorical import _OverCategorical
 from .distribution import Distribution
 from .poisson import _host_draw
 from .utils import broadcast_all
@@ -14,7 +14,7 @@ from .utils import broadcast_all
 __all__ = ["Multinomial"]
 
 
-class Multinomial(Distribution):
+class Multinomial(_OverCategorical, Distribution):
     """Counts of ``total_count`` draws from a categorical of ``probs`` (or ``logits``).
 
     See: torch.distributions.Multinomial.
@@ -29,21 +29,15 @@ class Multinomial(Distribution):
         if not isinstance(total_count, int):
             raise NotImplementedError("inhomogeneous total_count is not supported")
         self.total_count = total_count
-        self._categorical = Categorical(probs=probs, logits=logits)
+        batch_shape, event_shape = self._set_categorical(probs, logits)
         self._binomial = Binomial(total_count=total_count, probs=self.probs)
-        batch_shape = self._categorical.batch_shape
-        event_shape = self._categorical.param_shape[-1:]
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None) -> "Multinomial":
-        new = self._get_checked_instance(Multinomial, _instance)
-        batch_shape = Size(tuple(batch_shape))
+        new = self._expand_categorical(Multinomial, batch_shape, _instance)
         new.total_count = self.total_count
-        new._categorical = self._categorical.expand(batch_shape)
         new._binomial = Binomial(total_count=self.total_count, probs=new._categorical.probs,
                                  validate_args=False)
-        super(Multinomial, new).__init__(batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
         return new
 
     @constraints.dependent_property(is_discrete=True, event_dim=1)
@@ -57,18 +51,6 @@ class Multinomial(Distribution):
     @property
     def variance(self) -> Tensor:
         return self.total_count * self.probs * (1 - self.probs)
-
-    @property
-    def logits(self) -> Tensor:
-        return self._categorical.logits
-
-    @property
-    def probs(self) -> Tensor:
-        return self._categorical.probs
-
-    @property
-    def param_shape(self) -> Size:
-        return self._categorical.param_shape
 
     def sample(self, sample_shape=Size()) -> Tensor:
         probs = self.probs.detach()._host().astype("float64")

@@ -10,7 +10,7 @@ from ..tensor import Tensor
 from . import constraints
 from ._linalg import cholesky, solve_triangular
 from .distribution import Distribution
-from .utils import _standard_normal, lazy_property
+from .utils import _finish_expand, _standard_normal, lazy_property
 
 __all__ = ["MultivariateNormal"]
 
@@ -40,7 +40,25 @@ def _precision_to_scale_tril(p: Tensor) -> Tensor:
     return solve_triangular(l_inv, _eye_like(p.shape[-1], p), upper=False)
 
 
-class MultivariateNormal(Distribution):
+class _GaussianVector(Distribution):
+    """What the full- and low-rank multivariate normals share: support, mean, mode, shapes."""
+
+    support = constraints.real_vector
+    has_rsample = True
+
+    def _matrix_shape(self) -> tuple:
+        return tuple(self._batch_shape) + tuple(self._event_shape) * 2
+
+    @property
+    def mean(self) -> Tensor:
+        return self.loc
+
+    @property
+    def mode(self) -> Tensor:
+        return self.loc
+
+
+class MultivariateNormal(_GaussianVector):
     """Multivariate normal with mean ``loc`` and exactly one of ``covariance_matrix``,
     ``precision_matrix`` or ``scale_tril`` (lower Cholesky factor of the covariance).
 
@@ -51,8 +69,6 @@ class MultivariateNormal(Distribution):
                        "covariance_matrix": constraints.positive_definite,
                        "precision_matrix": constraints.positive_definite,
                        "scale_tril": constraints.lower_cholesky}
-    support = constraints.real_vector
-    has_rsample = True
 
     def __init__(self, loc: Tensor, covariance_matrix: Tensor | None = None,
                  precision_matrix: Tensor | None = None, scale_tril: Tensor | None = None,
@@ -91,13 +107,7 @@ class MultivariateNormal(Distribution):
         for name in ("covariance_matrix", "scale_tril", "precision_matrix"):
             if name in self.__dict__:
                 setattr(new, name, getattr(self, name).expand(cov_shape))
-        super(MultivariateNormal, new).__init__(batch_shape, self.event_shape,
-                                                validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
-    def _matrix_shape(self) -> tuple:
-        return tuple(self._batch_shape) + tuple(self._event_shape) * 2
+        return _finish_expand(self, new, batch_shape)
 
     @lazy_property
     def scale_tril(self) -> Tensor:
@@ -113,14 +123,6 @@ class MultivariateNormal(Distribution):
         low = self._unbroadcasted_scale_tril
         l_inv = solve_triangular(low, _eye_like(low.shape[-1], low), upper=False)
         return (l_inv.mT @ l_inv).expand(self._matrix_shape())
-
-    @property
-    def mean(self) -> Tensor:
-        return self.loc
-
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
 
     @property
     def variance(self) -> Tensor:

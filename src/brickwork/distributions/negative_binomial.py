@@ -5,11 +5,10 @@ from ..size import Size
 from ..tensor import Tensor
 from . import constraints
 from ._special import lgamma
-from .bernoulli import _one_of
 from .distribution import Distribution
 from .gamma import Gamma
 from .poisson import _host_draw
-from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .utils import _BinaryParam, _expand_probs_logits, _init_probs_or_logits, lazy_property
 
 __all__ = ["NegativeBinomial"]
 
@@ -20,7 +19,7 @@ def _logsigmoid(x: Tensor) -> Tensor:
     return -softplus(-x)
 
 
-class NegativeBinomial(Distribution):
+class NegativeBinomial(_BinaryParam, Distribution):
     """Number of successes before ``total_count`` failures of Bernoulli(``probs``) trials.
 
     See: torch.distributions.NegativeBinomial.
@@ -33,27 +32,12 @@ class NegativeBinomial(Distribution):
 
     def __init__(self, total_count, probs=None, logits=None,
                  validate_args: bool | None = None) -> None:
-        _one_of(probs, logits)
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all(total_count, probs)
-            self.total_count = self.total_count.type_as(self.probs)
-        else:
-            self.total_count, self.logits = broadcast_all(total_count, logits)
-            self.total_count = self.total_count.type_as(self.logits)
-        self._param = self.probs if probs is not None else self.logits
-        super().__init__(self._param.shape, validate_args=validate_args)
+        batch_shape = _init_probs_or_logits(self, probs, logits, total_count=total_count)
+        super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None) -> "NegativeBinomial":
-        new = self._get_checked_instance(NegativeBinomial, _instance)
-        batch_shape = Size(tuple(batch_shape))
-        new.total_count = self.total_count.expand(tuple(batch_shape))
-        for name in ("probs", "logits"):
-            if name in self.__dict__:
-                setattr(new, name, getattr(self, name).expand(tuple(batch_shape)))
-                new._param = getattr(new, name)
-        super(NegativeBinomial, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return _expand_probs_logits(self, NegativeBinomial, batch_shape, _instance,
+                                    others=("total_count",))
 
     @property
     def mean(self) -> Tensor:
@@ -66,18 +50,6 @@ class NegativeBinomial(Distribution):
     @property
     def variance(self) -> Tensor:
         return self.mean / (-self.logits).sigmoid()
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self) -> Size:
-        return self._param.shape
 
     @lazy_property
     def _gamma(self) -> Gamma:

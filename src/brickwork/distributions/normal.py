@@ -2,19 +2,18 @@
 from __future__ import annotations
 
 import math
-from numbers import Number, Real
+from numbers import Real
 
 from ..size import Size
 from ..tensor import Tensor
-from . import constraints
 from ._special import erfinv
 from .exp_family import ExponentialFamily
-from .utils import _expand_params, _standard_normal, broadcast_all
+from .utils import _LocScale, _expand_params, _standard_normal
 
 __all__ = ["Normal"]
 
 
-class Normal(ExponentialFamily):
+class Normal(_LocScale, ExponentialFamily):
     """Normal distribution with mean ``loc`` and standard deviation ``scale``.
 
     See: torch.distributions.Normal.
@@ -23,26 +22,13 @@ class Normal(ExponentialFamily):
         >>> Normal(brickwork.tensor([0.0]), brickwork.tensor([1.0])).sample()
     """
 
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
     _mean_carrier_measure = 0
-
-    def __init__(self, loc, scale, validate_args: bool | None = None) -> None:
-        self.loc, self.scale = broadcast_all(loc, scale)
-        batch_shape = Size() if isinstance(loc, Number) and isinstance(scale, Number) \
-            else self.loc.shape
-        super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None) -> "Normal":
         return _expand_params(self, Normal, batch_shape, _instance, ("loc", "scale"))
 
     @property
     def mean(self) -> Tensor:
-        return self.loc
-
-    @property
-    def mode(self) -> Tensor:
         return self.loc
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..size import Size
 from ..tensor import Tensor
 from . import constraints
-from .categorical import Categorical
+from .categorical import _OverCategorical
 from .distribution import Distribution
 
 __all__ = ["OneHotCategorical"]
@@ -16,7 +16,7 @@ def _one_hot(indices: Tensor, n: int, dtype) -> Tensor:
     return (indices.unsqueeze(-1) == arange(n, device=indices.device)).to(dtype)
 
 
-class OneHotCategorical(Distribution):
+class OneHotCategorical(_OverCategorical, Distribution):
     """Categorical distribution whose samples are one-hot vectors of size K.
 
     See: torch.distributions.OneHotCategorical.
@@ -28,31 +28,15 @@ class OneHotCategorical(Distribution):
     has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args: bool | None = None) -> None:
-        self._categorical = Categorical(probs, logits)
-        batch_shape = self._categorical.batch_shape
-        event_shape = self._categorical.param_shape[-1:]
+        batch_shape, event_shape = self._set_categorical(probs, logits)
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None) -> "OneHotCategorical":
-        new = self._get_checked_instance(OneHotCategorical, _instance)
-        batch_shape = Size(tuple(batch_shape))
-        new._categorical = self._categorical.expand(batch_shape)
-        super(OneHotCategorical, new).__init__(batch_shape, self.event_shape,
-                                               validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expand_categorical(OneHotCategorical, batch_shape, _instance)
 
     @property
     def _param(self) -> Tensor:
         return self._categorical._param
-
-    @property
-    def probs(self) -> Tensor:
-        return self._categorical.probs
-
-    @property
-    def logits(self) -> Tensor:
-        return self._categorical.logits
 
     @property
     def mean(self) -> Tensor:
@@ -66,10 +50,6 @@ class OneHotCategorical(Distribution):
     @property
     def variance(self) -> Tensor:
         return self._categorical.probs * (1 - self._categorical.probs)
-
-    @property
-    def param_shape(self) -> Size:
-        return self._categorical.param_shape
 
     def sample(self, sample_shape=Size()) -> Tensor:
         probs = self._categorical.probs

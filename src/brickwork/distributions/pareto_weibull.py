@@ -9,6 +9,7 @@ from . import constraints
 from ._special import lgamma
 from .cauchy import Cauchy
 from .exponential import Exponential
+from .half_normal import _HalfSymmetric
 from .transformed_distribution import TransformedDistribution
 from .transforms import AbsTransform, AffineTransform, ExpTransform, PowerTransform
 from .utils import broadcast_all, euler_constant
@@ -110,12 +111,8 @@ class Weibull(TransformedDistribution):
             + (self.scale * self.concentration_reciprocal).log() + 1
 
 
-class HalfCauchy(TransformedDistribution):
+class HalfCauchy(_HalfSymmetric):
     """|X| for X ~ Cauchy(0, scale). See: torch.distributions.HalfCauchy."""
-
-    arg_constraints = {"scale": constraints.positive}
-    support = constraints.nonnegative
-    has_rsample = True
 
     def __init__(self, scale, validate_args: bool | None = None) -> None:
         base_dist = Cauchy(0, scale, validate_args=False)
@@ -126,10 +123,6 @@ class HalfCauchy(TransformedDistribution):
         return super().expand(batch_shape, _instance=new)
 
     @property
-    def scale(self) -> Tensor:
-        return self.base_dist.scale
-
-    @property
     def mean(self) -> Tensor:
         from .. import full
 
@@ -137,30 +130,5 @@ class HalfCauchy(TransformedDistribution):
                     device=self.scale.device)
 
     @property
-    def mode(self) -> Tensor:
-        from .. import zeros_like
-
-        return zeros_like(self.scale)
-
-    @property
     def variance(self) -> Tensor:
         return self.base_dist.variance
-
-    def log_prob(self, value: Tensor) -> Tensor:
-        from .. import where
-
-        if self._validate_args:
-            self._validate_sample(value)
-        log_prob = self.base_dist.log_prob(value) + math.log(2)
-        return where(value >= 0, log_prob, -math.inf)
-
-    def cdf(self, value: Tensor) -> Tensor:
-        if self._validate_args:
-            self._validate_sample(value)
-        return 2 * self.base_dist.cdf(value) - 1
-
-    def icdf(self, prob: Tensor) -> Tensor:
-        return self.base_dist.icdf((prob + 1) / 2)
-
-    def entropy(self) -> Tensor:
-        return self.base_dist.entropy() - math.log(2)

@@ -1,14 +1,12 @@
 """The Poisson distribution. See: torch.distributions.Poisson."""
 from __future__ import annotations
 
-from numbers import Number
-
 from ..size import Size
 from ..tensor import Tensor
 from . import constraints
 from ._special import lgamma, xlogy
 from .exp_family import ExponentialFamily
-from .utils import _expand_params, broadcast_all
+from .utils import _broadcast_params, _expand_params, broadcast_all
 
 __all__ = ["Poisson"]
 
@@ -29,8 +27,7 @@ class Poisson(ExponentialFamily):
     support = constraints.nonnegative_integer
 
     def __init__(self, rate, validate_args: bool | None = None) -> None:
-        (self.rate,) = broadcast_all(rate)
-        batch_shape = Size() if isinstance(rate, Number) else self.rate.shape
+        batch_shape = _broadcast_params(self, rate=rate)
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None) -> "Poisson":

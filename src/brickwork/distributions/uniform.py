@@ -1,13 +1,11 @@
 """The continuous uniform distribution. See: torch.distributions.Uniform."""
 from __future__ import annotations
 
-from numbers import Number
-
 from ..size import Size
 from ..tensor import Tensor
 from . import constraints
 from .distribution import Distribution
-from .utils import _expand_params, broadcast_all
+from .utils import _broadcast_params, _expand_params
 
 __all__ = ["Uniform"]
 
@@ -26,9 +24,7 @@ class Uniform(Distribution):
                 "high": constraints.greater_than(self.low)}
 
     def __init__(self, low, high, validate_args: bool | None = None) -> None:
-        self.low, self.high = broadcast_all(low, high)
-        batch_shape = Size() if isinstance(low, Number) and isinstance(high, Number) \
-            else self.low.shape
+        batch_shape = _broadcast_params(self, low=low, high=high)
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None) -> "Uniform":
