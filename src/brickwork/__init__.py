@@ -30,6 +30,8 @@ from .ops.linalg import *  # noqa: F401,F403
 from .ops.linalg_extra import *  # noqa: F401,F403
 from .ops.math_extra import *  # noqa: F401,F403
 from .ops.misc_extra import *  # noqa: F401,F403
+from .ops.misc_more import *  # noqa: F401,F403
+from .ops.functional_aliases import *  # noqa: F401,F403
 from .ops.random_fill import *  # noqa: F401,F403
 from .ops.reduction import *  # noqa: F401,F403
 from .ops.shape import *  # noqa: F401,F403
@@ -58,6 +60,6 @@ _install_out(globals())  # out= on each function that has it in PyTorch (see _ou
 
 
 from . import nn, optim, training, utils  # noqa: E402,F401
-from . import accelerator, backends, distributions, special, version  # noqa: E402,F401
+from . import accelerator, amp, backends, distributions, special, version  # noqa: E402,F401
 from ._settings import *  # noqa: E402,F401,F403
 from .serialization import load, save  # noqa: E402,F401
