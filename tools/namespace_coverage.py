@@ -29,6 +29,17 @@ FAMILIES = [
     (r"^(nested|masked|sparse_(bsr|bsc|csr|csc|compressed))", "nested, masked and compressed "
                                                               "sparse layouts"),
     (r"^(storage|TypedStorage|UntypedStorage|\w+Storage)$", "typed storages"),
+    (r"^(Script|Graph|Node$|Block$|Value$|Use$|AliasDb|ArgumentSpec|CompleteArgumentSpec|"
+     r"Argument$|Code$|CompilationUnit|ConcreteModuleType|FunctionSchema|IODescriptor|"
+     r"InferredType|ErrorReport|ExecutionPlan|GraphExecutorState|LiteScriptModule|"
+     r"StaticModule|TracingState|Gradient$|FileCheck|JITException|CallStack|Capsule|"
+     r"DeepCopyMemoTable|DispatchKey|ExcludeDispatchKeyGuard|OperatorInfo|Tag$|"
+     r"ThroughputBenchmark|Benchmark|LockingLogger|LoggerBase|NoopLogger|PyTorchFile|"
+     r"(De)?SerializationStorageContext|import_ir_module|parse_ir|parse_schema|"
+     r"parse_type_comment|merge_type_from_type_comment|AggregationType|BufferDict|"
+     r"DisableTorchFunction|PRIVATE_OPS|USE_|TYPE_CHECKING)|\w+Type$",
+     "TorchScript IR, types and C++ internals"),
+    (r"_copy$", "functionalization's view-copy ops"),
     (r"^(distributed|multiprocessing|testing|hub|profiler|autograd\.profiler|futures|"
      r"monitor|utils|contrib|functorch|func|signal|masked|nested|mtia|xpu|mps|cpu|amp|"
      r"ao|backends|cuda|accelerator|serialization|random|return_types|types|storage|"
@@ -49,8 +60,16 @@ def public(obj) -> list[str]:
     return sorted(n for n in dir(obj) if not n.startswith("_"))
 
 
+def _foreign_module(obj) -> bool:
+    # Standard-library modules PyTorch happens to import (os, sys, math...) are not its API.
+    import types
+
+    return isinstance(obj, types.ModuleType) and not obj.__name__.startswith("torch")
+
+
 def compare(label: str, theirs, ours) -> tuple[int, int, list[str]]:
-    want = [n for n in public(theirs) if excluded(n) is None]
+    want = [n for n in public(theirs)
+            if excluded(n) is None and not _foreign_module(getattr(theirs, n, None))]
     missing = [n for n in want if not hasattr(ours, n)]
     return len(want), len(want) - len(missing), missing
 
