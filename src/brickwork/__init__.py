@@ -61,5 +61,6 @@ _install_out(globals())  # out= on each function that has it in PyTorch (see _ou
 
 from . import nn, optim, training, utils  # noqa: E402,F401
 from . import accelerator, amp, backends, distributions, special, version  # noqa: E402,F401
+GradScaler = amp.GradScaler
 from ._settings import *  # noqa: E402,F401,F403
 from .serialization import load, save  # noqa: E402,F401

@@ -457,3 +457,10 @@ def manual_seed(seed: int) -> None:
 def manual_seed_all(seed: int) -> None:
     """Seed every GPU's generator. See: torch.cuda.manual_seed_all."""
 from .kernels import elementwise  # noqa: E402,F401
+
+# torch.cuda.amp: the deprecated home of GradScaler (``import brickwork.cuda.amp`` works too).
+import sys as _sys  # noqa: E402
+
+from .amp import cuda_compat as amp  # noqa: E402
+
+_sys.modules[__name__ + ".amp"] = amp
