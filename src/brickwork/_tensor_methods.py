@@ -65,6 +65,11 @@ def install() -> None:
                         doc="The tensor with its dimensions reversed.")
     Tensor.mT = property(lambda self: self.transpose(-2, -1),
                          doc="The tensor with its last two dimensions swapped.")
+    # Real and imaginary parts are properties, as in PyTorch (real tensors only, for now).
+    from .ops._more_info import imag, real
+
+    Tensor.real = property(real, doc="The real part: the tensor itself for a real tensor.")
+    Tensor.imag = property(imag, doc="The imaginary part (complex tensors only).")
     Tensor.zero_ = lambda self: self._inplace_fill(0, zero=True)
     Tensor.fill_ = lambda self, value: self._inplace_fill(value)
 

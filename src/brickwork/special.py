@@ -17,6 +17,7 @@ from .ops.reduction_stats import logsumexp
 
 # The top-level functions, which brickwork/__init__ has given out= before importing this module.
 from . import digamma, lgamma, mvlgamma  # noqa: E402,F811
+from . import igamma as gammainc, igammac as gammaincc  # noqa: E402
 
 expit = sigmoid
 gammaln = lgamma
@@ -26,4 +27,4 @@ multigammaln = mvlgamma
 __all__ = ["erf", "erfc", "erfcx", "erfinv", "expit", "logit", "xlogy", "xlog1py", "gammaln",
            "digamma", "psi", "polygamma", "multigammaln", "i0", "i0e", "i1", "i1e", "ndtr",
            "ndtri", "log_ndtr", "log1p", "expm1", "exp2", "sinc", "round", "entr", "logsumexp",
-           "softmax", "log_softmax", "zeta"]
+           "softmax", "log_softmax", "zeta", "gammainc", "gammaincc"]

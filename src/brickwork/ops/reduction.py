@@ -264,7 +264,7 @@ def _return_type(name: str):
 
 # `name_out` is what PyTorch returns when the call passed out=(values, indices).
 return_types = {n + s: _return_type(n + s) for n in ("max", "min", "median", "mode", "sort",
-                                                     "topk", "kthvalue", "aminmax")
+                                                     "topk", "kthvalue")
                 for s in ("", "_out")}
 
 

@@ -491,22 +491,47 @@ class Clone(Function):
 def clone(input: Tensor, *, memory_format=None) -> Tensor:
     """A copy with its own storage that gradients flow through. See: torch.clone.
 
-    ``memory_format`` is accepted for PyTorch's signature and ignored: copies are row-major.
+    ``memory_format``: row-major for None/``contiguous_format``/``preserve_format`` (brickwork
+    makes row-major copies), (N, H, W, C) order for ``channels_last`` (same values, other
+    strides).
     """
-    return Clone.apply(input)
+    order = _layout_order("clone", memory_format, input.ndim)
+    out = Clone.apply(input)
+    return out if order is None else _relayout(out, order)
 
 
 def contiguous(input: Tensor, memory_format=None) -> Tensor:
-    """``input`` itself when already contiguous, else a contiguous copy.
+    """``input`` itself when already laid out as asked, else a copy that is.
 
-    ``memory_format`` is accepted for PyTorch's signature and ignored: row-major is the only
-    layout.
+    ``memory_format``: row-major by default; ``channels_last`` asks for (N, H, W, C) order.
 
     See: torch.Tensor.contiguous.
     """
-    if input._data.flags.c_contiguous:
+    order = _layout_order("contiguous", memory_format, input.ndim)
+    if order is None:
+        if input._data.flags.c_contiguous:
+            return input
+        return Clone.apply(input)
+    if input._data.transpose(order).flags.c_contiguous:
         return input
-    return Clone.apply(input)
+    return _relayout(Clone.apply(input), order)
+
+
+def _layout_order(op: str, memory_format, ndim: int):
+    if memory_format is None:
+        return None
+    from ._more_numeric import layout_order
+
+    return layout_order(op, memory_format, ndim)
+
+
+def _relayout(out: Tensor, order) -> Tensor:
+    # A fresh copy's array is replaced by the same values stored in ``order``: its node saves
+    # nothing of the output, so this is invisible to autograd.
+    xp = xp_of(out._data)
+    inverse = tuple(order.index(i) for i in range(len(order)))
+    out._data = xp.ascontiguousarray(out._data.transpose(order)).transpose(inverse)
+    return out
 
 
 # The join and reorder families import the helpers above, so they come in last.
