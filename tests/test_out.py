@@ -67,6 +67,7 @@ CASES = {
     "all": (lambda L, b, **o: L.all(b, 1, **o), [B]),
     "amax": (lambda L, x, **o: L.amax(x, 1, **o), [X]),
     "amin": (lambda L, x, **o: L.amin(x, 0, keepdim=True, **o), [X]),
+    "aminmax": (lambda L, x, **o: L.aminmax(x, dim=1, **o), [X]),
     "any": (lambda L, b, **o: L.any(b, 0, **o), [B]),
     "arange": (lambda L, **o: L.arange(1, 7, 2, **o), []),
     "arccos": (lambda L, u, **o: L.arccos(u, **o), [U]),
@@ -102,8 +103,10 @@ CASES = {
     "clamp_max": (lambda L, x, **o: L.clamp_max(x, 0.5, **o), [X]),
     "clamp_min": (lambda L, x, **o: L.clamp_min(x, -0.5, **o), [X]),
     "clip": (lambda L, x, **o: L.clip(x, max=0.5, **o), [X]),
+    "column_stack": (lambda L, x, y, **o: L.column_stack([x, y], **o), [X, Y]),
     "concat": (lambda L, x, y, **o: L.concat([x, y], **o), [X, Y]),
     "concatenate": (lambda L, x, y, **o: L.concatenate([x, y], 1, **o), [X, Y]),
+    "conj_physical": (lambda L, x, **o: L.conj_physical(x, **o), [X]),
     "copysign": (lambda L, x, y, **o: L.copysign(x, y, **o), [X, Y]),
     "cos": (lambda L, x, **o: L.cos(x, **o), [X]),
     "cosh": (lambda L, x, **o: L.cosh(x, **o), [X]),
@@ -152,12 +155,20 @@ CASES = {
     "hstack": (lambda L, x, y, **o: L.hstack([x, y], **o), [X, Y]),
     "hypot": (lambda L, x, y, **o: L.hypot(x, y, **o), [X, Y]),
     "i0": (lambda L, x, **o: L.i0(x, **o), [X]),
+    "igamma": (lambda L, p, g, **o: L.igamma(p, g, **o), [P, G1]),
+    "igammac": (lambda L, p, g, **o: L.igammac(p, g, **o), [P, G1]),
     "index_add": (lambda L, x, k, a, **o: L.index_add(x, 1, k, a[:, :2], alpha=2, **o), [X, K, A]),
+    "index_copy": (lambda L, x, k, a, **o: L.index_copy(x, 1, k, a[:, :2], **o), [X, K, A]),
+    "index_reduce": (
+        lambda L, x, k, a, **o: L.index_reduce(x, 1, k, a[:, :2], "amax", **o), [X, K, A]),
     "index_select": (lambda L, x, k, **o: L.index_select(x, 1, k, **o), [X, K]),
     "inner": (lambda L, x, y, **o: L.inner(x, y, **o), [X, Y]),
     "inverse": (lambda L, a, **o: L.inverse(a, **o), [SQ]),
     "isin": (lambda L, i, j, **o: L.isin(i, j, **o), [I, J]),
+    "isneginf": (lambda L, x, **o: L.isneginf(x, **o), [X]),
+    "isposinf": (lambda L, x, **o: L.isposinf(x, **o), [X]),
     "kron": (lambda L, s, v, **o: L.kron(s, v, **o), [S, V]),
+    "kthvalue": (lambda L, x, **o: L.kthvalue(x, 2, 1, **o), [X]),
     "lcm": (lambda L, i, j, **o: L.lcm(i, j, **o), [I, J]),
     "ldexp": (lambda L, x, i, **o: L.ldexp(x, i, **o), [X, I]),
     "le": (lambda L, x, y, **o: L.le(x, y, **o), [X, Y]),
@@ -193,12 +204,17 @@ CASES = {
     "min": (lambda L, x, **o: L.min(x, 0, **o), [X]),
     "minimum": (lambda L, x, y, **o: L.minimum(x, y, **o), [X, Y]),
     "mm": (lambda L, a, m, **o: L.mm(a, m, **o), [A, M]),
+    "mode": (lambda L, i, **o: L.mode(i, 1, **o), [I]),
+    "msort": (lambda L, x, **o: L.msort(x, **o), [X]),
     "mul": (lambda L, x, y, **o: L.mul(x, y, **o), [X, Y]),
     "multinomial": (lambda L, u, **o: L.multinomial(u, 2, **o), [U]),
     "multiply": (lambda L, x, i, **o: L.multiply(x, i, **o), [X, I]),
     "mv": (lambda L, m, v, **o: L.mv(m, v, **o), [M, V]),
     "mvlgamma": (lambda L, g, **o: L.mvlgamma(g, 2, **o), [G1]),
     "nan_to_num": (lambda L, x, **o: L.nan_to_num(x, 1.0, **o), [X]),
+    "nanmean": (lambda L, x, **o: L.nanmean(x, 1, **o), [X]),
+    "nanmedian": (lambda L, x, **o: L.nanmedian(x, 1, **o), [X]),
+    "nanquantile": (lambda L, x, **o: L.nanquantile(x, 0.75, dim=0, **o), [X]),
     "nansum": (lambda L, x, **o: L.nansum(x, 1, **o), [X]),
     "narrow_copy": (lambda L, x, **o: L.narrow_copy(x, 1, 1, 2, **o), [X]),
     "ne": (lambda L, x, y, **o: L.ne(x, y, **o), [X, Y]),
@@ -206,6 +222,7 @@ CASES = {
     "negative": (lambda L, x, **o: L.negative(x, **o), [X]),
     "nextafter": (lambda L, x, y, **o: L.nextafter(x, y, **o), [X, Y]),
     "nonzero": (lambda L, i, **o: L.nonzero(i, **o), [I]),
+    "nonzero_static": (lambda L, i, **o: L.nonzero_static(i, size=4, **o), [I]),
     "norm": (lambda L, x, **o: L.norm(x, 2, 1, **o), [X]),
     "normal": (lambda L, x, p, **o: L.normal(x, p, **o), [X, P]),
     "not_equal": (lambda L, x, y, **o: L.not_equal(x, y, **o), [X, Y]),
@@ -215,6 +232,7 @@ CASES = {
     "pow": (lambda L, p, y, **o: L.pow(p, y, **o), [P, Y]),
     "prod": (lambda L, x, **o: L.prod(x, 1, **o), [X]),
     "qr": (lambda L, a, **o: L.qr(a, **o), [SQ]),
+    "quantile": (lambda L, x, **o: L.quantile(x, 0.25, dim=1, **o), [X]),
     "rad2deg": (lambda L, x, **o: L.rad2deg(x, **o), [X]),
     "rand": (lambda L, **o: L.rand(2, 3, **o), []),
     "randint": (lambda L, **o: L.randint(0, 5, (2, 3), **o), []),
@@ -228,6 +246,8 @@ CASES = {
     "rsqrt": (lambda L, p, **o: L.rsqrt(p, **o), [P]),
     "scatter": (lambda L, x, g, y, **o: L.scatter(x, 1, g, y, **o), [X, G, Y]),
     "scatter_add": (lambda L, x, g, y, **o: L.scatter_add(x, 1, g, y, **o), [X, G, Y]),
+    "scatter_reduce": (
+        lambda L, x, g, y, **o: L.scatter_reduce(x, 1, g, y, "amax", **o), [X, G, Y]),
     "searchsorted": (lambda L, s, x, **o: L.searchsorted(s, x, out_int32=True, **o), [SEQ, X]),
     "sgn": (lambda L, x, **o: L.sgn(x, **o), [X]),
     "sigmoid": (lambda L, x, **o: L.sigmoid(x, **o), [X]),
@@ -236,6 +256,8 @@ CASES = {
     "sin": (lambda L, x, **o: L.sin(x, **o), [X]),
     "sinc": (lambda L, x, **o: L.sinc(x, **o), [X]),
     "sinh": (lambda L, x, **o: L.sinh(x, **o), [X]),
+    "slice_scatter": (
+        lambda L, x, y, **o: L.slice_scatter(x, y[:, :2], dim=1, start=1, **o), [X, Y]),
     "slogdet": (lambda L, a, **o: L.slogdet(a, **o), [SQ]),
     "softmax": (lambda L, x, **o: L.softmax(x, 0, **o), [X]),
     "sort": (lambda L, x, **o: L.sort(x, 1, descending=True, **o), [X]),
@@ -476,7 +498,7 @@ def _dummy(typ):
     s = str(typ)
     if s.startswith("Optional["):
         return None
-    m = re.fullmatch(r"List\[(\w+)\]", s)
+    m = re.fullmatch(r"List\[(?:Optional\[)?(\w+)\]?\]", s)
     return [_SCALARS.get(m.group(1), lambda: 1)()] if m else _SCALARS[s]()
 
 
@@ -624,6 +646,19 @@ def test_max_with_dim_writes_values_and_indices():
         brickwork.max(brickwork.ones(2, 2), 1, out=(brickwork.empty(0),))
 
 
+@requires_torch
+@pytest.mark.parametrize("name", ["median", "nanmedian"])
+def test_out_only_with_dim(name):
+    for lib in (brickwork, torch):
+        x = lib.ones(2, 3)
+        for out in (lib.empty(0), (lib.empty(0), lib.empty(0, dtype=lib.long))):
+            with pytest.raises(TypeError, match=f'^{name}\\(\\) missing 1 required positional '
+                                                'arguments: "dim"$'):
+                getattr(lib, name)(x, out=out)
+        v, i = lib.empty(0), lib.empty(0, dtype=lib.long)
+        assert getattr(lib, name)(x, 0, out=(v, i)).values is v and v.tolist() == [1.0] * 3
+
+
 def test_views_of_out_see_the_write():
     base = brickwork.zeros(2, 3)
     row = base[1]
@@ -703,3 +738,41 @@ def test_several_outputs_written_without_torch():
     with pytest.raises(RuntimeError, match="out_int32 flag is True$"):
         brickwork.searchsorted(brickwork.arange(3.0), x, out_int32=True,
                                out=brickwork.empty(0, dtype=brickwork.long))
+
+
+def test_new_functions_write_out_without_torch():
+    x = brickwork.tensor([[3.0, 1.0, 2.0], [-4.0, 8.0, 0.5]])
+    v, i = brickwork.empty(0), brickwork.empty(0, dtype=brickwork.long)
+    res = brickwork.kthvalue(x, 2, 1, out=(v, i))
+    assert type(res).__name__ == "kthvalue_out" and res.values is v and res.indices is i
+    assert v.tolist() == [2.0, 0.5] and i.tolist() == [2, 2]
+    lo, hi = brickwork.empty(0), brickwork.empty(0)
+    res = brickwork.aminmax(x, dim=0, out=(lo, hi))
+    assert res.min is lo and res.max is hi
+    assert lo.tolist() == [-4.0, 1.0, 0.5] and hi.tolist() == [3.0, 8.0, 2.0]
+    o = brickwork.empty(0, dtype=brickwork.float64)
+    p = brickwork.tensor([[0.1, 0.2, 0.7]])  # computed in out's dtype, as PyTorch does
+    assert brickwork.nanmean(p, 1, out=o) is o and o.dtype == brickwork.float64
+    assert o.tolist() == [p.numpy().astype(np.float64).mean()]
+    with pytest.raises(RuntimeError, match="^nansum: provided dtype must match dtype of result. "
+                                           "Got Float and Double.$"):
+        brickwork.nanmean(p, 1, dtype=brickwork.float32, out=o)
+    with pytest.raises(NotImplementedError, match="^\"nansum_cpu\" not implemented for 'Long'$"):
+        brickwork.nanmean(x, 1, out=brickwork.empty(0, dtype=brickwork.long))
+    with pytest.raises(RuntimeError, match="^isposinf does not support non-boolean outputs.$"):
+        brickwork.isposinf(x, out=brickwork.empty(0))
+
+
+@requires_torch
+def test_out_kind_is_checked_before_grad_and_nonzero_static_has_no_grad():
+    for lib in (brickwork, torch):
+        x = lib.tensor([[0.0, 1.0, 1.0]], requires_grad=True)
+        with pytest.raises(TypeError, match=r"^mode\(\): argument 'out' must be tuple of "
+                                            "Tensors, not Tensor$"):
+            lib.mode(x, 1, out=lib.empty(0))
+        with pytest.raises(TypeError, match=r"^nonzero_static\(\): argument 'out' must be "
+                                            "Tensor, not tuple$"):
+            lib.nonzero_static(x, size=4, out=(lib.empty(0, dtype=lib.long),))
+        o = lib.empty(0, dtype=lib.long)
+        assert lib.nonzero_static(x, size=3, out=o) is o
+        assert o.tolist() == [[0, 1], [0, 2], [-1, -1]]

@@ -39,6 +39,8 @@ import functools
 import inspect
 import warnings
 
+import numpy as np
+
 from .autograd import _views
 from .autograd.grad_mode import STATE as _GRAD
 from .device import off_current_gpu, on_device
@@ -126,28 +128,34 @@ def write_out(spec: OutSpec, result, out, inputs: tuple = ()):
     ``result`` is one tensor or a tuple of them (``max(x, dim)``); ``out`` must match.
     ``inputs`` are the call's arguments, for the autograd check.
     """
-    if _GRAD.enabled and spec.grad_name is not None:
-        _check_grad(spec, inputs, out)
+    # The argument's kind first (PyTorch's binding), then autograd's refusal, then the kernel's
+    # dtype rule.
     if isinstance(result, tuple):
         if not isinstance(out, (tuple, list)):
             raise TypeError(f"{spec.name}(): argument 'out' must be tuple of Tensors, not "
                             f"{type(out).__name__}")
         if len(out) != len(result):
             raise TypeError(f"expected tuple of {len(result)} elements but got {len(out)}")
-        rules = spec.rule if isinstance(spec.rule, tuple) else (spec.rule,) * len(result)
         for o in out:
             if not isinstance(o, Tensor):
                 raise TypeError(f"{spec.name}(): argument 'out' must be tuple of Tensors, not "
                                 f"{type(o).__name__}")
+    elif spec.name in _OUT_NEEDS_DIM:
+        # PyTorch's median(input) has no out= overload: its binding asks for the dim form's.
+        raise TypeError(f'{spec.name}() missing 1 required positional arguments: "dim"')
+    elif not isinstance(out, Tensor):
+        raise TypeError(f"{spec.name}(): argument 'out' must be Tensor, not "
+                        f"{type(out).__name__}")
+    if _GRAD.enabled and spec.grad_name is not None:
+        _check_grad(spec, inputs, out)
+    if isinstance(result, tuple):
+        rules = spec.rule if isinstance(spec.rule, tuple) else (spec.rule,) * len(result)
         for i in spec.order or range(len(result)):
             _check(rules[i], result[i], out[i])
         for r, o in zip(result, out):
             _store(spec, r, o)
         named = _out_type(type(result))  # PyTorch's `max_out`...
         return named(tuple(out)) if named is not None else tuple(out)
-    if not isinstance(out, Tensor):
-        raise TypeError(f"{spec.name}(): argument 'out' must be Tensor, not "
-                        f"{type(out).__name__}")
     rule = spec.rule if not isinstance(spec.rule, tuple) else _CAST
     _check(rule, result, out)
     _store(spec, result, out)
@@ -177,6 +185,10 @@ def out_dtype(spec: OutSpec, out, dtype):
         raise TypeError(f"{spec.name}(): argument 'out' must be Tensor, not "
                         f"{type(out).__name__}")
     if dtype is None:
+        if isinstance(spec.rule, _Rule) and spec.rule.kind == "float":
+            # nanmean: PyTorch's kernel refuses a non-floating out before computing anything
+            # (the result's own dtype plays no part in a "float" rule).
+            spec.rule.check(np.dtype(np.float32), out._data.dtype)
         return out.dtype
     from .dtypes import to_dtype
 
@@ -341,12 +353,12 @@ _RULES = {
                          "enhancement request to PyTorch.)"),
     "signbit": _same("signbit does not support non-boolean outputs."),
     "vdot": _same("result dtype {out} does not match input dtype {res}"),
-    "median": (
+    **dict.fromkeys(("median", "nanmedian"), (
         _same("Expected tensor for 'values' to have the same type as tensor for argument #2 "
               "'self'; but type {out_t} does not equal {res_t} (while checking arguments for "
               "median)"),
         _same("Expected tensor for argument #1 'indices' to have scalar type Long; but got "
-              "{out_t} instead (while checking arguments for median)")),
+              "{out_t} instead (while checking arguments for median)"))),
     **{n: _same("Expected the dtype for input and out to match, but got {res} for input's "
                 "dtype and {out} for out's dtype.") for n in ("amax", "amin")},
     **{n: _same(n + " only supports bool tensor for result, got: {out}") for n in ("all", "any")},
@@ -366,6 +378,23 @@ _RULES = {
     "take": _same("take(): self and out expected to have the same dtype, but got self.dtype = "
                   "{res} and out.dtype = {out}"),
     "where": _same("Expected out type to be {res} but got {out}"),
+    **dict.fromkeys("index_copy index_reduce msort scatter_reduce slice_scatter".split(),
+                    _EXPECTED),
+    "aminmax": (_EXPECTED, _EXPECTED),
+    "column_stack": _CAT,
+    "conj_physical": _FOUND,
+    **dict.fromkeys(("igamma", "igammac"), _CAST),
+    **{n: _same(n + " does not support non-boolean outputs.") for n in ("isposinf", "isneginf")},
+    "kthvalue": (_same("output values must be of same type as input"),
+                 _same("output indices must be of scalar type Long")),
+    "mode": (_same("expected scalar type '{res}' but got '{out}' for values output"),
+             _same("expected scalar type 'Long' but got '{out}' for indices output")),
+    **dict.fromkeys(("quantile", "nanquantile"), _same(
+        "quantile() out tensor must be same dtype as the input tensor")),
+    "nonzero_static": _same("nonzero_static: Expected out tensor to have scalar type Long but "
+                            "got scalar type{out}"),
+    # PyTorch computes it as nansum into out, then divides: integer outs reach nansum's kernel.
+    "nanmean": _Rule("float", "\"nansum_cpu\" not implemented for '{out}'", NotImplementedError),
 }
 
 _FACTORIES = frozenset("arange empty eye full linspace logspace normal ones rand randint randn "
@@ -376,6 +405,7 @@ _FROM_OUT = {
     **dict.fromkeys(_FACTORIES, _Rule(
         "same", "dtype {res} does not match dtype of out parameter ({out})")),
     **dict.fromkeys("cumprod cumsum nansum prod sum".split(), _EXPECTED),
+    "nanmean": _same("nansum: provided dtype must match dtype of result. Got {res} and {out}."),
 }
 
 # The op PyTorch names in the autograd error, where it is not the function's own name.
@@ -387,7 +417,9 @@ _GRAD_NAMES = {
     "linalg.matmul": "matmul", "linalg.vector_norm": "linalg_vector_norm",
     **{n: "a" + n[3:] for n in "arccos arccosh arcsin arcsinh arctan arctan2 arctanh".split()},
     "chain_matmul": "mm", "linalg.multi_dot": "mm", "diff": "sub", "fix": "trunc",
-    "float_power": "pow", "kron": "mul", "linalg.vecdot": "sum",
+    "float_power": "pow", "kron": "mul", "linalg.vecdot": "sum", "msort": "sort",
+    "nanmean": "nansum", "conj_physical": "aten::conj_physical",
+    "slice_scatter": "aten::slice_scatter",
     **dict.fromkeys(("matrix_power", "linalg.matrix_power"), "matmul"),
     **dict.fromkeys(("cross", "linalg.cross"), "linalg_cross"),
     **dict.fromkeys(("inverse", "linalg.inv", "linalg.inv_ex"), "linalg_inv_ex"),
@@ -402,25 +434,30 @@ _GRAD_NAMES = {
     "linalg.det": "_linalg_det", "heaviside": "aten::heaviside", "histogram": "aten::histogram",
     **{n: "linalg_" + n[7:] for n in "linalg.eig linalg.householder_product linalg.lstsq "
        "linalg.lu linalg.pinv linalg.solve_triangular".split()},
-    **dict.fromkeys("cat concat concatenate dstack hstack row_stack vstack".split(), "cat"),
+    **dict.fromkeys("cat column_stack concat concatenate dstack hstack row_stack vstack"
+                    .split(), "cat"),
     **{n: "aten::" + n for n in _FACTORIES if n != "normal"},
     **{n: "aten::" + n for n in "bitwise_and bitwise_not bitwise_or bitwise_xor floor_divide"
        .split()},
     # Ops without a derivative: PyTorch lets even an out that requires grad through.
     **dict.fromkeys("all any argmax argmin eq ge greater greater_equal gt le less less_equal "
                     "logical_and logical_not logical_or logical_xor lt multinomial ne nonzero "
-                    "not_equal linalg.norm".split()),
-    **dict.fromkeys("bucketize gcd histc isin lcm searchsorted signbit linalg.eigvals "
-                    "linalg.matrix_rank".split()),
+                    "nonzero_static not_equal linalg.norm".split()),
+    **dict.fromkeys("bucketize gcd histc isin isneginf isposinf lcm searchsorted signbit "
+                    "linalg.eigvals linalg.matrix_rank".split()),
     # Composites that PyTorch records into out (brickwork writes it without a history).
-    **dict.fromkeys("inner tensordot linalg.cond linalg.matrix_norm linalg.tensorinv "
-                    "linalg.tensorsolve".split()),
+    **dict.fromkeys("inner nanquantile quantile tensordot linalg.cond linalg.matrix_norm "
+                    "linalg.tensorinv linalg.tensorsolve".split()),
 }
 # Kernels that check only out, not their inputs (composites such as softmax, and ops without
 # a derivative whose out= path still refuses an out that requires grad).
 _UNCHECKED_INPUTS = frozenset("diag softmax log_softmax bitwise_and bitwise_not bitwise_or "
-                              "bitwise_xor floor_divide heaviside histogram".split())
+                              "bitwise_xor floor_divide heaviside histogram conj_physical "
+                              "slice_scatter".split())
 
+
+# Functions whose out= exists only in their (values, indices) form, with a dim.
+_OUT_NEEDS_DIM = frozenset(("median", "nanmedian"))
 
 # Kernels that resize a non-empty out of another shape without PyTorch's deprecation warning.
 _SILENT_RESIZE = _FACTORIES | {"addbmm", "bernoulli", "multinomial", "narrow_copy"}
@@ -430,7 +467,7 @@ def _spec(key: str) -> OutSpec:
     short = key.rpartition(".")[2]
     name = "linalg_" + short if key.startswith("linalg.") else short
     return OutSpec(name, _GRAD_NAMES.get(key, short), _RULES[key],
-                   (1, 0) if key == "median" else None, _FROM_OUT.get(key),
+                   (1, 0) if key in ("median", "nanmedian") else None, _FROM_OUT.get(key),
                    key not in _UNCHECKED_INPUTS,
                    "arange" if key == "arange" else "silent" if key in _SILENT_RESIZE
                    else "warn")

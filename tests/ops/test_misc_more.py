@@ -384,3 +384,7 @@ def test_channels_last_is_honoured_by_contiguous_and_clone():
     assert np.array_equal(y.detach().numpy(), x.detach().numpy())
     (y * brickwork.arange(24.).reshape(1, 2, 3, 4)).sum().backward()
     assert np.array_equal(x.grad.numpy(), np.arange(24.).reshape(1, 2, 3, 4))
+
+
+def test_nanmean_refuses_an_integer_dtype_like_torch():
+    check_behaviour(lambda L: L.nanmean(L.tensor([[0.1, 0.2, 0.7]]), 1, dtype=L.int64))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import dtypes as _dt
 from ..tensor import Tensor
 from ._util import wrap, xp_of
 from .reduction import _return_type, _torch_type_name, return_types as _reduction_types
@@ -229,6 +230,10 @@ def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Te
     if input._data.dtype.kind != "f":
         raise RuntimeError("nanmean(): expected input to have floating point or complex dtype "
                            f"but got {_torch_type_name(input._data.dtype)}")
+    if dtype is not None and not _dt.to_dtype(dtype).is_floating_point:
+        raise RuntimeError("nanmean(): could not infer output dtype. Optional dtype must be "
+                           "either a floating point or complex dtype. Got: "
+                           f"{_torch_type_name(_dt.to_dtype(dtype).np)}")
     keep = ~input.isnan()
     total = input.where(keep, 0.0)
     return total.sum(dim=dim, keepdim=keepdim, dtype=dtype) \
