@@ -349,11 +349,16 @@ def test_without_torch():
     np.testing.assert_allclose(brickwork.gradient(brickwork.tensor(_f64((4, 6))), spacing=0.5,
                                                   edge_order=2)[1].numpy(),
                                np.gradient(_f64((4, 6)), 0.5, axis=1, edge_order=2))
-    for fmt in (brickwork.channels_last, brickwork.channels_last_3d):
+    from brickwork.ops._more_numeric import layout_order
+
+    for fmt, rank in ((brickwork.channels_last, 4), (brickwork.channels_last_3d, 5)):
         assert isinstance(fmt, brickwork.memory_format)
-        with pytest.raises(NotImplementedError):
-            misc_more.check_memory_format("contiguous", fmt)
-    misc_more.check_memory_format("clone", brickwork.preserve_format)
+        assert layout_order("contiguous", fmt, rank)[-1] == 1  # channels stored last
+        with pytest.raises(RuntimeError, match=f"required rank {rank} tensor"):
+            layout_order("contiguous", fmt, 2)
+    assert layout_order("clone", brickwork.preserve_format, 4) is None
+    with pytest.raises(TypeError, match="memory_format"):
+        layout_order("clone", "channels_last", 4)
     assert brickwork.abs_(t) is t and t.tolist() == [1.0, 2.0]
 
 

@@ -85,9 +85,9 @@ def nonzero_static(input: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
 class memory_format:
     """How a tensor's elements are laid out in memory. See: torch.memory_format.
 
-    brickwork tensors are row-major: ``contiguous_format`` and ``preserve_format`` describe
-    them; ``channels_last`` and ``channels_last_3d`` exist so code naming them reads, and
-    ``check_memory_format`` refuses them where they would change the layout.
+    brickwork makes row-major tensors (``contiguous_format``; ``preserve_format`` copies are
+    row-major too); ``contiguous``/``clone`` honour ``channels_last``/``channels_last_3d``
+    through ``layout_order`` (same values, channels-last strides).
     """
 
     __slots__ = ("_name",)
@@ -120,26 +120,12 @@ def layout_order(op: str, value, ndim: int):
     if value is None or value is contiguous_format or value is preserve_format:
         return None
     if not isinstance(value, memory_format):
-        raise TypeError(f"{op}(): argument 'memory_format' must be torch.memory_format, not "
+        raise TypeError(f"{op}(): argument 'memory_format' must be brickwork.memory_format, not "
                         f"{type(value).__name__}")
     rank, order = _CHANNELS_LAST[value._name]
     if ndim != rank:
         raise RuntimeError(f"required rank {rank} tensor to use {value._name} format")
     return order
-
-
-def check_memory_format(op: str, value) -> None:
-    """Raise for a memory format brickwork cannot honour (the channels-last ones).
-
-    For the ops (``contiguous``, ``clone``, ``to``, ``empty_like``...) that take one.
-    """
-    if value is None or value is contiguous_format or value is preserve_format:
-        return
-    if not isinstance(value, memory_format):
-        raise TypeError(f"{op}(): argument 'memory_format' must be torch.memory_format, not "
-                        f"{type(value).__name__}")
-    raise NotImplementedError(f"{op}(): memory_format={value!r} is not supported: brickwork "
-                              "tensors are row-major (contiguous_format) only")
 
 
 __all__ = ["gradient", "nonzero_static", "memory_format", "contiguous_format", "preserve_format",

@@ -20,7 +20,6 @@ from . import (_more_igamma, _more_index, _more_info, _more_numeric, _more_split
 from ._more_igamma import *  # noqa: F401,F403
 from ._more_index import *  # noqa: F401,F403
 from ._more_numeric import *  # noqa: F401,F403
-from ._more_numeric import check_memory_format  # noqa: F401 - for ops that take one
 from ._more_info import *  # noqa: F401,F403
 from ._more_split import *  # noqa: F401,F403
 from ._more_stats import *  # noqa: F401,F403
