@@ -170,7 +170,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False,
 
     See: torch.tensor.
     """
-    _check_pin(pin_memory)
+    if pin_memory:
+        _check_pin(pin_memory)
     if device is None and isinstance(data, Tensor):
         device = data._device  # a copy of a tensor stays on its device, as in PyTorch
     return _finish(_infer_array(data, keep_float64=dtype is not None), dtype, device,
@@ -206,8 +207,10 @@ def _float_dtype(dtype):
 def full(size, fill_value, *, dtype=None, layout=None, device=None, pin_memory: bool = False,
          requires_grad: bool = False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from it). See: torch.full."""
-    _check_layout("full", layout)
-    _check_pin(pin_memory)
+    if layout is not None:  # the common call pays one test
+        _check_layout("full", layout)
+    if pin_memory:
+        _check_pin(pin_memory)
     if not isinstance(size, (tuple, list)):
         raise TypeError(f"full(): argument 'size' (position 1) must be tuple of ints, not "
                         f"{type(size).__name__}")
@@ -240,8 +243,10 @@ def zeros(*args, size=None, dtype=None, layout=None, device=None, pin_memory: bo
         >>> brickwork.zeros(2, 3).shape
         brickwork.Size([2, 3])
     """
-    _check_layout("zeros", layout)
-    _check_pin(pin_memory)
+    if layout is not None:  # the common call pays one test
+        _check_layout("zeros", layout)
+    if pin_memory:
+        _check_pin(pin_memory)
     d = _float_dtype(dtype)
     return _filled(_shape(args, size, "zeros"), 0, d.np, device, requires_grad)
 
@@ -249,8 +254,10 @@ def zeros(*args, size=None, dtype=None, layout=None, device=None, pin_memory: bo
 def ones(*args, size=None, dtype=None, layout=None, device=None, pin_memory: bool = False,
          requires_grad: bool = False) -> Tensor:
     """A tensor of ones. See: torch.ones."""
-    _check_layout("ones", layout)
-    _check_pin(pin_memory)
+    if layout is not None:  # the common call pays one test
+        _check_layout("ones", layout)
+    if pin_memory:
+        _check_pin(pin_memory)
     d = _float_dtype(dtype)
     return _filled(_shape(args, size, "ones"), 1, d.np, device, requires_grad)
 
@@ -261,8 +268,10 @@ def empty(*args, size=None, dtype=None, layout=None, device=None, pin_memory: bo
 
     ``memory_format`` is accepted for PyTorch's signature and ignored: tensors are row-major.
     """
-    _check_layout("empty", layout)
-    _check_pin(pin_memory)
+    if layout is not None:  # the common call pays one test
+        _check_layout("empty", layout)
+    if pin_memory:
+        _check_pin(pin_memory)
     d = _float_dtype(dtype)
     return _filled(_shape(args, size, "empty"), 0, d.np, device, requires_grad)
 
@@ -270,8 +279,10 @@ def empty(*args, size=None, dtype=None, layout=None, device=None, pin_memory: bo
 def eye(n: int, m: int | None = None, *, dtype=None, layout=None, device=None,
         pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """A 2-D identity matrix. See: torch.eye."""
-    _check_layout("eye", layout)
-    _check_pin(pin_memory)
+    if layout is not None:  # the common call pays one test
+        _check_layout("eye", layout)
+    if pin_memory:
+        _check_pin(pin_memory)
     if n < 0:
         raise RuntimeError(f"n must be greater or equal to 0, got {n}")
     if m is not None and m < 0:
@@ -287,8 +298,10 @@ def arange(start=None, end=None, step=1, *, dtype=None, layout=None, device=None
     (``arange(end=5)``). The dtype is int64 when all bounds are integers, else the default float
     dtype.
     """
-    _check_layout("arange", layout)
-    _check_pin(pin_memory)
+    if layout is not None:  # the common call pays one test
+        _check_layout("arange", layout)
+    if pin_memory:
+        _check_pin(pin_memory)
     if end is None:
         if start is None:
             raise TypeError("arange() missing 1 required positional arguments: \"end\"")
@@ -312,8 +325,10 @@ def arange(start=None, end=None, step=1, *, dtype=None, layout=None, device=None
 def linspace(start, end, steps: int, *, dtype=None, layout=None, device=None,
              pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end``. See: torch.linspace."""
-    _check_layout("linspace", layout)
-    _check_pin(pin_memory)
+    if layout is not None:  # the common call pays one test
+        _check_layout("linspace", layout)
+    if pin_memory:
+        _check_pin(pin_memory)
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     d = _float_dtype(dtype)
@@ -339,8 +354,10 @@ def linspace(start, end, steps: int, *, dtype=None, layout=None, device=None,
 def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, layout=None,
              device=None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """``steps`` values ``base ** linspace(start, end)``. See: torch.logspace."""
-    _check_layout("logspace", layout)
-    _check_pin(pin_memory)
+    if layout is not None:  # the common call pays one test
+        _check_layout("logspace", layout)
+    if pin_memory:
+        _check_pin(pin_memory)
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
