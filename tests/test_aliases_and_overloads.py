@@ -543,3 +543,11 @@ def test_forms_follow_the_device(device):
             assert t.device == brickwork.device(dev) and device_of_array(t._data) == t.device
         np.testing.assert_array_equal(made[5]._host(), ARR[[0, 1, 2], [0, 3, 2]])
         assert not x[:2]._host().any()
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "cummax", "cummin", "logcumsumexp",
+                                  "diff", "trapezoid", "cumulative_trapezoid", "nanmean",
+                                  "aminmax", "nanmedian", "mode", "count_nonzero", "gradient"])
+def test_axis_alias_on_the_newer_families(name):
+    # PyTorch's argument parser takes axis= for dim= on these too.
+    check_behaviour(lambda L: getattr(L, name)(L.arange(12.).reshape(3, 4), axis=0))

@@ -62,7 +62,9 @@ def numpy_names(fn):
                 if value is None:
                     continue
                 given_positionally = pos is not None and len(args) > pos
-                if (kwargs.get(target, _REQUIRED) is not _REQUIRED
+                # A keyword equal to the default is what an out= wrapper passes along.
+                given = kwargs.get(target, _REQUIRED)
+                if (given is not _REQUIRED and given is not default
                         or given_positionally and args[pos] is not default
                         and args[pos] is not _REQUIRED):
                     raise TypeError(f"{name}() got an unexpected keyword argument '{alias}'")

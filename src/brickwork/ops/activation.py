@@ -139,3 +139,7 @@ INPLACE_METHODS = ("relu", "sigmoid")
 __all__ = list(TENSOR_METHODS) + ["dropout"]
 FUNCTIONAL = ["gelu", "leaky_relu", "elu", "silu", "softplus", "hardtanh", "relu6", "mish",
               "softmin", "dropout"]
+
+from ._numpy_names import install as _numpy_names  # noqa: E402
+
+_numpy_names(globals(), TENSOR_METHODS)  # axis=/keepdims= for dim/keepdim, as PyTorch accepts

@@ -36,3 +36,7 @@ _METHODS = ("histc", "histogram", "bincount", "cummax", "cummin", "logcumsumexp"
             "renorm", "dist", "inner", "vdot")
 TENSOR_METHODS: dict = {n: globals()[n] for n in _METHODS}
 INPLACE_METHODS: tuple = ("baddbmm", "addbmm", "addmv", "addr", "renorm")
+
+from ._numpy_names import install as _numpy_names  # noqa: E402
+
+_numpy_names(globals(), TENSOR_METHODS)  # axis=/keepdims= for dim/keepdim, as PyTorch accepts

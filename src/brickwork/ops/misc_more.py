@@ -78,3 +78,7 @@ _METHODS = ("tensor_split", "hsplit", "vsplit", "dsplit", "split_with_sizes", "m
 TENSOR_METHODS: dict = {n: globals()[n] for n in _METHODS}
 INPLACE_METHODS: tuple = ("index_copy", "index_put", "put", "scatter_reduce", "index_reduce",
                            "igamma", "igammac")
+
+from ._numpy_names import install as _numpy_names  # noqa: E402
+
+_numpy_names(globals(), TENSOR_METHODS)  # axis=/keepdims= for dim/keepdim, as PyTorch accepts
