@@ -50,6 +50,12 @@ def _check_layout(name: str, value) -> None:
                               "are dense (brickwork.strided)")
 
 
+def _check_options(name: str, layout, pin_memory) -> None:
+    """Refuse the ``layout``/``pin_memory`` a factory cannot honour (see the two checks)."""
+    _check_layout(name, layout)
+    _check_pin(pin_memory)
+
+
 def _check_pin(pin_memory) -> None:
     """``pin_memory=True`` is refused: NumPy host memory cannot be page-locked here."""
     if pin_memory:
@@ -207,10 +213,8 @@ def _float_dtype(dtype):
 def full(size, fill_value, *, dtype=None, layout=None, device=None, pin_memory: bool = False,
          requires_grad: bool = False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from it). See: torch.full."""
-    if layout is not None:  # the common call pays one test
-        _check_layout("full", layout)
-    if pin_memory:
-        _check_pin(pin_memory)
+    if layout is not None or pin_memory:  # the common call pays one test
+        _check_options("full", layout, pin_memory)
     if not isinstance(size, (tuple, list)):
         raise TypeError(f"full(): argument 'size' (position 1) must be tuple of ints, not "
                         f"{type(size).__name__}")
@@ -243,10 +247,8 @@ def zeros(*args, size=None, dtype=None, layout=None, device=None, pin_memory: bo
         >>> brickwork.zeros(2, 3).shape
         brickwork.Size([2, 3])
     """
-    if layout is not None:  # the common call pays one test
-        _check_layout("zeros", layout)
-    if pin_memory:
-        _check_pin(pin_memory)
+    if layout is not None or pin_memory:  # the common call pays one test
+        _check_options("zeros", layout, pin_memory)
     d = _float_dtype(dtype)
     return _filled(_shape(args, size, "zeros"), 0, d.np, device, requires_grad)
 
@@ -254,10 +256,8 @@ def zeros(*args, size=None, dtype=None, layout=None, device=None, pin_memory: bo
 def ones(*args, size=None, dtype=None, layout=None, device=None, pin_memory: bool = False,
          requires_grad: bool = False) -> Tensor:
     """A tensor of ones. See: torch.ones."""
-    if layout is not None:  # the common call pays one test
-        _check_layout("ones", layout)
-    if pin_memory:
-        _check_pin(pin_memory)
+    if layout is not None or pin_memory:  # the common call pays one test
+        _check_options("ones", layout, pin_memory)
     d = _float_dtype(dtype)
     return _filled(_shape(args, size, "ones"), 1, d.np, device, requires_grad)
 
@@ -268,10 +268,8 @@ def empty(*args, size=None, dtype=None, layout=None, device=None, pin_memory: bo
 
     ``memory_format`` is accepted for PyTorch's signature and ignored: tensors are row-major.
     """
-    if layout is not None:  # the common call pays one test
-        _check_layout("empty", layout)
-    if pin_memory:
-        _check_pin(pin_memory)
+    if layout is not None or pin_memory:  # the common call pays one test
+        _check_options("empty", layout, pin_memory)
     d = _float_dtype(dtype)
     return _filled(_shape(args, size, "empty"), 0, d.np, device, requires_grad)
 
@@ -279,10 +277,8 @@ def empty(*args, size=None, dtype=None, layout=None, device=None, pin_memory: bo
 def eye(n: int, m: int | None = None, *, dtype=None, layout=None, device=None,
         pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """A 2-D identity matrix. See: torch.eye."""
-    if layout is not None:  # the common call pays one test
-        _check_layout("eye", layout)
-    if pin_memory:
-        _check_pin(pin_memory)
+    if layout is not None or pin_memory:  # the common call pays one test
+        _check_options("eye", layout, pin_memory)
     if n < 0:
         raise RuntimeError(f"n must be greater or equal to 0, got {n}")
     if m is not None and m < 0:
@@ -298,10 +294,8 @@ def arange(start=None, end=None, step=1, *, dtype=None, layout=None, device=None
     (``arange(end=5)``). The dtype is int64 when all bounds are integers, else the default float
     dtype.
     """
-    if layout is not None:  # the common call pays one test
-        _check_layout("arange", layout)
-    if pin_memory:
-        _check_pin(pin_memory)
+    if layout is not None or pin_memory:  # the common call pays one test
+        _check_options("arange", layout, pin_memory)
     if end is None:
         if start is None:
             raise TypeError("arange() missing 1 required positional arguments: \"end\"")
@@ -325,10 +319,8 @@ def arange(start=None, end=None, step=1, *, dtype=None, layout=None, device=None
 def linspace(start, end, steps: int, *, dtype=None, layout=None, device=None,
              pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end``. See: torch.linspace."""
-    if layout is not None:  # the common call pays one test
-        _check_layout("linspace", layout)
-    if pin_memory:
-        _check_pin(pin_memory)
+    if layout is not None or pin_memory:  # the common call pays one test
+        _check_options("linspace", layout, pin_memory)
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     d = _float_dtype(dtype)
@@ -354,10 +346,8 @@ def linspace(start, end, steps: int, *, dtype=None, layout=None, device=None,
 def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, layout=None,
              device=None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """``steps`` values ``base ** linspace(start, end)``. See: torch.logspace."""
-    if layout is not None:  # the common call pays one test
-        _check_layout("logspace", layout)
-    if pin_memory:
-        _check_pin(pin_memory)
+    if layout is not None or pin_memory:  # the common call pays one test
+        _check_options("logspace", layout, pin_memory)
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes as _dt
-from .factories import _check_layout, _check_pin, _finish, _float_dtype, _shape
+from .factories import _check_options, _finish, _float_dtype, _shape
 from .random import rng_for
 from .tensor import Tensor, _size_args
 
@@ -23,10 +23,8 @@ def rand(*args, size=None, generator=None, dtype=None, layout=None, device=None,
 
     See: torch.rand.
     """
-    if layout is not None:  # the common call pays one test
-        _check_layout("rand", layout)
-    if pin_memory:
-        _check_pin(pin_memory)
+    if layout is not None or pin_memory:  # the common call pays one test
+        _check_options("rand", layout, pin_memory)
     d = _float_dtype(dtype)
     shape = _shape(args, size, "rand")
     arr = rng_for(generator).random(shape, dtype=_draw_dtype(d, "check_uniform_bounds"))
@@ -36,10 +34,8 @@ def rand(*args, size=None, generator=None, dtype=None, layout=None, device=None,
 def randn(*args, size=None, generator=None, dtype=None, layout=None, device=None,
           pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """Standard normal samples; the shape as for ``rand``. See: torch.randn."""
-    if layout is not None:  # the common call pays one test
-        _check_layout("randn", layout)
-    if pin_memory:
-        _check_pin(pin_memory)
+    if layout is not None or pin_memory:  # the common call pays one test
+        _check_options("randn", layout, pin_memory)
     d = _float_dtype(dtype)
     shape = _shape(args, size, "randn")
     arr = rng_for(generator).standard_normal(shape, dtype=_draw_dtype(d, "normal_kernel_cpu"))
@@ -90,10 +86,8 @@ def randint(*args, low=None, high=None, size=None, generator=None, dtype=None, l
 
     See: torch.randint.
     """
-    if layout is not None:  # the common call pays one test
-        _check_layout("randint", layout)
-    if pin_memory:
-        _check_pin(pin_memory)
+    if layout is not None or pin_memory:  # the common call pays one test
+        _check_options("randint", layout, pin_memory)
     args = list(args)
     if size is None and args and isinstance(args[-1], (tuple, list)):
         size = args.pop()
@@ -165,10 +159,8 @@ def randint_like(input: Tensor, low=None, high=None, *, generator=None, dtype=No
 def randperm(n: int, *, generator=None, dtype=None, layout=None, device=None,
              pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """A random permutation of ``0..n-1`` (int64 unless ``dtype``). See: torch.randperm."""
-    if layout is not None:  # the common call pays one test
-        _check_layout("randperm", layout)
-    if pin_memory:
-        _check_pin(pin_memory)
+    if layout is not None or pin_memory:  # the common call pays one test
+        _check_options("randperm", layout, pin_memory)
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"randperm(): argument 'n' (position 1) must be int, not "
                         f"{type(n).__name__}")
