@@ -21,9 +21,10 @@ from ..device import runs_on_input_device
 from ..tensor import Tensor
 from ._special_ops import (digamma, erfc, erfinv, float_pair, i0, lgamma, logit, mvlgamma,
                            polygamma, sinc, tensor_pair, xlogy)
-from ._util import promote, unbroadcast, wrap
+from ._util import unbroadcast, wrap
 from .activation_extra import erf
 from .conv import scalar_name
+from .elementwise import _unary as _elementwise_unary
 from .elementwise import (_float_input, absolute, div, log2, log10, mul, negative, pow,
                           sign, sub, tan, trunc)
 
@@ -46,33 +47,19 @@ _NP_NAMES = {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "asinh": "arc
 
 
 def _unary(name: str, grad, *, saves: str = "x"):
-    """A float unary op from NumPy's ufunc and ``grad(g, x, out)``; integers become floats."""
-    fwd = getattr(np, _NP_NAMES.get(name, name))
+    """A float unary op from NumPy's ufunc and ``grad(g, x, out)``; integers become floats.
 
-    def forward(ctx, x):
-        if x.__class__ is Lifted:  # a create_graph replay (the op saves its output): record it
-            out = Lifted(cls.apply(x.t))
-        else:
-            with np.errstate(all="ignore"):
-                out = fwd(x)
-        if ctx.needs_input_grad[0]:
-            ctx.x = x if saves == "x" else None
-            ctx.out = out if saves == "out" else None
-        return out
+    Built by ``elementwise._unary``; the forward also takes a recorded value (a create_graph
+    replay of an op that saves its output), which it records through the op itself.
+    """
+    ufunc = getattr(np, _NP_NAMES.get(name, name))
 
-    def backward(ctx, g):
-        with np.errstate(all="ignore"):
-            return grad(g, ctx.x, ctx.out)
+    def fwd(x):
+        if x.__class__ is Lifted:
+            return Lifted(op(x.t))
+        return ufunc(x)
 
-    cls = type(name.capitalize(), (Function,), {
-        "_array_level": True, "_backward_name": f"{name.capitalize()}Backward0",
-        "forward": staticmethod(forward), "backward": staticmethod(backward)})
-
-    def op(input: Tensor) -> Tensor:
-        return cls.apply(_float_input(input))
-
-    op.__name__ = name
-    op.__doc__ = f"Element-wise {name}. See: torch.{name}."
+    _, op = _elementwise_unary(name, fwd, grad, saves=saves)
     return op
 
 
