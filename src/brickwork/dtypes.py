@@ -4,12 +4,18 @@ A :class:`dtype` wraps a NumPy dtype (CuPy uses the same ones). Promotion follow
 differs from NumPy in two ways that users notice: a float of any width beats an integer
 (``int64 + float16 -> float16``), and Python scalars and zero-dim tensors only decide the result
 when they are of a higher category (``int tensor + 1.5 -> float32``, the default dtype).
+
+``bfloat16`` is ``ml_dtypes.bfloat16`` (NumPy has none; its NumPy kind is ``'V'``, so code that
+asks "is this array floating point?" uses :func:`is_float_array`, never ``dtype.kind == 'f'``).
+Complex dtypes rank above floats; ``uint16/32/64`` exist, as in PyTorch, with few ops and no
+promotion to other integer types.
 """
 from __future__ import annotations
 
+import ml_dtypes
 import numpy as np
 
-_BOOL, _INT, _FLOAT = 0, 1, 2
+_BOOL, _INT, _FLOAT, _COMPLEX = 0, 1, 2, 3
 
 
 class dtype:
@@ -22,15 +28,25 @@ class dtype:
         self.np = np.dtype(np_dtype)
         self._category = category
         self.is_floating_point = category == _FLOAT
-        self.is_signed = self.np.kind in "if"
+        self.is_signed = self.np.kind in "ifc" or category == _FLOAT
         self.itemsize = self.np.itemsize
 
     @property
     def is_complex(self) -> bool:
-        return False
+        return self._category == _COMPLEX
 
     def to_real(self) -> "dtype":
-        return self
+        """The real dtype of a complex one (complex64 -> float32); other dtypes unchanged."""
+        return _TO_REAL.get(self, self)
+
+    def to_complex(self) -> "dtype":
+        """The complex dtype of a float one (float32 -> complex64). See: torch.dtype.to_complex."""
+        if self._category == _COMPLEX:
+            return self
+        try:
+            return _TO_COMPLEX[self]
+        except KeyError:
+            raise RuntimeError(f"to_complex is not supported for {self}") from None
 
     def __repr__(self) -> str:
         return f"brickwork.{self.name}"
@@ -41,6 +57,7 @@ class dtype:
 
 
 float16 = dtype("float16", np.float16, _FLOAT)
+bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, _FLOAT)
 float32 = dtype("float32", np.float32, _FLOAT)
 float64 = dtype("float64", np.float64, _FLOAT)
 int8 = dtype("int8", np.int8, _INT)
@@ -48,16 +65,32 @@ int16 = dtype("int16", np.int16, _INT)
 int32 = dtype("int32", np.int32, _INT)
 int64 = dtype("int64", np.int64, _INT)
 uint8 = dtype("uint8", np.uint8, _INT)
+uint16 = dtype("uint16", np.uint16, _INT)
+uint32 = dtype("uint32", np.uint32, _INT)
+uint64 = dtype("uint64", np.uint64, _INT)
+complex64 = dtype("complex64", np.complex64, _COMPLEX)
+complex128 = dtype("complex128", np.complex128, _COMPLEX)
 bool = dtype("bool", np.bool_, _BOOL)  # noqa: A001 - torch.bool is the public name
 
 half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001
+cfloat, cdouble = complex64, complex128
 
-ALL = (float16, float32, float64, int8, int16, int32, int64, uint8, bool)
+ALL = (float16, bfloat16, float32, float64, complex64, complex128, int8, int16, int32, int64,
+       uint8, uint16, uint32, uint64, bool)
+_TO_REAL = {complex64: float32, complex128: float64}
+_TO_COMPLEX = {float32: complex64, float64: complex128}
+# Unsigned types wider than uint8 promote only with themselves, floats and bool... not even bool.
+_LIMITED = (uint16, uint32, uint64)
 _BY_NAME = {d.name: d for d in ALL}
 _FROM_NP = {d.np: d for d in ALL}
 
 _default_float = float32
+_BF16_NP = bfloat16.np
+_LEGACY = {uint8: "Byte", int8: "Char", int16: "Short", int32: "Int", int64: "Long",
+           uint16: "UInt16", uint32: "UInt32", uint64: "UInt64", bool: "Bool", float16: "Half",
+           bfloat16: "BFloat16", float32: "Float", float64: "Double", complex64: "ComplexFloat",
+           complex128: "ComplexDouble"}
 
 
 def _by_name(name: str) -> dtype:
@@ -83,6 +116,12 @@ def set_default_dtype(d: dtype) -> None:
     _default_float = d
 
 
+def is_float_array(arr) -> builtins_bool:
+    """Whether a NumPy/CuPy array (or dtype) holds floats, bfloat16 included (its kind is 'V')."""
+    d = getattr(arr, "dtype", arr)
+    return d.kind == "f" or d == _BF16_NP
+
+
 def from_numpy_dtype(np_dtype) -> dtype:
     """The brickwork dtype for a NumPy dtype; TypeError for ones brickwork does not support."""
     try:
@@ -93,8 +132,9 @@ def from_numpy_dtype(np_dtype) -> dtype:
         return _FROM_NP[np.dtype(np_dtype)]
     except (KeyError, TypeError):
         raise TypeError(
-            f"can't convert np.ndarray of type {np.dtype(np_dtype)}. The only supported types "
-            "are: float64, float32, float16, int64, int32, int16, int8, uint8, and bool."
+            f"can't convert np.ndarray of type {_np_type_name(np_dtype)}. The only supported types "
+            "are: float64, float32, float16, complex64, complex128, int64, int32, int16, int8, "
+            "uint64, uint32, uint16, uint8, and bool."
         ) from None
 
 
@@ -114,6 +154,11 @@ def to_dtype(d) -> dtype:
     return from_numpy_dtype(d)
 
 
+def _np_type_name(np_dtype) -> str:
+    t = np.dtype(np_dtype).type
+    return f"numpy.{t.__name__}" if t.__module__ == "numpy" else str(np.dtype(np_dtype))
+
+
 import builtins as _builtins  # noqa: E402
 
 builtins_float, builtins_int, builtins_bool = _builtins.float, _builtins.int, _builtins.bool
@@ -123,8 +168,16 @@ def promote_types(a: dtype, b: dtype) -> dtype:
     """PyTorch's promotion of two dtypes. See: torch.promote_types."""
     if a is b:
         return a
+    if (a in _LIMITED or b in _LIMITED) and not (a.is_floating_point or b.is_floating_point):
+        raise RuntimeError("Promotion for uint16, uint32, uint64 types is not supported, "
+                           f"attempted to promote {_LEGACY[a]} and {_LEGACY[b]}")
     if a._category != b._category:
-        return a if a._category > b._category else b
+        hi, lo = (a, b) if a._category > b._category else (b, a)
+        if hi.is_complex and lo is float64:  # complex64 + float64 keeps float64's precision
+            return complex128
+        return hi
+    if {a, b} == {float16, bfloat16}:  # neither holds the other: both fit in float32
+        return float32
     return _FROM_NP[np.promote_types(a.np, b.np)]
 
 
@@ -134,6 +187,8 @@ def scalar_dtype(x) -> dtype:
         return bool
     if isinstance(x, builtins_int):
         return int64
+    if isinstance(x, complex):
+        return _default_float.to_complex()
     return _default_float
 
 
@@ -142,10 +197,15 @@ def _combine(higher, lower):
     # zero-dim tensors over Python scalars) wins unless the lower one is of a higher category.
     if higher is None:
         return lower
-    if lower is None or higher.is_floating_point:
+    if lower is None or higher._category >= lower._category:
         return higher
-    if higher is bool or lower.is_floating_point:
-        return promote_types(higher, lower)
+    if lower.is_complex and higher.is_floating_point:  # float tensor + 1j keeps its width
+        if higher is float16:
+            raise TypeError("float16 with a complex scalar makes complex32, which brickwork "
+                            "does not support")
+        return complex64 if higher is bfloat16 else _TO_COMPLEX[higher]
+    if higher is bool or lower._category > higher._category:
+        return lower if higher is bool else promote_types(higher, lower)
     return higher
 
 
