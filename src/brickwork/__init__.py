@@ -34,6 +34,13 @@ from .ops.misc_extra import *  # noqa: F401,F403
 from .ops.misc_more import *  # noqa: F401,F403
 from .ops.functional_aliases import *  # noqa: F401,F403
 from .ops.random_fill import *  # noqa: F401,F403
+from .ops.complex_ops import *  # noqa: F401,F403
+from .ops.nn_extra import *  # noqa: F401,F403
+from .ops.rnn_ops import *  # noqa: F401,F403
+from .ops.sparse_ops import *  # noqa: F401,F403
+from .ops.spectral import *  # noqa: F401,F403
+from .ops.tensor_extra import *  # noqa: F401,F403
+from .ops.torch_extra import *  # noqa: F401,F403
 from .ops.reduction import *  # noqa: F401,F403
 from .ops.shape import *  # noqa: F401,F403
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
@@ -62,6 +69,8 @@ _install_out(globals())  # out= on each function that has it in PyTorch (see _ou
 
 from . import nn, optim, training, utils  # noqa: E402,F401
 from . import accelerator, amp, backends, distributions, special, version  # noqa: E402,F401
+from . import fft, sparse  # noqa: E402,F401
+from .amp.autocast_mode import *  # noqa: E402,F401,F403
 GradScaler = amp.GradScaler
 from ._settings import *  # noqa: E402,F401,F403
 from .serialization import load, save  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""Discrete Fourier transforms. See: torch.fft. (placeholder: filled in by issue 15's work)"""

@@ -1,0 +1,1 @@
+"""Sparse COO tensors. See: torch.sparse. (placeholder: filled in by issue 15's work)"""
