@@ -305,6 +305,14 @@ CASES = {
     "linalg.lu_factor_ex": (lambda L, a, **o: L.linalg.lu_factor_ex(a, **o), [SQ]),
     "linalg.lu_solve": (
         lambda L, a, b, **o: L.linalg.lu_solve(*L.linalg.lu_factor(a), b, **o), [SQ, B32]),
+    "linalg.ldl_factor": (lambda L, a, **o: L.linalg.ldl_factor(a, **o), [SPD]),
+    "linalg.ldl_factor_ex": (lambda L, a, **o: L.linalg.ldl_factor_ex(a, **o), [SPD]),
+    "linalg.ldl_solve": (
+        lambda L, a, b, **o: L.linalg.ldl_solve(*L.linalg.ldl_factor(a), b, **o), [SPD, B32]),
+    "geqrf": (lambda L, a, **o: L.geqrf(a, **o), [SQ]),
+    "orgqr": (lambda L, h, t, **o: L.orgqr(h, t, **o), [H, TAU]),
+    "ormqr": (lambda L, h, t, b, **o: L.ormqr(h, t, b, **o), [H, TAU, B32]),
+    "lu_unpack": (lambda L, a, **o: L.lu_unpack(*L.linalg.lu_factor(a), **o), [SQ]),
     "linalg.matmul": (lambda L, a, m, **o: L.linalg.matmul(a, m, **o), [A, M]),
     "linalg.matrix_norm": (lambda L, a, **o: L.linalg.matrix_norm(a, "nuc", **o), [SQ]),
     "linalg.matrix_power": (lambda L, a, **o: L.linalg.matrix_power(a, 3, **o), [SQ]),
@@ -344,6 +352,9 @@ DTYPE_DEVIATIONS = {("arange", "bool"), ("cumprod", "bool"), ("cumsum", "bool"),
 UNSUPPORTED = {"linalg.eig", "linalg.eigvals"}
 pytestmark = [pytest.mark.filterwarnings(f"ignore:torch.{n} is deprecated")
               for n in ("ger", "qr", "triangular_solve")]
+# Functions PyTorch removed but keeps (with out=) to raise its migration message: both raise
+# RuntimeError alike with and without out (test_removed_with_out).
+REMOVED = {"lstsq": [SQ, SQ], "solve": [SQ, SQ], "symeig": [SPD], "matrix_rank": [SQ]}
 NAMESPACES = {"": brickwork, "linalg.": brickwork.linalg, F_: brickwork.nn.functional}
 
 
@@ -363,7 +374,7 @@ def declares_out(fn) -> bool:
 
 def brickwork_out_functions() -> set:
     return {prefix + name for prefix, module in NAMESPACES.items()
-            for name, fn in _functions(module) if declares_out(fn)}
+            for name, fn in _functions(module) if declares_out(fn)} - set(REMOVED)
 
 
 def _tuple(x):
@@ -479,6 +490,19 @@ def test_requires_grad_error_matches_torch(name):
         _run(name, brickwork, grad=True)
 
 
+@requires_torch
+@pytest.mark.parametrize("name", sorted(REMOVED))
+def test_removed_with_out(name):
+    for kw in ({}, {"out": "empty"}):
+        errors = []
+        for lib, convert in ((brickwork, to_brick), (torch, to_torch)):
+            out = {"out": lib.empty(0)} if kw else {}
+            with pytest.raises(RuntimeError, match="deprecated since version 1.9") as exc:
+                getattr(lib, name)(*[convert(a) for a in REMOVED[name]], **out)
+            errors.append(str(exc.value))
+        assert errors[0] == errors[1]
+
+
 @pytest.mark.parametrize("name", sorted(UNSUPPORTED))
 def test_unsupported_with_out(name):
     fn, arrays = CASES[name]
@@ -551,6 +575,7 @@ def test_out_exactly_where_torch_has_it():
                                            f"aten::{getattr(t_fn, '__name__', name)}"]):
                 expected.add(prefix + name)
     have = brickwork_out_functions()
+    expected -= set(REMOVED)  # (tested by test_removed_with_out)
     assert sorted(expected - have) == [], "PyTorch has out= here, brickwork does not"
     assert sorted(have - expected) == [], "brickwork has out= here, PyTorch does not"
 

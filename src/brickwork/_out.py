@@ -50,7 +50,9 @@ from .tensor import _SCALAR_TYPE_NAMES, Tensor, _can_cast
 _C_NAMES = {
     "float16": "c10::Half", "float32": "float", "float64": "double", "int8": "signed char",
     "int16": "short int", "int32": "int", "int64": "long int", "uint8": "unsigned char",
-    "bool": "bool",
+    "bool": "bool", "bfloat16": "c10::BFloat16", "complex64": "c10::complex<float>",
+    "complex128": "c10::complex<double>", "uint16": "unsigned short",
+    "uint32": "unsigned int", "uint64": "unsigned long",
 }
 _LEGACY_NAMES = {n: f"brickwork.{s}Tensor" for n, s in _SCALAR_TYPE_NAMES.items()}
 _LEGACY_NAMES["bool"] = "CPUBoolType"  # what PyTorch prints for a bool tensor here
@@ -303,6 +305,17 @@ _RULES = {
                          ("linalg.matrix_rank", "torch.linalg.matrix_rank"),
                          ("linalg.pinv", "linalg.pinv"), ("linalg.tensorinv", "tensorinv"),
                          ("linalg.tensorsolve", "tensorsolve"))},
+    **dict.fromkeys(("orgqr",), _Rule("cast", "torch.linalg.householder_product: Expected "
+                                      "result to be safely castable from {res} dtype, but got "
+                                      "result with dtype {out}")),
+    "geqrf": tuple(_Rule("cast", "torch.geqrf: Expected " + n + " to be safely castable from "
+                         "{res} dtype, but got " + n + " with dtype {out}") for n in ("a", "tau")),
+    "ormqr": _same("torch.ormqr: Expected input and result to have the same dtype, but input "
+                   "has dtype{res} and result has dtype {out}"),
+    "lu_unpack": (_EXPECTED,) * 3,
+    "linalg.ldl_factor": (_EXPECTED,) * 2,
+    "linalg.ldl_factor_ex": (_EXPECTED,) * 3,
+    "linalg.ldl_solve": _EXPECTED,
     **dict.fromkeys(("matrix_power", "linalg.matrix_power"), _Rule(
         "cast", "matrix_power: Expected result to be safely castable from {res} dtype, but got "
         "result with dtype {out}", then=_EXPECTED)),
@@ -444,7 +457,9 @@ _GRAD_NAMES = {
                     "logical_and logical_not logical_or logical_xor lt multinomial ne nonzero "
                     "nonzero_static not_equal linalg.norm".split()),
     **dict.fromkeys("bucketize gcd histc isin isneginf isposinf lcm searchsorted signbit "
-                    "linalg.eigvals linalg.matrix_rank".split()),
+                    "linalg.eigvals linalg.matrix_rank linalg.ldl_factor linalg.ldl_factor_ex "
+                    "linalg.ldl_solve".split()),
+    "orgqr": "linalg_householder_product",
     # Composites that PyTorch records into out (brickwork writes it without a history).
     **dict.fromkeys("inner nanquantile quantile tensordot linalg.cond linalg.matrix_norm "
                     "linalg.tensorinv linalg.tensorsolve".split()),
