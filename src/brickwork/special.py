@@ -9,11 +9,14 @@ from __future__ import annotations
 from .ops._special_ops import (digamma, entr, erfc, erfcx, erfinv, i0, i0e, i1, i1e, lgamma,
                                log_ndtr, logit, mvlgamma, ndtr, ndtri, polygamma, sinc, xlog1py,
                                xlogy, zeta)
+from .ops._special_more import *  # noqa: F401,F403
+from .ops._special_more import __all__ as _more
 from .ops.activation import log_softmax, sigmoid, softmax
 from .ops.activation_extra import erf
 from .ops.elementwise import expm1, log1p, round
 from .ops.math_extra import exp2
 from .ops.reduction_stats import logsumexp
+from .tensor import Tensor  # noqa: F401  (torch.special exports it too)
 
 # The top-level functions, which brickwork/__init__ has given out= before importing this module.
 from . import digamma, lgamma, mvlgamma  # noqa: E402,F811
@@ -27,4 +30,4 @@ multigammaln = mvlgamma
 __all__ = ["erf", "erfc", "erfcx", "erfinv", "expit", "logit", "xlogy", "xlog1py", "gammaln",
            "digamma", "psi", "polygamma", "multigammaln", "i0", "i0e", "i1", "i1e", "ndtr",
            "ndtri", "log_ndtr", "log1p", "expm1", "exp2", "sinc", "round", "entr", "logsumexp",
-           "softmax", "log_softmax", "zeta", "gammainc", "gammaincc"]
+           "softmax", "log_softmax", "zeta", "gammainc", "gammaincc", *_more]
