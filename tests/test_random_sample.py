@@ -252,3 +252,44 @@ def test_samples_on_device(device):
                 brickwork.normal(0.0, 1.0, (2,), device=dev)]
         assert all(o.device == d for o in outs)
         assert brickwork.normal(m, 0.0).cpu().tolist() == [0.0, 0.0, 0.0]
+
+
+# -- binomial ----------------------------------------------------------------------------------
+def test_binomial_moments_and_edges():
+    brickwork.manual_seed(0)
+    x = brickwork.binomial(brickwork.full((N,), 10.0), brickwork.full((N,), 0.3))
+    assert x.dtype is brickwork.float32
+    assert _within(x.mean().item(), 3.0, 2.1, N) and abs(x.var().item() - 2.1) < 0.05
+    got = brickwork.binomial(brickwork.tensor([10.0, 5.0, 2.5, -1.0, math.nan, 3.0]),
+                             brickwork.tensor([1.5, 0.0, 1.0, 0.5, 0.5, math.nan]))
+    # prob clamped to [0, 1], counts floored, negative counts give 0, NaN gives NaN
+    np.testing.assert_array_equal(got.numpy(), [10.0, 0.0, 2.0, 0.0, math.nan, math.nan])
+
+
+BINOMIAL = CaseTable()
+
+
+@BINOMIAL.case
+def binomial_broadcast_shape(L):
+    return L.binomial(L.ones(2, 3) * 4, L.tensor([0.0, 1.0, 1.0]))
+
+
+@BINOMIAL.case
+def binomial_int_count(L):
+    return L.binomial(L.tensor([1, 2]), L.tensor([0.5, 0.5]))
+
+
+@BINOMIAL.case
+def binomial_dtype_mismatch(L):
+    return L.binomial(L.tensor([1.0]), L.tensor([0.5]).double())
+
+
+@BINOMIAL.case
+def binomial_has_no_derivative(L):
+    y = L.binomial(L.tensor([3.0], requires_grad=True), L.tensor([0.5]))
+    y.sum().backward()
+
+
+@pytest.mark.parametrize("name", sorted(BINOMIAL))
+def test_binomial_behaves_like_torch(name):
+    check_behaviour(BINOMIAL[name])

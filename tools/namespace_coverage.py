@@ -15,7 +15,8 @@ import sys
 
 # (pattern, why): a public name matching a pattern is not expected in brickwork.
 FAMILIES = [
-    (r"^(q|quantize|quantized|dequantize|fake_quantize|fused_moving_avg)", "quantization"),
+    (r"^(q|quantize|quantized|dequantize|fake_quantize|fused_moving_avg)|quantized|qparams",
+     "quantization"),
     (r"^(per_tensor|per_channel|qint|quint|qscheme|int_repr|q_)", "quantization"),
     (r"^(fx|jit|onnx|export|compiler|_dynamo|package|overrides|library|ops|classes)$",
      "graph capture, TorchScript, export and extension machinery"),
@@ -24,27 +25,32 @@ FAMILIES = [
      "vendor-kernel entry points"),
     (r"^native_", "ATen's native_* kernels"),
     (r"^sym_|^Sym", "symbolic shapes"),
-    (r"^(float8|uint[1-7]$|int[1-7]$|bits|complex32|chalf|quint|qint)", "dtypes without NumPy "
-                                                                           "support"),
-    (r"^(nested|masked|sparse_(bsr|bsc|csr|csc|compressed))", "nested, masked and compressed "
-                                                              "sparse layouts"),
-    (r"^(storage|TypedStorage|UntypedStorage|\w+Storage)$", "typed storages"),
+    (r"^(float8|float4|uint[1-7]$|int[1-7]$|bits|bit$|complex32|chalf|quint|qint)",
+     "dtypes without NumPy support"),
+    (r"^(nested|masked|sparse_(bsr|bsc|csr|csc|compressed))|^(c?col|crow|row)_indices$",
+     "nested, masked and compressed sparse layouts"),
+    (r"^(storage|Storage|StorageBase|TypedStorage|UntypedStorage|\w+Storage)$",
+     "typed storages (a brickwork tensor holds an array, not a storage)"),
+    (r"^profiler_", "profiler and CUDA-graph hooks"),
+    (r"^index$", "functorch.dim's first-class dimensions (Tensor.index binds Dim objects)"),
     (r"^(Script|Graph|Node$|Block$|Value$|Use$|AliasDb|ArgumentSpec|CompleteArgumentSpec|"
      r"Argument$|Code$|CompilationUnit|ConcreteModuleType|FunctionSchema|IODescriptor|"
      r"InferredType|ErrorReport|ExecutionPlan|GraphExecutorState|LiteScriptModule|"
      r"StaticModule|TracingState|Gradient$|FileCheck|JITException|CallStack|Capsule|"
      r"DeepCopyMemoTable|DispatchKey|ExcludeDispatchKeyGuard|OperatorInfo|Tag$|"
      r"ThroughputBenchmark|Benchmark|LockingLogger|LoggerBase|NoopLogger|PyTorchFile|"
-     r"(De)?SerializationStorageContext|import_ir_module|parse_ir|parse_schema|"
+     r"(De)?[Ss]erializationStorageContext|import_ir_module|parse_ir|parse_schema|"
      r"parse_type_comment|merge_type_from_type_comment|AggregationType|BufferDict|"
-     r"DisableTorchFunction|PRIVATE_OPS|USE_|TYPE_CHECKING)|\w+Type$",
+     r"DisableTorchFunction|PRIVATE_OPS|USE_|TYPE_CHECKING|ModuleDict$|ParameterDict$|Type$|"
+     r"unify_type_list$)|\w+Type$",
      "TorchScript IR, types and C++ internals"),
     (r"_copy$", "functionalization's view-copy ops"),
     (r"^(distributed|multiprocessing|testing|hub|profiler|autograd\.profiler|futures|"
      r"monitor|utils|contrib|functorch|func|signal|masked|nested|mtia|xpu|mps|cpu|amp|"
      r"ao|backends|cuda|accelerator|serialization|random|return_types|types|storage|"
      r"version|torch_version|hub|overrides|special|linalg|fft|nn|optim|sparse|"
-     r"distributions|quasirandom|_C|_VF)$", "sub-packages, checked separately or out of scope"),
+     r"distributions|quasirandom|_C|_VF|cpp|windows|torch)$",
+     "sub-packages, checked separately or out of scope (windows is torch.signal.windows)"),
 ]
 _EXCLUDE = [(re.compile(p), why) for p, why in FAMILIES]
 

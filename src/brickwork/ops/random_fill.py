@@ -25,12 +25,13 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import STATE as _GRAD
 from ..device import array_writeable, runs_on_input_device
 from ..random import rng_for
+from .. import dtypes as _dt
 from ..tensor import _SCALAR_TYPE_NAMES, Tensor
 from ._util import xp_of
 
 # C++ spellings PyTorch uses in the continuous-distribution dtype errors of cauchy_.
-_C_TYPE_NAMES = {"float16": "c10::Half", "float32": "float", "float64": "double",
-                 "int8": "signed char", "int16": "short int", "int32": "int",
+_C_TYPE_NAMES = {"float16": "c10::Half", "bfloat16": "c10::BFloat16", "float32": "float",
+                 "float64": "double", "int8": "signed char", "int16": "short int", "int32": "int",
                  "int64": "long int", "uint8": "unsigned char", "bool": "bool"}
 
 
@@ -84,12 +85,12 @@ def _type_name(t: Tensor) -> str:
 
 
 def _need_float(t: Tensor, kernel: str) -> None:
-    if t._data.dtype.kind != "f":
+    if not _dt.is_float_array(t._data):
         raise NotImplementedError(f'"{kernel}" not implemented for \'{_type_name(t)}\'')
 
 
 def _need_continuous(t: Tensor, dist: str, names: dict | None = None) -> None:
-    if t._data.dtype.kind != "f":
+    if not _dt.is_float_array(t._data):
         name = (names or _SCALAR_TYPE_NAMES)[t._data.dtype.name]
         raise RuntimeError(f"{dist} distribution is a continuous probability distribution. "
                            f"dtype must be a floating point but you specified {name}")
@@ -215,7 +216,7 @@ def bernoulli_(self: Tensor, p=0.5, *, generator=None) -> Tensor:
     """
     rng = rng_for(generator)
     if isinstance(p, Tensor):
-        if p._data.dtype.kind != "f":
+        if not _dt.is_float_array(p._data):
             raise NotImplementedError(f'"bernoulli_tensor_cpu_p_" not implemented for '
                                       f"'{_type_name(p)}'")
         probs = _expanded(p._host(), self.shape).astype(np.float64)
@@ -270,7 +271,7 @@ def _random_bounds(t: Tensor):
     dt = t._data.dtype
     if dt == np.bool_:
         return 0, 1, None
-    if dt.kind == "f":
+    if _dt.is_float_array(dt):
         info = np.finfo(dt)
         return int(info.min), int(info.max), 2 ** (info.nmant + 1)
     info = np.iinfo(dt)
@@ -331,7 +332,7 @@ def _wide_integers(rng: np.random.Generator, low: int, high: int, shape) -> np.n
 
 
 # The out-of-place samplers use the helpers above (hence the late import).
-from .random_sample import bernoulli, multinomial, normal, poisson  # noqa: E402
+from .random_sample import bernoulli, binomial, multinomial, normal, poisson  # noqa: E402
 
 TENSOR_METHODS: dict = {
     "normal_": normal_, "uniform_": uniform_, "log_normal_": log_normal_,
@@ -342,4 +343,4 @@ TENSOR_METHODS: dict = {
 INPLACE_METHODS: tuple = ()
 # normal, bernoulli and multinomial replace factories' versions in the brickwork namespace (this
 # family is star-imported after the factories).
-__all__: list = ["normal", "bernoulli", "multinomial", "poisson"]
+__all__: list = ["normal", "bernoulli", "multinomial", "poisson", "binomial"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import dtypes as _dt
 from ..autograd.function import Function
 from ..autograd.grad_mode import STATE as _GRAD
 from ..device import resolve, runs_on_input_device
@@ -92,7 +93,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
         raise TypeError("normal() with a tensor mean or std takes no size or requires_grad "
                         "(the result's shape follows the tensors)")
     like = mean if m_t else std
-    if like._data.dtype.kind != "f":
+    if not _dt.is_float_array(like._data):
         raise _not_implemented("normal_kernel_cpu", like)
     # dtype and device come from out= (see _out.py): the result is computed in out's dtype.
     if device is not None and resolve(device) != like._device:
@@ -156,7 +157,7 @@ def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
     dtype and shape. See: torch.bernoulli."""
     rng = rng_for(generator)
     if p is None:
-        if input._data.dtype.kind != "f":
+        if not _dt.is_float_array(input._data):
             raise _not_implemented("bernoulli_tensor_cpu_p_", input)
         probs = input._host()
         if not ((probs >= 0) & (probs <= 1)).all():
@@ -185,7 +186,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
     Without replacement an index is not drawn twice in a row; zero-weight categories are
     drawn only after every positive one. See: torch.multinomial.
     """
-    if input._data.dtype.kind != "f":
+    if not _dt.is_float_array(input._data):
         raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
                            f"{_SCALAR_TYPE_NAMES[input._data.dtype.name]}")
     if input.ndim not in (1, 2):
@@ -238,7 +239,7 @@ def poisson(input: Tensor, generator=None) -> Tensor:
 
     See: torch.poisson.
     """
-    if input._data.dtype.kind != "f":
+    if not _dt.is_float_array(input._data):
         raise _not_implemented("poisson_cpu", input)
     rates = input._host().astype(np.float64)
     if not (rates >= 0).all():  # NaN fails too, as in PyTorch
@@ -255,4 +256,43 @@ def poisson(input: Tensor, generator=None) -> Tensor:
     return _finish(draws.astype(input._data.dtype), input, (input,), "PoissonBackward0")
 
 
-__all__ = ["normal", "bernoulli", "multinomial", "poisson"]
+class _NoDerivative(_Sampled):
+    """A sample whose gradient PyTorch does not define: backward raises, as PyTorch's does."""
+
+    _backward_name = "NotImplemented"
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError("derivative for aten::binomial is not implemented")
+
+
+@runs_on_input_device
+def binomial(count: Tensor, prob: Tensor, generator=None) -> Tensor:
+    """Samples from Binomial(``count``, ``prob``) distributions (broadcast; float results).
+
+    Counts are floored; ``prob`` is clamped to [0, 1]; a NaN count or probability gives NaN.
+    See: torch.binomial.
+    """
+    if not _dt.is_float_array(count._data):
+        raise ValueError(f"binomial only supports floating-point dtypes for count, got: "
+                         f"{_SCALAR_TYPE_NAMES[count._data.dtype.name]}")
+    if prob.dtype is not count.dtype:
+        raise RuntimeError(f"Found dtype {_SCALAR_TYPE_NAMES[prob._data.dtype.name]} but "
+                           f"expected {_SCALAR_TYPE_NAMES[count._data.dtype.name]}")
+    n, p = np.broadcast_arrays(count._host().astype(np.float64), prob._host().astype(np.float64))
+    if np.isinf(n).any():  # PyTorch's sampler never returns here; say so instead
+        raise RuntimeError("binomial: count must be finite")
+    nan = np.isnan(n) | np.isnan(p)
+    trials = np.where(nan, 0, np.maximum(np.floor(np.where(nan, 0, n)), 0)).astype(np.int64)
+    draws = rng_for(generator).binomial(trials, np.clip(np.where(nan, 0.5, p), 0.0, 1.0))
+    draws = np.where(nan, np.nan, draws.astype(np.float64)).astype(count._data.dtype)
+    like = count if count.ndim >= prob.ndim else prob
+    arr = like._data
+    out = draws if isinstance(arr, np.ndarray) else xp_of(arr).asarray(draws)
+    params = tuple(t for t in (count, prob) if t._requires_grad)
+    if _GRAD.enabled and params:
+        return _NoDerivative.apply(out, *params)
+    return _make(out, like._device)
+
+
+__all__ = ["normal", "bernoulli", "multinomial", "poisson", "binomial"]
