@@ -28,7 +28,9 @@ DEVICE = {"brickwork": "cpu", "torch": "cpu"}
 requires_torch = pytest.mark.skipif(torch is None, reason="PyTorch (the reference) not installed")
 
 TOLERANCES = {  # (atol, rtol) by dtype name
+    "bfloat16": (1e-2, 2e-2),  # 8 significant bits: about two units in the last place
     "float16": (1e-2, 1e-2), "float32": (1e-5, 1e-4), "float64": (1e-10, 1e-8),
+    "complex64": (1e-5, 1e-4), "complex128": (1e-10, 1e-8),
 }
 
 
@@ -37,6 +39,9 @@ def rand_array(shape, dtype="float32", low=-2.0, high=2.0, seed=0) -> np.ndarray
     rng = np.random.default_rng(seed)
     if np.dtype(dtype).kind == "b":
         return rng.random(shape) > 0.5
+    if np.dtype(dtype).kind == "c":  # real and imaginary parts each uniform in [low, high)
+        parts = rng.uniform(low, high, size=tuple(shape) + (2,))
+        return (parts[..., 0] + 1j * parts[..., 1]).astype(dtype)
     if np.dtype(dtype).kind in "iu":
         return rng.integers(int(low), int(high), size=shape).astype(dtype)
     return rng.uniform(low, high, size=shape).astype(dtype)
@@ -68,7 +73,11 @@ def brickwork_device(device: str):
 
 
 def to_torch(arr, requires_grad=False):
-    t = torch.from_numpy(np.array(arr, copy=True))
+    arr = np.asarray(arr)
+    if arr.dtype == brickwork.bfloat16.np:  # torch.from_numpy knows no ml_dtypes bfloat16
+        t = torch.from_numpy(arr.view(np.uint16).copy()).view(torch.bfloat16)
+    else:
+        t = torch.from_numpy(np.array(arr, copy=True))
     if DEVICE["torch"] != "cpu":
         t = t.to(DEVICE["torch"])
     return t.requires_grad_(requires_grad)
@@ -87,8 +96,10 @@ def pick(lib, b_module, t_module):
 
 
 def host(t) -> np.ndarray:
-    """A brickwork or torch tensor's values as a NumPy array, from any device."""
-    return t.detach().cpu().numpy()
+    """A brickwork or torch tensor's values as a NumPy array, from any device (bfloat16, which
+    neither library's ``numpy()`` gives, as float32)."""
+    t = t.detach().cpu().resolve_conj()
+    return (t.float() if str(t.dtype).endswith("bfloat16") else t).numpy()
 
 
 def assert_on_device(t, what="output"):
@@ -108,13 +119,15 @@ def _as_tuple(x):
 def assert_close(b, t, atol=None, rtol=None, what="output", check_dtype=True):
     """Compare one brickwork tensor with one torch tensor: shape, dtype and values."""
     assert isinstance(b, brickwork.Tensor), f"{what}: brickwork gave {type(b).__name__}"
-    tn = t.detach().cpu().numpy()
+    tn = host(t)
     assert tuple(b.shape) == tuple(t.shape), f"{what}: shape {tuple(b.shape)} != {tuple(t.shape)}"
     if check_dtype:
         assert b.dtype.name == str(t.dtype).replace("torch.", ""), \
             f"{what}: dtype {b.dtype} != {t.dtype}"
     d_atol, d_rtol = TOLERANCES.get(b.dtype.name, (0, 0))
-    np.testing.assert_allclose(b.detach()._host(), tn, atol=d_atol if atol is None else atol,
+    bn = b.detach()._host()
+    bn = bn.astype(np.float32) if bn.dtype == brickwork.bfloat16.np else bn
+    np.testing.assert_allclose(bn, tn, atol=d_atol if atol is None else atol,
                                rtol=d_rtol if rtol is None else rtol, err_msg=what,
                                equal_nan=True)
 
@@ -138,7 +151,7 @@ def check_op(fn, inputs, *, grad=None, atol=None, rtol=None, grad_atol=None, gra
     arrays = [rand_array(a, seed=seed + i) if isinstance(a, tuple) else np.asarray(a)
               for i, a in enumerate(inputs)]
     if grad is None:
-        grad = [a.dtype.kind == "f" for a in arrays]
+        grad = [a.dtype.kind in "fc" or a.dtype == brickwork.bfloat16.np for a in arrays]
     b_in = [to_brick(a, g) for a, g in zip(arrays, grad)]
     t_in = [to_torch(a, g) for a, g in zip(arrays, grad)]
     with brickwork.device(DEVICE["brickwork"]):  # factories inside fn allocate there too
@@ -158,9 +171,9 @@ def check_op(fn, inputs, *, grad=None, atol=None, rtol=None, grad_atol=None, gra
         rng = np.random.default_rng(seed + 100)
         b_loss, t_loss = None, None
         for b, t in diff:
-            up = rng.uniform(-1, 1, size=tuple(t.shape)).astype(str(t.dtype)[6:])
-            bl = (b * to_brick(up)).sum()
-            tl = (t * to_torch(up)).sum()
+            up = _upstream(rng, t)
+            bl = _real_sum(b * to_brick(up))
+            tl = _real_sum(t * to_torch(up))
             b_loss = bl if b_loss is None else b_loss + bl
             t_loss = tl if t_loss is None else t_loss + tl
         b_loss.backward()
@@ -179,13 +192,27 @@ def check_op(fn, inputs, *, grad=None, atol=None, rtol=None, grad_atol=None, gra
     return b_out
 
 
+def _upstream(rng, t):
+    """A random upstream gradient for output ``t`` (complex for complex outputs)."""
+    dt = str(t.dtype)[6:]
+    up = rng.uniform(-1, 1, size=tuple(t.shape))
+    if "complex" in dt:
+        up = up + 1j * rng.uniform(-1, 1, size=tuple(t.shape))
+    return up.astype(dt)
+
+
+def _real_sum(x):
+    """``x.sum()``, or ``x.real.sum()`` for complex ``x``: a real loss, as backward needs."""
+    return x.real.sum() if x.is_complex() else x.sum()
+
+
 def _weighted_sum(lib, outs, seed, like_torch):
     """``sum(out_i * v_i)`` over the differentiable outputs, with the same random ``v_i``."""
     rng = np.random.default_rng(seed)
     loss = None
     for o, t in outs:
-        up = rng.uniform(-1, 1, size=tuple(t.shape)).astype(str(t.dtype)[6:])
-        term = (o * (to_torch(up) if like_torch else to_brick(up))).sum()
+        up = _upstream(rng, t)
+        term = _real_sum(o * (to_torch(up) if like_torch else to_brick(up)))
         loss = term if loss is None else loss + term
     return loss
 
@@ -227,7 +254,7 @@ def check_second_order(fn, arrays, grad, *, seed=1, atol=None, rtol=None):
     t_h = torch.autograd.grad(t2, [t_in[i] for i in idx], allow_unused=True)
     for i, b, t in zip(idx, b_h, t_h):
         what = f"second derivative wrt input {i}"
-        if t is None or t._is_zerotensor() or not t.detach().cpu().numpy().any():
+        if t is None or t._is_zerotensor() or not host(t).any():
             assert b is None or not b._host().any(), what
             continue
         assert b is not None, f"{what}: brickwork produced no gradient"

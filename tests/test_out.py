@@ -88,6 +88,10 @@ CASES = {
     "baddbmm": (lambda L, x, a, m, **o: L.baddbmm(x, a, m, alpha=0.5, **o), [X, BA, BM]),
     "bernoulli": (lambda L, u, **o: L.bernoulli(u, **o), [U]),
     "bitwise_and": (lambda L, i, j, **o: L.bitwise_and(i, j, **o), [I, J]),
+    "bitwise_left_shift": (lambda L, i, **o: L.bitwise_left_shift(i, 2, **o), [I]),
+    "bitwise_right_shift": (lambda L, i, j, **o: L.bitwise_right_shift(i, j.abs(), **o), [I, J]),
+    "hash_tensor": (lambda L, x, **o: L.hash_tensor(x, 1, **o), [X]),
+    "range": (lambda L, **o: L.range(1, 7, 2, **o), []),
     "bitwise_not": (lambda L, i, **o: L.bitwise_not(i, **o), [I]),
     "bitwise_or": (lambda L, i, j, **o: L.bitwise_or(i, j, **o), [I, J]),
     "bitwise_xor": (lambda L, i, j, **o: L.bitwise_xor(i, j, **o), [I, J]),
@@ -250,6 +254,9 @@ CASES = {
         lambda L, x, g, y, **o: L.scatter_reduce(x, 1, g, y, "amax", **o), [X, G, Y]),
     "searchsorted": (lambda L, s, x, **o: L.searchsorted(s, x, out_int32=True, **o), [SEQ, X]),
     "sgn": (lambda L, x, **o: L.sgn(x, **o), [X]),
+    "angle": (lambda L, x, **o: L.angle(x, **o), [X]),
+    "complex": (lambda L, x, y, **o: L.complex(x, y, **o), [X, Y]),
+    "polar": (lambda L, x, y, **o: L.polar(x, y, **o), [P, Y]),
     "sigmoid": (lambda L, x, **o: L.sigmoid(x, **o), [X]),
     "sign": (lambda L, x, **o: L.sign(x, **o), [X]),
     "signbit": (lambda L, x, **o: L.signbit(x, **o), [X]),
@@ -291,7 +298,8 @@ CASES = {
     "linalg.cond": (lambda L, a, **o: L.linalg.cond(a, **o), [SPD]),
     "linalg.cross": (lambda L, x, y, **o: L.linalg.cross(x, y, **o), [X, Y]),
     "linalg.det": (lambda L, a, **o: L.linalg.det(a, **o), [SQ]),
-    "linalg.eig": (lambda L, a, **o: L.linalg.eig(a, **o), [SQ]),
+    # float64: NumPy computes float32 in double, so only then are the phases LAPACK's own.
+    "linalg.eig": (lambda L, a, **o: L.linalg.eig(a, **o), [SQ.astype(np.float64)]),
     "linalg.eigh": (lambda L, a, **o: L.linalg.eigh(a, **o), [SPD]),
     "linalg.eigvals": (lambda L, a, **o: L.linalg.eigvals(a, **o), [SQ]),
     "linalg.eigvalsh": (lambda L, a, **o: L.linalg.eigvalsh(a, "U", **o), [SPD]),
@@ -334,10 +342,64 @@ CASES = {
     "linalg.vecdot": (lambda L, x, y, **o: L.linalg.vecdot(x, y, dim=0, **o), [X, Y]),
     "linalg.vector_norm": (lambda L, x, **o: L.linalg.vector_norm(x, 1, 1, **o), [X]),
     F_ + "avg_pool2d": (lambda L, x, **o: L.nn.functional.avg_pool2d(x, 2, **o), [IMG]),
+    F_ + "avg_pool3d": (lambda L, x, **o: L.nn.functional.avg_pool3d(x, 2, **o),
+                        [rand_array((1, 2, 2, 4, 4), seed=16)]),
     F_ + "gelu": (lambda L, x, **o: L.nn.functional.gelu(x, **o), [X]),
     F_ + "linear": (lambda L, a, m, v, **o: L.nn.functional.linear(a, m.T, v, **o), [A, M, V]),
     F_ + "softplus": (lambda L, x, **o: L.nn.functional.softplus(x, 2.0, **o), [X]),
+    # the nn functions of ops/nn_extra.py (issue 15)
+    "threshold": (lambda L, x, **o: L.threshold(x, 0.1, 2.0, **o), [X]),
+    "hardshrink": (lambda L, x, **o: L.hardshrink(x, 0.3, **o), [X]),
+    "frobenius_norm": (lambda L, x, **o: L.frobenius_norm(x, [1], **o), [X]),
+    "nuclear_norm": (lambda L, x, **o: L.nuclear_norm(x, **o), [X]),
+    F_ + "hardshrink": (lambda L, x, **o: L.nn.functional.hardshrink(x, **o), [X]),
+    F_ + "softshrink": (lambda L, x, **o: L.nn.functional.softshrink(x, 0.2, **o), [X]),
+    F_ + "logsigmoid": (lambda L, x, **o: L.nn.functional.logsigmoid(x, **o), [X]),
+    F_ + "normalize": (lambda L, x, **o: L.nn.functional.normalize(x, 1.0, 0, **o), [X]),
+    **{"fft." + n: ((lambda n: lambda L, x, **o: getattr(L.fft, n)(x, **o))(n), [X])
+       for n in "fft ifft rfft ihfft fft2 ifft2 rfft2 ihfft2 fftn ifftn rfftn ihfftn".split()},
+    # c2r transforms of a one-sided spectrum (computed from X, so that grad=True reaches them)
+    **{"fft." + n: ((lambda n: lambda L, x, **o: getattr(L.fft, n)(L.fft.rfft(x), **o))(n), [X])
+       for n in "irfft hfft irfft2 hfft2 irfftn hfftn".split()},
+    "fft.fftfreq": (lambda L, **o: L.fft.fftfreq(5, 0.5, **o), []),
+    "fft.rfftfreq": (lambda L, **o: L.fft.rfftfreq(6, **o), []),
 }
+
+
+def _special_cases() -> dict:
+    """torch.special's functions: unary ones on (0, 1), polynomials of degree 3, the rest."""
+    def unary(name):
+        return lambda L, x, **o: getattr(L.special, name)(x, **o)
+
+    def poly(name):
+        return lambda L, x, **o: getattr(L.special, name)(x, 3, **o)
+
+    def binary(name):
+        return lambda L, x, y, **o: getattr(L.special, name)(x, y, **o)
+
+    cases = {}
+    for name in ("airy_ai bessel_j0 bessel_j1 bessel_y0 bessel_y1 digamma entr erf erfc erfcx "
+                 "erfinv exp2 expit expm1 gammaln i0 i0e i1 i1e log1p log_ndtr logit "
+                 "modified_bessel_i0 modified_bessel_i1 modified_bessel_k0 modified_bessel_k1 "
+                 "ndtr ndtri psi round scaled_modified_bessel_k0 scaled_modified_bessel_k1 sinc "
+                 "spherical_bessel_j0").split():
+        cases[name] = (unary(name), [U])
+    for name in ("chebyshev_polynomial_t chebyshev_polynomial_u chebyshev_polynomial_v "
+                 "chebyshev_polynomial_w hermite_polynomial_h hermite_polynomial_he "
+                 "laguerre_polynomial_l legendre_polynomial_p shifted_chebyshev_polynomial_t "
+                 "shifted_chebyshev_polynomial_u shifted_chebyshev_polynomial_v "
+                 "shifted_chebyshev_polynomial_w").split():
+        cases[name] = (poly(name), [U])
+    for name in "gammainc gammaincc xlog1py xlogy".split():
+        cases[name] = (binary(name), [P, U])
+    cases["zeta"] = (binary("zeta"), [G1, P])
+    cases["polygamma"] = (lambda L, x, **o: L.special.polygamma(1, x, **o), [P])
+    cases["multigammaln"] = (lambda L, x, **o: L.special.multigammaln(x, 2, **o), [G1])
+    cases["logsumexp"] = (lambda L, x, **o: L.special.logsumexp(x, 1, **o), [X])
+    return {"special." + k: v for k, v in cases.items()}
+
+
+CASES.update(_special_cases())
 # Their values differ from PyTorch's (another generator) or are undefined: compare shape and
 # dtype with PyTorch, and values with brickwork's own call under the same seed.
 RANDOM = {"bernoulli", "multinomial", "normal", "rand", "randint", "randn", "randperm", "empty"}
@@ -348,14 +410,20 @@ RANDOM = {"bernoulli", "multinomial", "normal", "rand", "randint", "randn", "ran
 DTYPE_DEVIATIONS = {("arange", "bool"), ("cumprod", "bool"), ("cumsum", "bool"),
                     ("linspace", "bool"), ("logspace", "bool"), ("nansum", "bool"),
                     ("nansum", "int32"), ("randperm", "bool"), ("ldexp", "float64")}
-# Complex results brickwork cannot make yet: with or without out they raise NotImplementedError.
-UNSUPPORTED = {"linalg.eig", "linalg.eigvals"}
+# Results brickwork cannot make: with or without out they raise NotImplementedError.
+UNSUPPORTED: set = set()
 pytestmark = [pytest.mark.filterwarnings(f"ignore:torch.{n} is deprecated")
-              for n in ("ger", "qr", "triangular_solve")]
+              for n in ("ger", "qr", "triangular_solve", "range")]
 # Functions PyTorch removed but keeps (with out=) to raise its migration message: both raise
 # RuntimeError alike with and without out (test_removed_with_out).
 REMOVED = {"lstsq": [SQ, SQ], "solve": [SQ, SQ], "symeig": [SPD], "matrix_rank": [SQ]}
-NAMESPACES = {"": brickwork, "linalg.": brickwork.linalg, F_: brickwork.nn.functional}
+# Sparse results: out= must be a sparse tensor (tested in tests/test_sparse_ops.py).
+SPARSE_OUT = ("hspmm", "sspaddmm")
+# out= that PyTorch's binding accepts, but whose kernel exists only on CUDA (the CPU reference
+# cannot run it), so brickwork leaves it out: the SyncBatchNorm kernel batch_norm_elemt.
+CUDA_ONLY_OUT = ("batch_norm_elemt",)
+NAMESPACES = {"": brickwork, "linalg.": brickwork.linalg, F_: brickwork.nn.functional,
+              "fft.": brickwork.fft, "special.": brickwork.special}
 
 
 def _functions(module):
@@ -374,7 +442,8 @@ def declares_out(fn) -> bool:
 
 def brickwork_out_functions() -> set:
     return {prefix + name for prefix, module in NAMESPACES.items()
-            for name, fn in _functions(module) if declares_out(fn)} - set(REMOVED)
+            for name, fn in _functions(module) if declares_out(fn)} - set(REMOVED) \
+        - set(SPARSE_OUT)
 
 
 def _tuple(x):
@@ -435,6 +504,7 @@ def test_out_is_written_and_returned(name):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         warnings.filterwarnings("ignore", "torch.chain_matmul is deprecated")  # as PyTorch's
+        warnings.filterwarnings("ignore", "torch.range is deprecated")
         b_ref, b_out, _ = _run(name, brickwork, make_out=sized)
     for o, alias, r in zip(b_out, aliases, _tuple(b_ref)):
         if name != "empty":
@@ -564,8 +634,9 @@ def torch_takes_out(fn, aten_names) -> bool:
 
 @requires_torch
 def test_out_exactly_where_torch_has_it():
-    torch_modules = {"": torch, "linalg.": torch.linalg, F_: torch.nn.functional}
-    aten_prefix = {"": "", "linalg.": "linalg_", F_: ""}
+    torch_modules = {"": torch, "linalg.": torch.linalg, F_: torch.nn.functional,
+                     "fft.": torch.fft, "special.": torch.special}
+    aten_prefix = {"": "", "linalg.": "linalg_", F_: "", "fft.": "fft_", "special.": "special_"}
     expected = set()
     for prefix, module in NAMESPACES.items():
         for name, _ in _functions(module):
@@ -575,7 +646,7 @@ def test_out_exactly_where_torch_has_it():
                                            f"aten::{getattr(t_fn, '__name__', name)}"]):
                 expected.add(prefix + name)
     have = brickwork_out_functions()
-    expected -= set(REMOVED)  # (tested by test_removed_with_out)
+    expected -= set(REMOVED) | set(SPARSE_OUT) | set(CUDA_ONLY_OUT)  # (tested elsewhere)
     assert sorted(expected - have) == [], "PyTorch has out= here, brickwork does not"
     assert sorted(have - expected) == [], "brickwork has out= here, PyTorch does not"
 

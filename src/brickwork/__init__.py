@@ -17,11 +17,11 @@ from .size import Size
 from .tensor import Tensor
 from . import _tensor_methods  # noqa: F401  (installs operators and methods on Tensor)
 from ._tensor_str import get_printoptions, printoptions, set_printoptions
-from .factories import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,
-                        HalfTensor, IntTensor, LongTensor, ShortTensor, arange, as_tensor,
-                        asarray, empty, empty_like, eye, from_numpy, full, full_like, jagged,
-                        layout, linspace, logspace, ones, ones_like, rand, rand_like, randint,
-                        randint_like, randn, randn_like, randperm, sparse_bsc, sparse_bsr,
+from .factories import (BFloat16Tensor, BoolTensor, ByteTensor, CharTensor, DoubleTensor,
+                        FloatTensor, HalfTensor, IntTensor, LongTensor, ShortTensor, arange,
+                        as_tensor, asarray, empty, empty_like, eye, from_numpy, full, full_like,
+                        jagged, layout, linspace, logspace, ones, ones_like, rand, rand_like,
+                        randint, randint_like, randn, randn_like, randperm, sparse_bsc, sparse_bsr,
                         sparse_coo, sparse_csc, sparse_csr, strided, tensor, zeros, zeros_like)
 from .ops.activation import *  # noqa: F401,F403
 from .ops.comparison import *  # noqa: F401,F403
@@ -69,7 +69,7 @@ _install_out(globals())  # out= on each function that has it in PyTorch (see _ou
 
 from . import nn, optim, training, utils  # noqa: E402,F401
 from . import accelerator, amp, backends, distributions, special, version  # noqa: E402,F401
-from . import fft, sparse  # noqa: E402,F401
+from . import cpu, fft, sparse  # noqa: E402,F401
 from .amp.autocast_mode import *  # noqa: E402,F401,F403
 GradScaler = amp.GradScaler
 from ._settings import *  # noqa: E402,F401,F403

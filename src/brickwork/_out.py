@@ -89,7 +89,8 @@ class _Rule:
         """Raise when an array of dtype ``res`` may not be written into one of dtype ``out``."""
         ok = (self.kind == "any" or res == out
               or (self.kind == "cast" and _can_cast(res, out))
-              or (self.kind == "float" and out.kind == "f"))
+              or (self.kind == "float" and out.kind == "f")
+              or (self.kind == "complex" and out.kind == "c"))
         if not ok:
             raise self.error(self.template.format(
                 res=_SCALAR_TYPE_NAMES[res.name], out=_SCALAR_TYPE_NAMES[out.name],
@@ -284,13 +285,21 @@ _RULES = {
     **dict.fromkeys("abs absolute bitwise_not ceil clamp clamp_max clamp_min clip fix floor "
                     "frac neg negative round sgn sign trunc nn.functional.gelu "
                     "nn.functional.softplus".split(), _FOUND),
+    # The nn functions of ops/nn_extra.py (issue 15).
+    "threshold": _CAST,
+    **dict.fromkeys("hardshrink nn.functional.hardshrink nn.functional.softshrink".split(),
+                    _FOUND),
+    "nn.functional.logsigmoid": _same("expected scalar type {res} but found {out}"),
+    "frobenius_norm": _EXPECTED,
+    "nuclear_norm": _same("linalg.matrix_norm expected out tensor dtype {res} but got: {out}"),
     **dict.fromkeys(
         "addmm addmv argmax argmin argsort baddbmm bmm cross gather index_add inverse isin "
         "log_softmax lu_solve matmul mm mv norm renorm scatter scatter_add softmax "
         "take_along_dim tril triu linalg.cholesky linalg.cross linalg.det linalg.eigh "
         "linalg.eigvalsh linalg.inv linalg.lu linalg.lu_solve linalg.matmul linalg.qr "
         "linalg.slogdet linalg.solve linalg.svd linalg.svdvals linalg.vector_norm "
-        "nn.functional.avg_pool2d nn.functional.linear".split(), _EXPECTED),
+        "nn.functional.avg_pool2d nn.functional.avg_pool3d nn.functional.linear".split(),
+        _EXPECTED),
     # Several results: one rule per output; max(x)/max(x, y) are TensorIterator ops.
     **dict.fromkeys("max min sort topk qr slogdet triangular_solve linalg.cholesky_ex "
                     "linalg.inv_ex linalg.lu_factor linalg.solve_ex".split(),
@@ -384,6 +393,22 @@ _RULES = {
     "logsumexp": _Rule("float", "logsumexp(): Expected floating point type for result tensor, "
                                 "but got: {out}"),
     "multinomial": _same("multinomial expects Long tensor out, got: {out}"),
+    # torch.special: TensorIterator ops under their special names, and the three that are not.
+    **dict.fromkeys(["special." + n for n in (
+        "airy_ai bessel_j0 bessel_j1 bessel_y0 bessel_y1 chebyshev_polynomial_t "
+        "chebyshev_polynomial_u chebyshev_polynomial_v chebyshev_polynomial_w digamma entr erf "
+        "erfc erfcx erfinv exp2 expit expm1 gammainc gammaincc gammaln hermite_polynomial_h "
+        "hermite_polynomial_he i0 i0e i1 i1e laguerre_polynomial_l legendre_polynomial_p log1p "
+        "log_ndtr logit modified_bessel_i0 modified_bessel_i1 modified_bessel_k0 "
+        "modified_bessel_k1 ndtr ndtri polygamma psi scaled_modified_bessel_k0 "
+        "scaled_modified_bessel_k1 shifted_chebyshev_polynomial_t shifted_chebyshev_polynomial_u "
+        "shifted_chebyshev_polynomial_v shifted_chebyshev_polynomial_w sinc spherical_bessel_j0 "
+        "xlog1py xlogy zeta").split()], _CAST),
+    "special.round": _FOUND,
+    "special.multigammaln": _Rule("cast", "mvlgamma: result type {res} can't be cast to the "
+                                          "desired output type {res}"),
+    "special.logsumexp": _Rule("float", "logsumexp(): Expected floating point type for result "
+                                        "tensor, but got: {out}"),
     "nonzero": _same("nonzero: Expected out tensor to have scalar type Long but got scalar "
                      "type{out}"),
     "normal": _Rule("float", "\"normal_kernel_cpu\" not implemented for '{out}'",
@@ -396,6 +421,9 @@ _RULES = {
     "aminmax": (_EXPECTED, _EXPECTED),
     "column_stack": _CAT,
     "conj_physical": _FOUND,
+    "angle": _CAST,
+    **dict.fromkeys(("complex", "polar"), _same(
+        "Expected object of scalar type {res} but got scalar type {out} for argument 'out'")),
     **dict.fromkeys(("igamma", "igammac"), _CAST),
     **{n: _same(n + " does not support non-boolean outputs.") for n in ("isposinf", "isneginf")},
     "kthvalue": (_same("output values must be of same type as input"),
@@ -408,10 +436,27 @@ _RULES = {
                             "got scalar type{out}"),
     # PyTorch computes it as nansum into out, then divides: integer outs reach nansum's kernel.
     "nanmean": _Rule("float", "\"nansum_cpu\" not implemented for '{out}'", NotImplementedError),
+    # torch.fft: complex results take any complex out (ifft/ihfft of a real input, computed as
+    # a conjugate, only their own dtype); real (c2r) results any floating out. PyTorch names
+    # the n-dimensional function in the 2-D ones' messages.
+    **{"fft." + n: _Rule("complex", m + " expects a complex output tensor, but got {out}")
+       for n, m in (("fft", "fft"), ("rfft", "rfft"), ("fft2", "fftn"), ("ifft2", "fftn"),
+                    ("fftn", "fftn"), ("ifftn", "fftn"), ("rfft2", "rfftn"),
+                    ("rfftn", "rfftn"), ("ihfft2", "ihfftn"), ("ihfftn", "ihfftn"))},
+    **{"fft." + n: _Rule("complex", n + " expects a complex output tensor, but got {out}",
+                         then=_FOUND) for n in ("ifft", "ihfft")},
+    **{"fft." + n: _Rule("float", m + " expects a floating point output tensor, but got {out}")
+       for n, m in (("irfft", "irfft"), ("hfft", "hfft"), ("irfft2", "irfftn"),
+                    ("irfftn", "irfftn"), ("hfft2", "hfftn"), ("hfftn", "hfftn"))},
+    **dict.fromkeys(("fft.fftfreq", "fft.rfftfreq"), _ANY),
+    # (tensor_extra / torch_extra)
+    **dict.fromkeys(("bitwise_left_shift", "bitwise_right_shift"), _CAST),
+    "hash_tensor": _same("Expected result to be of dtype uint64, but got {out}"),
+    "range": _ANY,
 }
 
 _FACTORIES = frozenset("arange empty eye full linspace logspace normal ones rand randint randn "
-                       "randperm zeros".split())
+                       "randperm zeros range".split())
 # Functions that compute in out's dtype when no dtype is given (PyTorch infers it from out),
 # with PyTorch's error for a dtype that is not out's.
 _FROM_OUT = {
@@ -419,6 +464,8 @@ _FROM_OUT = {
         "same", "dtype {res} does not match dtype of out parameter ({out})")),
     **dict.fromkeys("cumprod cumsum nansum prod sum".split(), _EXPECTED),
     "nanmean": _same("nansum: provided dtype must match dtype of result. Got {res} and {out}."),
+    **dict.fromkeys(("fft.fftfreq", "fft.rfftfreq"), _Rule(
+        "same", "dtype {res} does not match dtype of out parameter ({out})")),
 }
 
 # The op PyTorch names in the autograd error, where it is not the function's own name.
@@ -445,6 +492,8 @@ _GRAD_NAMES = {
     **dict.fromkeys(("linalg.eigh", "linalg.eigvalsh"), "_linalg_eigh"),
     **dict.fromkeys(("linalg.solve", "linalg.solve_ex"), "_linalg_solve_ex"),
     "linalg.det": "_linalg_det", "heaviside": "aten::heaviside", "histogram": "aten::histogram",
+    "frobenius_norm": "norm", "nn.functional.logsigmoid": "log_sigmoid_forward",
+    "nuclear_norm": None,  # a composite (linalg.matrix_norm) that PyTorch records into out
     **{n: "linalg_" + n[7:] for n in "linalg.eig linalg.householder_product linalg.lstsq "
        "linalg.lu linalg.pinv linalg.solve_triangular".split()},
     **dict.fromkeys("cat column_stack concat concatenate dstack hstack row_stack vstack"
@@ -452,14 +501,34 @@ _GRAD_NAMES = {
     **{n: "aten::" + n for n in _FACTORIES if n != "normal"},
     **{n: "aten::" + n for n in "bitwise_and bitwise_not bitwise_or bitwise_xor floor_divide"
        .split()},
+    # torch.special: its own kernels are named special_*, its aliases by what they alias, and
+    # the Bessel functions and polynomials have no derivative (out= always goes through).
+    **{"special." + n: "special_" + n for n in
+       "entr erfcx i0e i1 i1e log_ndtr ndtri xlog1py zeta".split()},
+    "special.expit": "sigmoid", "special.gammainc": "igamma", "special.gammaincc": "igammac",
+    "special.gammaln": "lgamma", "special.multigammaln": "mvlgamma", "special.psi": "digamma",
+    **dict.fromkeys("special." + n for n in
+                    "airy_ai bessel_j0 bessel_j1 bessel_y0 bessel_y1 chebyshev_polynomial_t "
+                    "chebyshev_polynomial_u chebyshev_polynomial_v chebyshev_polynomial_w "
+                    "hermite_polynomial_h hermite_polynomial_he laguerre_polynomial_l "
+                    "legendre_polynomial_p modified_bessel_i0 modified_bessel_i1 "
+                    "modified_bessel_k0 modified_bessel_k1 ndtr scaled_modified_bessel_k0 "
+                    "scaled_modified_bessel_k1 shifted_chebyshev_polynomial_t "
+                    "shifted_chebyshev_polynomial_u shifted_chebyshev_polynomial_v "
+                    "shifted_chebyshev_polynomial_w spherical_bessel_j0".split()),
     # Ops without a derivative: PyTorch lets even an out that requires grad through.
     **dict.fromkeys("all any argmax argmin eq ge greater greater_equal gt le less less_equal "
                     "logical_and logical_not logical_or logical_xor lt multinomial ne nonzero "
                     "nonzero_static not_equal linalg.norm".split()),
-    **dict.fromkeys("bucketize gcd histc isin isneginf isposinf lcm searchsorted signbit "
-                    "linalg.eigvals linalg.matrix_rank linalg.ldl_factor linalg.ldl_factor_ex "
+    **dict.fromkeys("bucketize gcd hash_tensor histc isin isneginf isposinf lcm searchsorted "
+                    "signbit linalg.eigvals linalg.matrix_rank linalg.ldl_factor linalg.ldl_factor_ex "
                     "linalg.ldl_solve".split()),
     "orgqr": "linalg_householder_product",
+    **{"fft." + n: "_fft_r2c" for n in ("fft", "rfft", "rfft2", "rfftn")},
+    **{"fft." + n: "_fft_c2r" for n in ("irfft", "hfft", "irfft2", "irfftn", "hfft2", "hfftn")},
+    **{"fft." + n: "_fft_c2c" for n in ("fft2", "ifft2", "fftn", "ifftn", "ihfft2", "ihfftn")},
+    # ifft/ihfft of a real input end in conj_physical_out, which PyTorch lets record into out.
+    **dict.fromkeys(("fft.ifft", "fft.ihfft")),
     # Composites that PyTorch records into out (brickwork writes it without a history).
     **dict.fromkeys("inner nanquantile quantile tensordot linalg.cond linalg.matrix_norm "
                     "linalg.tensorinv linalg.tensorsolve".split()),
@@ -475,16 +544,19 @@ _UNCHECKED_INPUTS = frozenset("diag softmax log_softmax bitwise_and bitwise_not 
 _OUT_NEEDS_DIM = frozenset(("median", "nanmedian"))
 
 # Kernels that resize a non-empty out of another shape without PyTorch's deprecation warning.
-_SILENT_RESIZE = _FACTORIES | {"addbmm", "bernoulli", "multinomial", "narrow_copy"}
+_SILENT_RESIZE = _FACTORIES | {"addbmm", "bernoulli", "multinomial", "narrow_copy",
+                               "nn.functional.logsigmoid"}
 
 
 def _spec(key: str) -> OutSpec:
     short = key.rpartition(".")[2]
-    name = "linalg_" + short if key.startswith("linalg.") else short
+    name = "linalg_" + short if key.startswith("linalg.") else \
+        "fft_" + short if key.startswith("fft.") else short
     return OutSpec(name, _GRAD_NAMES.get(key, short), _RULES[key],
                    (1, 0) if key in ("median", "nanmedian") else None, _FROM_OUT.get(key),
                    key not in _UNCHECKED_INPUTS,
-                   "arange" if key == "arange" else "silent" if key in _SILENT_RESIZE
+                   "arange" if key in ("arange", "fft.fftfreq", "fft.rfftfreq")
+                   else "silent" if key in _SILENT_RESIZE
                    else "warn")
 
 

@@ -65,8 +65,8 @@ def install() -> None:
                         doc="The tensor with its dimensions reversed.")
     Tensor.mT = property(lambda self: self.transpose(-2, -1),
                          doc="The tensor with its last two dimensions swapped.")
-    # Real and imaginary parts are properties, as in PyTorch (real tensors only, for now).
-    from .ops._more_info import imag, real
+    # Real and imaginary parts are properties (views of a complex tensor), as in PyTorch.
+    from .ops.complex_ops import imag, real
 
     Tensor.real = property(real, doc="The real part: the tensor itself for a real tensor.")
     Tensor.imag = property(imag, doc="The imaginary part (complex tensors only).")

@@ -13,7 +13,10 @@ import dataclasses
 import math
 from typing import Any, Iterator
 
+import ml_dtypes
 import numpy as np
+
+_BF16 = np.dtype(ml_dtypes.bfloat16)
 
 
 @dataclasses.dataclass
@@ -138,12 +141,28 @@ class _Formatter:
         return (self.max_width - len(ret)) * " " + ret
 
 
-def _vector_str(arr: np.ndarray, indent: int, summarize: bool, formatter: _Formatter) -> str:
+def _complex_format(real_fmt: _Formatter, imag_fmt: _Formatter):
+    """Format a complex value as PyTorch does: ``1.5000-2.0000j``, each part aligned by its own
+    formatter, the imaginary part's padding dropped and its sign kept."""
+    def fmt(value) -> str:
+        real_str = real_fmt.format(value.real)
+        imag_str = (imag_fmt.format(value.imag) + "j").lstrip()
+        if imag_str[0] in "+-":  # negative numbers, nan/inf signs and -0.
+            return real_str + imag_str
+        return real_str + "+" + imag_str
+    return fmt
+
+
+def _vector_str(arr: np.ndarray, indent: int, summarize: bool, formatter: _Formatter,
+                imag_formatter: _Formatter | None = None) -> str:
     # The length of one element includes the ", " between elements.
     element_length = formatter.width() + 2
+    if imag_formatter is not None:  # the imaginary part and its "j"
+        element_length += imag_formatter.width() + 1
     per_line = max(1, math.floor((PRINT_OPTS.linewidth - indent) / element_length))
     edge = PRINT_OPTS.edgeitems
-    fmt = formatter.format
+    fmt = formatter.format if imag_formatter is None else \
+        _complex_format(formatter, imag_formatter)
     if summarize and not edge:
         data = ["..."]
     elif summarize and arr.shape[0] > 2 * edge:
@@ -156,12 +175,15 @@ def _vector_str(arr: np.ndarray, indent: int, summarize: bool, formatter: _Forma
 
 
 def _tensor_str_with_formatter(arr: np.ndarray, indent: int, summarize: bool,
-                               formatter: _Formatter) -> str:
+                               formatter: _Formatter,
+                               imag_formatter: _Formatter | None = None) -> str:
     dim = arr.ndim
     if dim == 0:
+        if imag_formatter is not None:
+            return _complex_format(formatter, imag_formatter)(arr.item())
         return formatter.format(arr.item())
     if dim == 1:
-        return _vector_str(arr, indent, summarize, formatter)
+        return _vector_str(arr, indent, summarize, formatter, imag_formatter)
     edge = PRINT_OPTS.edgeitems
     n = arr.shape[0]
     if summarize and n > 2 * edge:
@@ -169,7 +191,8 @@ def _tensor_str_with_formatter(arr: np.ndarray, indent: int, summarize: bool,
     else:
         rows = list(range(n))
     slices = ["..." if i is None else
-              _tensor_str_with_formatter(arr[i], indent + 1, summarize, formatter)
+              _tensor_str_with_formatter(arr[i], indent + 1, summarize, formatter,
+                                         imag_formatter)
               for i in rows]
     return "[" + ("," + "\n" * (dim - 1) + " " * (indent + 1)).join(slices) + "]"
 
@@ -196,8 +219,13 @@ def array_str(arr: np.ndarray, indent: int) -> str:
     if arr.size == 0:
         return "[]"
     summarize = arr.size > PRINT_OPTS.threshold
-    formatter = _Formatter(_summarized_data(arr) if summarize else arr)
-    return _tensor_str_with_formatter(arr, indent, summarize, formatter)
+    if arr.dtype == _BF16:  # PyTorch prints bfloat16 (and float16) through float32
+        arr = arr.astype(np.float32)
+    shown = _summarized_data(arr) if summarize else arr
+    if arr.dtype.kind == "c":  # real and imaginary parts each get their own width and notation
+        return _tensor_str_with_formatter(arr, indent, summarize, _Formatter(shown.real),
+                                          _Formatter(shown.imag))
+    return _tensor_str_with_formatter(arr, indent, summarize, _Formatter(shown))
 
 
 _NAME_EXTRA = len("brickwork.") - len("torch.")
@@ -240,16 +268,18 @@ def tensor_repr(t) -> str:
     arr = t._host()
     dtype = _dt._FROM_NP[arr.dtype]
     default = _dt.get_default_dtype()
+    # A complex tensor of the default float's complex dtype prints no dtype either.
+    default_complex = _dt.complex128 if default is _dt.float64 else _dt.complex64
     if arr.size == 0:
         if arr.ndim != 1:
             suffixes.append(f"size={tuple(arr.shape)}")
-        if dtype is not default:
+        if dtype is not default:  # even the default complex dtype, as PyTorch
             suffixes.append(f"dtype={dtype}")
         body = "[]"
     else:
         if not PRINT_OPTS.edgeitems:
             suffixes.append(f"size={tuple(arr.shape)}")
-        if dtype not in (default, _dt.int64, _dt.bool):
+        if dtype not in (default, default_complex, _dt.int64, _dt.bool):
             suffixes.append(f"dtype={dtype}")
         body = array_str(arr, indent)
     grad_fn = t.grad_fn

@@ -138,12 +138,21 @@ def get_device_capability(device=None) -> tuple:  # noqa: F811
 
 
 def is_bf16_supported(including_emulation: bool = True) -> bool:
-    """Always False: brickwork has no bfloat16 dtype, emulated or not (``including_emulation``
-    cannot change that, so it is ignored).
+    """Whether bfloat16 tensors can live on the current GPU.
+
+    brickwork's GPU arrays are CuPy's, so this needs a GPU and a CuPy that computes on
+    bfloat16 (see ``ops/_bf16.py``). Like PyTorch, ``including_emulation=False`` also asks for
+    native bfloat16 arithmetic: compute capability 8.0 (Ampere) or later.
 
     See: torch.cuda.is_bf16_supported.
     """
-    return False
+    if not is_available():
+        return False
+    from .ops._bf16 import gpu_supports_bfloat16
+
+    if not gpu_supports_bfloat16():
+        return False
+    return including_emulation or get_device_capability() >= (8, 0)
 
 
 # -- memory -----------------------------------------------------------------------------------
@@ -462,5 +471,6 @@ from .kernels import elementwise  # noqa: E402,F401
 import sys as _sys  # noqa: E402
 
 from .amp import cuda_compat as amp  # noqa: E402
+from .ops._extra_torch import OutOfMemoryError  # noqa: E402,F401  (torch.cuda's is torch's)
 
 _sys.modules[__name__ + ".amp"] = amp

@@ -69,6 +69,9 @@ def _filled(shape: tuple, value, np_dtype, device, requires_grad: bool) -> Tenso
     if dev is CPU:
         arr = np.zeros(shape, np_dtype) if value == 0 else np.full(shape, value, np_dtype)
     else:
+        from .ops._bf16 import check_device
+
+        check_device(np.dtype(np_dtype), dev)
         xp = array_module(dev)
         with xp.cuda.Device(dev.index):
             arr = xp.full(shape, value, np_dtype)
@@ -84,12 +87,15 @@ def _finish(arr: np.ndarray, dtype, device, requires_grad: bool) -> Tensor:
         if arr.dtype != d.np:
             arr = arr.astype(d.np)
     if dev.type != "cpu" and isinstance(arr, np.ndarray):
+        from .ops._bf16 import check_device
+
+        check_device(arr.dtype, dev)
         xp = array_module(dev)
         with xp.cuda.Device(dev.index):
             arr = xp.asarray(arr)
     t = _make(arr, dev)
     if requires_grad:
-        if arr.dtype.kind != "f":
+        if arr.dtype.kind not in "fcV":  # 'V': bfloat16
             raise RuntimeError("Only Tensors of floating point and complex dtype can require "
                                "gradients")
         t._requires_grad = True
@@ -116,14 +122,14 @@ def _infer_array(data, keep_float64: bool = False) -> np.ndarray:
             raise
         if arr.dtype == np.float64 and not keep_float64:
             arr = arr.astype(_dt.get_default_dtype().np)
+        elif arr.dtype == np.complex128 and not keep_float64:  # Python complex: the default's
+            arr = arr.astype(_dt.get_default_dtype().to_complex().np)
     if arr.dtype == object:
         _raise_ragged(data, 0)
         bad = _first_non_number(data)
         raise RuntimeError(f"Could not infer dtype of {type(bad).__name__}")
-    if arr.dtype.kind in "USV":
+    if arr.dtype.kind in "USV" and arr.dtype != _dt.bfloat16.np:  # ml_dtypes' bfloat16 is 'V'
         raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
-    if arr.dtype.kind == "c":
-        raise TypeError("complex tensors are not supported")
     return _dt.from_numpy_dtype(arr.dtype) and arr
 
 
@@ -266,12 +272,18 @@ def empty(*args, size=None, dtype=None, layout=None, device=None, pin_memory: bo
           requires_grad: bool = False, memory_format=None) -> Tensor:
     """An uninitialised tensor (zero-filled here, which costs little). See: torch.empty.
 
-    ``memory_format`` is accepted for PyTorch's signature and ignored: tensors are row-major.
+    ``memory_format``: ``contiguous_format`` (default) or ``channels_last``/``_3d`` strides.
     """
     if layout is not None or pin_memory:  # the common call pays one test
         _check_options("empty", layout, pin_memory)
     d = _float_dtype(dtype)
-    return _filled(_shape(args, size, "empty"), 0, d.np, device, requires_grad)
+    out = _filled(_shape(args, size, "empty"), 0, d.np, device, requires_grad)
+    if memory_format is not None:
+        from .ops._memory_format import check_format, format_strides, relayout_fresh
+
+        check_format("empty", memory_format)
+        relayout_fresh(out, format_strides(out._data.shape, memory_format))
+    return out
 
 
 def eye(n: int, m: int | None = None, *, dtype=None, layout=None, device=None,
@@ -311,6 +323,9 @@ def arange(start=None, end=None, step=1, *, dtype=None, layout=None, device=None
         dtype = _dt.int64 if all(isinstance(v, (int, np.integer)) for v in vals) \
             else _dt.get_default_dtype()
     d = _dt.to_dtype(dtype)
+    if d.is_complex:
+        raise NotImplementedError(f'"arange_cpu" not implemented for '
+                                  f"'{_dt._LEGACY[d]}'")
     # Compute in float64/int64 then cast, as PyTorch does, so float32 ranges have the right length.
     arr = np.arange(*vals, dtype=np.float64 if d.is_floating_point else np.int64)
     return _finish(arr, d, device, requires_grad)
@@ -358,13 +373,17 @@ def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, layout=N
 def _like(name, fn):
     def like(input: Tensor, *, dtype=None, layout=None, device=None, pin_memory: bool = False,
              requires_grad: bool = False, memory_format=None, **kw) -> Tensor:
-        """``memory_format`` is accepted for PyTorch's signature and ignored (row-major)."""
+        from .ops._memory_format import like_layout
+
         _check_layout(name, layout)
-        return fn(*input.shape, dtype=dtype or input.dtype, device=device or input.device,
-                  pin_memory=pin_memory, requires_grad=requires_grad, **kw)
+        out = fn(*input.shape, dtype=dtype or input.dtype, device=device or input.device,
+                 pin_memory=pin_memory, requires_grad=requires_grad, **kw)
+        return like_layout(out, input, memory_format, name)
 
     like.__name__ = name
-    like.__doc__ = f"``{fn.__name__}`` with ``input``'s shape, dtype and device."
+    like.__doc__ = (f"``{fn.__name__}`` with ``input``'s shape, dtype and device; strides "
+                    f"as ``memory_format`` asks (default ``preserve_format``: a dense input's "
+                    f"strides). See: torch.{name}.")
     return like
 
 
@@ -384,11 +403,14 @@ def full_like(input: Tensor, fill_value, *, dtype=None, layout=None, device=None
               memory_format=None) -> Tensor:
     """``full`` with ``input``'s shape, dtype and device. See: torch.full_like.
 
-    ``memory_format`` is accepted for PyTorch's signature and ignored: tensors are row-major.
+    ``memory_format``: the result's strides (default ``preserve_format``: a dense input's).
     """
-    return full(tuple(input.shape), fill_value, dtype=dtype or input.dtype, layout=layout,
-                device=device or input.device, pin_memory=pin_memory,
-                requires_grad=requires_grad)
+    from .ops._memory_format import like_layout
+
+    out = full(tuple(input.shape), fill_value, dtype=dtype or input.dtype, layout=layout,
+               device=device or input.device, pin_memory=pin_memory,
+               requires_grad=requires_grad)
+    return like_layout(out, input, memory_format, "full_like")
 
 
 # -- legacy constructors ----------------------------------------------------------------------
@@ -401,6 +423,9 @@ def _legacy_data(args, dtype, device):
     else:
         arr = np.zeros(_size_args(args), dtype.np)
     if dev.type != "cpu":
+        from .ops._bf16 import check_device
+
+        check_device(arr.dtype, dev)
         arr = array_module(dev).asarray(arr)
     return arr, dev
 
@@ -419,6 +444,7 @@ def _legacy(name, d):
 FloatTensor = _legacy("FloatTensor", _dt.float32)
 DoubleTensor = _legacy("DoubleTensor", _dt.float64)
 HalfTensor = _legacy("HalfTensor", _dt.float16)
+BFloat16Tensor = _legacy("BFloat16Tensor", _dt.bfloat16)
 LongTensor = _legacy("LongTensor", _dt.int64)
 IntTensor = _legacy("IntTensor", _dt.int32)
 ShortTensor = _legacy("ShortTensor", _dt.int16)

@@ -27,6 +27,10 @@ def rand(*args, size=None, generator=None, dtype=None, layout=None, device=None,
         _check_options("rand", layout, pin_memory)
     d = _float_dtype(dtype)
     shape = _shape(args, size, "rand")
+    if d.is_complex:  # real and imaginary parts each uniform in [0, 1), as PyTorch
+        pair = rng_for(generator).random(shape + (2,), dtype=_draw_dtype(
+            d.to_real(), "check_uniform_bounds"))
+        return _finish(pair[..., 0] + 1j * pair[..., 1], d, device, requires_grad)
     arr = rng_for(generator).random(shape, dtype=_draw_dtype(d, "check_uniform_bounds"))
     return _finish(arr, d, device, requires_grad)
 
@@ -38,6 +42,10 @@ def randn(*args, size=None, generator=None, dtype=None, layout=None, device=None
         _check_options("randn", layout, pin_memory)
     d = _float_dtype(dtype)
     shape = _shape(args, size, "randn")
+    if d.is_complex:  # PyTorch: real and imaginary parts each N(0, 1/2), so E|z|^2 = 1
+        pair = rng_for(generator).standard_normal(shape + (2,), dtype=_draw_dtype(
+            d.to_real(), "normal_kernel_cpu")) * np.sqrt(0.5).astype(d.to_real().np)
+        return _finish(pair[..., 0] + 1j * pair[..., 1], d, device, requires_grad)
     arr = rng_for(generator).standard_normal(shape, dtype=_draw_dtype(d, "normal_kernel_cpu"))
     return _finish(arr, d, device, requires_grad)
 
@@ -142,18 +150,21 @@ def randint_like(input: Tensor, low=None, high=None, *, generator=None, dtype=No
                  layout=None, device=None, pin_memory: bool = False,
                  requires_grad: bool = False, memory_format=None) -> Tensor:
     """``randint`` with ``input``'s shape, dtype and device: ``randint_like(x, high)`` or
-    ``randint_like(x, low, high)``. ``memory_format`` is accepted for PyTorch's signature and
-    ignored: tensors are row-major. See: torch.randint_like.
+    ``randint_like(x, low, high)``. ``memory_format``: the result's strides (default
+    ``preserve_format``: a dense input's). See: torch.randint_like.
     """
+    from .ops._memory_format import like_layout
+
     if high is None:
         if low is None:
             raise TypeError("randint_like() missing 1 required positional arguments: \"high\"")
         low, high = 0, low
     elif low is None:
         low = 0
-    return randint(low, high, tuple(input.shape), generator=generator,
-                   dtype=dtype or input.dtype, layout=layout, device=device or input.device,
-                   pin_memory=pin_memory, requires_grad=requires_grad)
+    out = randint(low, high, tuple(input.shape), generator=generator,
+                  dtype=dtype or input.dtype, layout=layout, device=device or input.device,
+                  pin_memory=pin_memory, requires_grad=requires_grad)
+    return like_layout(out, input, memory_format, "randint_like")
 
 
 def randperm(n: int, *, generator=None, dtype=None, layout=None, device=None,

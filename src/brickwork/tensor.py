@@ -11,6 +11,7 @@ import numpy as np
 
 from . import dtypes as _dt
 from .device import CPU, array_module, device_of_array, runs_on_input_device
+from ._sparse_coo import SparseCOO as _SparseCOO
 from .size import Size
 
 _new = object.__new__
@@ -112,13 +113,32 @@ class Tensor:
     def is_cpu(self) -> bool:
         return self._device.type == "cpu"
 
+    @property
+    def is_sparse(self) -> bool:
+        """Whether this is a sparse COO tensor (see ``brickwork.sparse``)."""
+        return self._data.__class__ is _SparseCOO
+
+    @property
+    def layout(self):
+        """``brickwork.strided`` (dense) or ``brickwork.sparse_coo``. See: torch.Tensor.layout."""
+        from .factories import sparse_coo, strided
+
+        return sparse_coo if self._data.__class__ is _SparseCOO else strided
+
     def is_floating_point(self) -> bool:
-        return self._data.dtype.kind == "f"
+        return _dt.is_float_array(self._data)  # bfloat16 included (its NumPy kind is 'V')
 
     def is_contiguous(self, memory_format=None) -> bool:
-        """Whether the data is row-major contiguous; ``memory_format`` is accepted for
-        PyTorch's signature and ignored (row-major is the only layout)."""
-        return bool(self._data.flags.c_contiguous)
+        """Whether the data is laid out densely in ``memory_format``'s order (default
+        row-major). See: torch.Tensor.is_contiguous."""
+        if memory_format is None:
+            return bool(self._data.flags.c_contiguous)
+        from .ops._memory_format import check_format, is_contiguous_as
+
+        check_format("is_contiguous", memory_format, allow_none=False)
+        if self._data.__class__ is _SparseCOO:
+            return False
+        return is_contiguous_as(self._data.shape, self.stride(), memory_format)
 
     def get_device(self) -> int:
         return -1 if self._device.type == "cpu" else self._device.index
@@ -137,7 +157,7 @@ class Tensor:
             raise RuntimeError("you can only change requires_grad flags of leaf variables. If "
                                "you want to use a computed variable in a subgraph that doesn't "
                                "require differentiation use var_no_grad = var.detach().")
-        if value and self._data.dtype.kind != "f":
+        if value and not (_dt.is_float_array(self._data) or self._data.dtype.kind == "c"):
             # PyTorch's exact message (it names no dtype).
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self._requires_grad = bool(value)
@@ -166,6 +186,11 @@ class Tensor:
             if value._device != self._device:
                 raise RuntimeError(f"assigned grad has data located on a different device: "
                                    f"got {value._device}, expected {self._device}")
+            want = self.__dict__.get("_grad_dtype", self._data.dtype)  # Tensor.grad_dtype
+            if want is not None and value._data.dtype != want:
+                from .ops._extra_flags import grad_dtype_mismatch
+
+                raise RuntimeError(grad_dtype_mismatch(value._data.dtype, want))
         self._grad = value
 
     @property
@@ -248,15 +273,19 @@ class Tensor:
 
     def numpy(self, *, force: bool = False) -> np.ndarray:
         """The NumPy array behind a CPU tensor (shared, not copied). See: torch.Tensor.numpy."""
+        if self._data.__class__ is _SparseCOO:
+            raise TypeError("can't convert Sparse layout tensor to numpy. Use "
+                            "Tensor.to_dense() first.")
         if self._device.type != "cpu":
             if force:
-                return self._host()
+                return _no_numpy_bfloat16(self._host())
             raise TypeError(f"can't convert {self._device.type}:{self._device.index or 0} "
                             "device type tensor to numpy. Use Tensor.cpu() to copy the tensor "
                             "to host memory first.")
         if self._requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
+        _no_numpy_bfloat16(self._data)
         return self._data
 
     def _host(self) -> np.ndarray:
@@ -296,10 +325,10 @@ class Tensor:
         return bool(self._data.reshape(()).item())
 
     def __float__(self) -> float:
-        return float(self._scalar())
+        return float(_real_scalar(self._scalar(), "double"))
 
     def __int__(self) -> int:
-        return int(self._scalar())
+        return int(_real_scalar(self._scalar(), "int64_t"))
 
     def __index__(self) -> int:
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
@@ -318,6 +347,10 @@ class Tensor:
         return object.__format__(self, spec)
 
     def __repr__(self) -> str:
+        if self._data.__class__ is _SparseCOO:
+            from .sparse._repr import sparse_repr
+
+            return sparse_repr(self)
         from ._tensor_str import tensor_repr
 
         return tensor_repr(self)
@@ -325,6 +358,10 @@ class Tensor:
     __str__ = __repr__
 
     def __reduce_ex__(self, protocol):
+        if self._data.__class__ is _SparseCOO:
+            from .sparse._convert import reduce_sparse
+
+            return reduce_sparse(self)
         return (_rebuild, (self._host(), str(self._device), self._requires_grad))
 
     @runs_on_input_device  # the copy is made on this tensor's GPU
@@ -386,17 +423,25 @@ class Tensor:
         """Return a tensor with the requested dtype and/or device; ``self`` when nothing changes.
 
         Accepts ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other_tensor)`` and the
-        keywords ``dtype``, ``device``, ``non_blocking``, ``copy``. See: torch.Tensor.to.
+        keywords ``dtype``, ``device``, ``non_blocking``, ``copy``, ``memory_format`` (default
+        ``preserve_format``). See: torch.Tensor.to.
         """
         from .ops.conversion import parse_to_args, to_copy
 
-        dev, dtype, copy = parse_to_args(args, kwargs)
-        return to_copy(self, dev, dtype, copy)
+        dev, dtype, copy, fmt = parse_to_args(args, kwargs, with_format=True)
+        if self._data.__class__ is _SparseCOO:
+            from .sparse._convert import sparse_to
 
-    def cpu(self) -> "Tensor":
-        return self.to(CPU)
+            if fmt is not None and fmt._name != "preserve_format":
+                raise RuntimeError(f"to(): memory_format={fmt} is not supported for sparse "
+                                   f"tensors")
+            return sparse_to(self, dev, dtype, copy)
+        return to_copy(self, dev, dtype, copy, fmt)
 
-    def cuda(self, device=None, non_blocking: bool = False) -> "Tensor":
+    def cpu(self, memory_format=None) -> "Tensor":
+        return self.to(CPU, memory_format=memory_format)
+
+    def cuda(self, device=None, non_blocking: bool = False, memory_format=None) -> "Tensor":
         """A copy on a GPU (``self`` when already there). ``non_blocking`` is accepted for
         PyTorch's signature and ignored: copies are synchronous. See: torch.Tensor.cuda."""
         from .device import device as _device
@@ -405,7 +450,7 @@ class Tensor:
             device = "cuda"
         elif isinstance(device, int):
             device = _device("cuda", device)
-        return self.to(device)
+        return self.to(device, memory_format=memory_format)
 
     def pin_memory(self) -> "Tensor":
         """A copy for fast host-to-GPU transfer; NumPy memory is not page-locked, so this is a
@@ -419,35 +464,43 @@ class Tensor:
         if dtype is None:
             return _LEGACY_TYPE_NAMES[self.dtype]
         if isinstance(dtype, str):
-            dtype = {v: k for k, v in _LEGACY_TYPE_NAMES.items()}[dtype]
+            if dtype not in _TYPE_BY_NAME:
+                raise ValueError(f"invalid type: '{dtype}'")
+            dtype = _TYPE_BY_NAME[dtype]
+        elif isinstance(dtype, type) and issubclass(dtype, Tensor) and \
+                f"brickwork.{dtype.__name__}" in _TYPE_BY_NAME:  # type(FloatTensor)
+            dtype = _TYPE_BY_NAME[f"brickwork.{dtype.__name__}"]
         return self.to(dtype)
 
-    def float(self) -> "Tensor":
-        return self.to(_dt.float32)
+    def float(self, memory_format=None) -> "Tensor":
+        return self.to(_dt.float32, memory_format=memory_format)
 
-    def double(self) -> "Tensor":
-        return self.to(_dt.float64)
+    def double(self, memory_format=None) -> "Tensor":
+        return self.to(_dt.float64, memory_format=memory_format)
 
-    def half(self) -> "Tensor":
-        return self.to(_dt.float16)
+    def half(self, memory_format=None) -> "Tensor":
+        return self.to(_dt.float16, memory_format=memory_format)
 
-    def long(self) -> "Tensor":
-        return self.to(_dt.int64)
+    def long(self, memory_format=None) -> "Tensor":
+        return self.to(_dt.int64, memory_format=memory_format)
 
-    def int(self) -> "Tensor":
-        return self.to(_dt.int32)
+    def int(self, memory_format=None) -> "Tensor":
+        return self.to(_dt.int32, memory_format=memory_format)
 
-    def short(self) -> "Tensor":
-        return self.to(_dt.int16)
+    def short(self, memory_format=None) -> "Tensor":
+        return self.to(_dt.int16, memory_format=memory_format)
 
-    def byte(self) -> "Tensor":
-        return self.to(_dt.uint8)
+    def byte(self, memory_format=None) -> "Tensor":
+        return self.to(_dt.uint8, memory_format=memory_format)
 
-    def char(self) -> "Tensor":
-        return self.to(_dt.int8)
+    def char(self, memory_format=None) -> "Tensor":
+        return self.to(_dt.int8, memory_format=memory_format)
 
-    def bool(self) -> "Tensor":
-        return self.to(_dt.bool)
+    def bool(self, memory_format=None) -> "Tensor":
+        return self.to(_dt.bool, memory_format=memory_format)
+
+    def bfloat16(self, memory_format=None) -> "Tensor":
+        return self.to(_dt.bfloat16, memory_format=memory_format)
 
     def type_as(self, other: "Tensor") -> "Tensor":
         return self.to(other.dtype)
@@ -477,6 +530,15 @@ class Tensor:
     def new_full(self, size, fill_value, dtype=None, device=None,
                  requires_grad=False) -> "Tensor":
         return self._new_filled(fill_value, size, dtype, device, requires_grad)
+
+
+def _real_scalar(value, ctype: str):
+    """A complex value as a real one for float()/int(): only with no imaginary part (PyTorch)."""
+    if isinstance(value, complex):
+        if value.imag != 0:
+            raise RuntimeError(f"value cannot be converted to type {ctype} without overflow")
+        return value.real
+    return value
 
 
 def _size_args(size, name: str = "empty") -> tuple:
@@ -515,15 +577,12 @@ def _size_args(size, name: str = "empty") -> tuple:
 
 def _can_cast(src: np.dtype, dst: np.dtype) -> bool:
     # PyTorch's canCast: no float -> integral, no non-bool -> bool.
-    order = {"b": 0, "u": 1, "i": 1, "f": 2}
+    order = {"b": 0, "u": 1, "i": 1, "f": 2, "V": 2, "c": 3}  # 'V': bfloat16
     return order[src.kind] <= order[dst.kind]
 
 
 # PyTorch's ScalarType names, which its in-place casting errors use.
-_SCALAR_TYPE_NAMES = {
-    "float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char", "int16": "Short",
-    "int32": "Int", "int64": "Long", "uint8": "Byte", "bool": "Bool",
-}
+_SCALAR_TYPE_NAMES = {d.name: name for d, name in _dt._LEGACY.items()}
 
 
 def _rebuild(arr, dev, requires_grad):
@@ -536,13 +595,19 @@ def _rebuild(arr, dev, requires_grad):
     return t
 
 
-_LEGACY_TYPE_NAMES = {
-    _dt.float32: "brickwork.FloatTensor", _dt.float64: "brickwork.DoubleTensor",
-    _dt.float16: "brickwork.HalfTensor", _dt.int64: "brickwork.LongTensor",
-    _dt.int32: "brickwork.IntTensor", _dt.int16: "brickwork.ShortTensor",
-    _dt.int8: "brickwork.CharTensor", _dt.uint8: "brickwork.ByteTensor",
-    _dt.bool: "brickwork.BoolTensor",
-}
+_LEGACY_TYPE_NAMES = {d: f"brickwork.{name}Tensor" for d, name in _dt._LEGACY.items()}
+# ``type('torch.FloatTensor')`` reads as ``type('brickwork.FloatTensor')``: code written for
+# PyTorch names its types with the torch prefix.
+_TYPE_BY_NAME = {**{f"torch.{name}Tensor": d for d, name in _dt._LEGACY.items()},
+                 **{v: k for k, v in _LEGACY_TYPE_NAMES.items()}}
+
+
+def _no_numpy_bfloat16(arr):
+    """NumPy has no bfloat16: PyTorch refuses ``numpy()`` on one, and so does brickwork (the
+    ml_dtypes array behind it would surprise code that expects a NumPy float type)."""
+    if arr.dtype == _dt.bfloat16.np:
+        raise TypeError("Got unsupported ScalarType BFloat16")
+    return arr
 
 # What a deep copy does not take over: data and history, and the aliasing of views.
 _NOT_COPIED = frozenset(("_data", "grad_fn", "_accum", "_grad", "_base", "_vc", "_views",

@@ -73,9 +73,9 @@ def test_embedding_weight_first(padding_idx):
 def test_embedding_errors_and_sparse():
     check_error(lambda lib, w, i: lib.embedding(w, i), [(5, 3), np.array([7])])
     check_error(lambda lib, w, i: lib.embedding(w, i), [(5, 3), np.array([1.0])])
-    w, i = to_brick(rand_array((5, 3))), to_brick(np.array([1, 2]))
-    with pytest.raises(NotImplementedError, match="sparse"):
-        brickwork.embedding(w, i, -1, False, True)  # accepted by PyTorch; refused, not ignored
+    w, i = to_brick(rand_array((5, 3)), True), to_brick(np.array([1, 2]))
+    brickwork.embedding(w, i, -1, False, True).sum().backward()
+    assert w.grad.is_sparse and w.grad._nnz() == 2  # (tests/optim/test_sparse_adam.py)
 
 
 def test_embedding_numpy_expectation():
@@ -134,7 +134,14 @@ def test_kl_div_mean_does_not_warn():
     x = to_brick(rand_array((2, 3)))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        brickwork.kl_div(x, x.exp())
+        brickwork.kl_div(x, x.exp(), 1)
+
+
+def test_default_reduction_is_none_as_torch_binds_it():
+    target = rand_array((3, 4), low=0.0, high=1.0)
+    check_op(lambda lib, x, t: lib.kl_div(x, t), [(3, 4), target], grad=[True, False])
+    check_op(lambda lib, x, t: lib.binary_cross_entropy_with_logits(x, t), [(3, 4), target],
+             grad=[True, False])
 
 
 def test_int_reduction_errors():

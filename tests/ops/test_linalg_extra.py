@@ -237,11 +237,11 @@ def test_linalg_error_is_runtime_error():
     assert info.tolist() == [0, 2]
 
 
-def test_eig_not_supported():
-    with pytest.raises(NotImplementedError, match="complex"):
-        brickwork.linalg.eig(brickwork.eye(2))
-    with pytest.raises(NotImplementedError, match="complex"):
-        brickwork.linalg.eigvals(brickwork.eye(2))
+def test_eig_gives_complex_results():
+    # Complex dtypes exist now: eig/eigvals work (tested in tests/ops/test_complex_linalg.py).
+    L, V = brickwork.linalg.eig(brickwork.eye(2))
+    assert L.dtype is brickwork.complex64 and V.dtype is brickwork.complex64
+    assert brickwork.linalg.eigvals(brickwork.eye(2)).tolist() == [1 + 0j, 1 + 0j]
 
 
 # -- checks that need no torch ---------------------------------------------------------------------

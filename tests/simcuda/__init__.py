@@ -527,6 +527,10 @@ linalg = _Namespace(**{n: _Function(getattr(np.linalg, n)) for n in _API["linalg
                        if callable(getattr(np.linalg, n, None))
                        and not isinstance(getattr(np.linalg, n), type)})
 linalg.LinAlgError = np.linalg.LinAlgError
+# cupy.fft: NumPy's transforms behind CuPy's names (CuPy keeps complex64/float32 as NumPy 2
+# does). Without this namespace ``cupy.fft`` would resolve to NumPy's module itself.
+fft = _Namespace(**{n: _Function(getattr(np.fft, n)) for n in _API["fft"]
+                    if callable(getattr(np.fft, n, None))})
 
 
 def _as_strided(x, shape=None, strides=None):  # a view: no kernel, any device

@@ -21,6 +21,7 @@ api = {
     "version": cupy.__version__,
     "top": public(cupy),
     "linalg": public(cupy.linalg),
+    "fft": public(cupy.fft),
     "stride_tricks": public(cupy.lib.stride_tricks),
     "ndarray": public(cupy.ndarray, dunder=True),
     "ufunc": public(cupy.add),

@@ -1,5 +1,6 @@
-"""Mixed precision: dynamic loss scaling. See: torch.amp."""
-from . import grad_scaler
+"""Mixed precision: autocast and dynamic loss scaling. See: torch.amp."""
+from . import autocast_mode, grad_scaler  # noqa: F401
+from .autocast_mode import autocast, custom_bwd, custom_fwd, is_autocast_available
 from .grad_scaler import GradScaler
 
-__all__ = ["GradScaler"]
+__all__ = ["GradScaler", "autocast", "custom_bwd", "custom_fwd", "is_autocast_available"]

@@ -330,7 +330,7 @@ def link_saved_outputs(node, ctx, outs, inputs) -> None:
     """
     outs = outs if isinstance(outs, tuple) else (outs,)
     nr = {id(o): i for i, o in enumerate(outs)
-          if o.__class__ is Lifted and o.dtype.kind == "f"}
+          if o.__class__ is Lifted and o.dtype.kind in "fVc"}  # 'V': bfloat16
     for a in inputs:  # a forward that hands back an input does not make it an output
         nr.pop(id(a), None)
     if not nr:
@@ -405,7 +405,7 @@ def _operand(x, like):
     """A ufunc operand: Lifted -> its tensor; arrays -> constant tensors; scalars stay."""
     if isinstance(x, Lifted):
         return x.t
-    if isinstance(x, (bool, int, float)):
+    if isinstance(x, (bool, int, float, complex)):
         return x
     if isinstance(x, np.generic):
         return x.item()
@@ -434,7 +434,7 @@ def _ufunc(ufunc, *args, **kwargs):
     if dtype is not None:
         res = res.to(_dt._FROM_NP[np.dtype(dtype)])
     elif any(isinstance(o, (int, float)) for o in ops) and res._data.dtype != like._data.dtype \
-            and res._data.dtype.kind == "f" and like._data.dtype.kind == "f":
+            and res._data.dtype.kind in "fV" and like._data.dtype.kind in "fV":
         res = res.to(_dt._FROM_NP[like._data.dtype])
     return Lifted(res)
 

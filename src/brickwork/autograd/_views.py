@@ -332,9 +332,26 @@ def check_inplace(self: Tensor) -> None:
         if base.grad_fn is None and (self._requires_grad or base._requires_grad):
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
                                "in-place operation.")
+        if _changes_dtype(self):
+            # Regions of a base are counted in its elements, which a view of another element
+            # type (the real parts of complex numbers) does not cover one to one.
+            raise NotImplementedError(
+                "brickwork cannot record an in-place update through a real/imag/view_as_real/"
+                "view_as_complex view of a tensor that requires grad; update the complex tensor "
+                "out of place instead (e.g. brickwork.complex(new_real, z.imag))")
     if self._requires_grad and self.grad_fn is None:
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
                            "operation.")
+
+
+def _changes_dtype(view: Tensor) -> bool:
+    """Whether a view reinterprets its base's element type (complex <-> real parts)."""
+    return any(getattr(cls, "_changes_dtype", False) for cls, _ in view._view_steps)
+
+
+_DTYPE_VIEW_UPDATED = (
+    "brickwork cannot differentiate through a real/imag/view_as_real/view_as_complex view whose "
+    "base was modified in place after the view was taken; take the view after the update")
 
 
 _MULTI_SUFFIX = (" This view is the output of a function that returns multiple views. Such "
@@ -390,9 +407,12 @@ def regenerate_views(root: Tensor) -> None:
     edge = None
     for ref in views:
         w = ref()
-        if w is None or (w.grad_fn is None and not req) or w._data.dtype.kind != "f":
+        if w is None or (w.grad_fn is None and not req) or w._data.dtype.kind not in "fVc":
             continue  # integer views (view(dtype)) have no history
-        if w._view_meta != DEFAULT:
+        if _changes_dtype(w):  # real/imag/view_as_real/view_as_complex: see check_inplace
+            node = _new_node(_ForbiddenView, (), (), ())
+            node.message = _DTYPE_VIEW_UPDATED
+        elif w._view_meta != DEFAULT:
             # PyTorch refuses to regenerate these: the refusal is raised if backward gets here.
             if type(w.grad_fn) is _ForbiddenView._node_cls:
                 continue  # refused already, with the view's own name in the message

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._sparse_coo import SparseCOO as _SparseCOO
 from ..device import (DeviceFollower, array_module, array_writeable, device_of_array,
                       on_device)
 from .function import AccumulateGrad, _SECOND_BACKWARD, _as_array, _edge
@@ -222,13 +223,15 @@ def run_backward(roots, root_grads, retain_graph: bool, capture=None,
                 for nr, g in enumerate(grads):
                     if (node, nr) in capture and g is not None:
                         capture[(node, nr)] = g if capture[(node, nr)] is None \
-                            else capture[(node, nr)] + g
+                            else _add_grads(capture[(node, nr)], g)
             if isinstance(node, AccumulateGrad):
                 if grads is not None and capture is None:
                     if create_graph:
                         _accumulate_graph(node.variable, grads[0])
                     else:
                         _accumulate(node.variable, grads[0])
+                    for hook in list(node.__dict__.get("_post_accumulate_hooks", ())):
+                        hook(node.variable)  # Tensor.register_post_accumulate_grad_hook
                 continue
             if node._released:
                 raise RuntimeError(_SECOND_BACKWARD)
@@ -259,7 +262,10 @@ def run_backward(roots, root_grads, retain_graph: bool, capture=None,
                         buf[nr] = buf[nr] + g
                     else:
                         devices.follow_array(g)
-                        buf[nr] = _as_array(buf[nr] + g)
+                        b = buf[nr]
+                        # A sparse gradient meeting a dense one: dense + sparse (PyTorch's
+                        # sum; sparse + dense is refused as a user-facing op).
+                        buf[nr] = _as_array(g + b if b.__class__ is _SparseCOO else b + g)
                 d = deps[nxt] - 1
                 deps[nxt] = d
                 if d == 0:
@@ -270,6 +276,11 @@ def run_backward(roots, root_grads, retain_graph: bool, capture=None,
         STATE.enabled = prev
         devices.restore()
     return capture
+
+
+def _add_grads(a, b):
+    """``a + b`` for two gradients, dense first when one of them is sparse (see above)."""
+    return b + a if a.__class__ is _SparseCOO else a + b
 
 
 def _leading_to(roots, targets) -> set:
@@ -299,8 +310,9 @@ def _wrap_grad(g):
 
 
 def _accumulate(t, g) -> None:
-    if g.dtype != t._data.dtype:
-        g = g.astype(t._data.dtype)
+    want = t.__dict__.get("_grad_dtype", t._data.dtype)  # Tensor.grad_dtype (None: any)
+    if want is not None and g.dtype != want:
+        g = g.astype(want)
     if g.shape != t._data.shape:
         raise RuntimeError(f"gradient of shape {list(g.shape)} does not match the leaf tensor's "
                            f"shape {list(t._data.shape)}")
@@ -379,8 +391,11 @@ def _composite_backward(node, composite, args, grads):
 
 def _accumulate_graph(t, g) -> None:
     """``.grad`` under create_graph: the gradient keeps its graph; accumulation is recorded."""
-    if g._data.dtype != t._data.dtype:
-        g = g.to(t.dtype)
+    want = t.__dict__.get("_grad_dtype", t._data.dtype)  # Tensor.grad_dtype (None: any)
+    if want is not None and g._data.dtype != want:
+        from ..dtypes import _FROM_NP
+
+        g = g.to(_FROM_NP[want])
     if g._data.shape != t._data.shape:
         raise RuntimeError(f"gradient of shape {list(g.shape)} does not match the leaf tensor's "
                            f"shape {list(t._data.shape)}")
@@ -420,6 +435,9 @@ def _roots_and_grads(tensors, grad_tensors, create_graph=False):
             if t._data.size != 1:
                 # PyTorch's exact text; the fix is to pass `gradient=` or reduce to a scalar.
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if t._data.dtype.kind == "c":  # a complex loss has no single gradient (PyTorch)
+                raise RuntimeError("grad can be implicitly created only for real scalar outputs "
+                                   f"but got {t.dtype}")
             if t._device.index is None:
                 g_arr = array_module(t._device).ones(t._data.shape, t._data.dtype)
             else:

@@ -243,12 +243,12 @@ class Function:
             ctx._out_meta = tuple([(o._data.shape, o._data.dtype) for o in outs])
             non_diff = ctx._non_diff
             for i, o in enumerate(outs):
-                if id(o) not in non_diff and o._data.dtype.kind == "f":
+                if id(o) not in non_diff and o._data.dtype.kind in "fVc":  # 'V': bfloat16
                     o._requires_grad = True
                     o.grad_fn = ctx
                     o._output_nr = i
         elif (not ctx._non_diff or id(outs) not in ctx._non_diff) \
-                and outs._data.dtype.kind == "f":  # integer results carry no gradient
+                and outs._data.dtype.kind in "fVc":  # integer results carry no gradient
             outs._requires_grad = True
             outs.grad_fn = ctx
         if user:  # saved tensors and mark_dirty of a user Function

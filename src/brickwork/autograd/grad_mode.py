@@ -85,8 +85,21 @@ class inference_mode(no_grad):
     def __init__(self, mode=True) -> None:
         pass
 
+    def __enter__(self) -> None:
+        super().__enter__()
+        self._prev_inference = INFERENCE.enabled  # for torch.is_inference_mode_enabled
+        INFERENCE.enabled = not self._mode
+
+    def __exit__(self, *exc) -> None:
+        INFERENCE.enabled = self._prev_inference
+        super().__exit__(*exc)
+
     def _ctor_args(self) -> tuple:
         return (not self._mode,)
+
+
+INFERENCE = _GradState()  # whether an inference_mode block is active
+INFERENCE.enabled = False
 
 
 class set_grad_enabled(_GradModeContext):

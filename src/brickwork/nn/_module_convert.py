@@ -37,23 +37,26 @@ def _rebind(t: Tensor, new: Tensor) -> None:
 def _parse(args, kwargs):
     from ..ops.conversion import parse_to_args
 
-    return parse_to_args(args, dict(kwargs))
+    return parse_to_args(args, dict(kwargs), with_format=True)
 
 
 def to(self, *args, **kwargs):
     """Move parameters and buffers to a device and/or floating dtype, in place; returns self.
 
-    Accepts ``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)`` and keywords.
+    Accepts ``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)`` and keywords;
+    ``memory_format`` re-lays out the 4-d and 5-d tensors (as PyTorch does).
 
     See: torch.nn.Module.to.
     """
-    dev, dtype, _ = _parse(args, kwargs)
+    dev, dtype, _, fmt = _parse(args, kwargs)
     if dtype is not None and not dtype.is_floating_point:
         raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got "
                         f"desired dtype={dtype}")
 
     def convert(t: Tensor) -> Tensor:
         d = dtype if dtype is not None and t.is_floating_point() else None
+        if fmt is not None and t.dim() in (4, 5):
+            return t.to(device=dev, dtype=d, memory_format=fmt)
         return t.to(device=dev, dtype=d)
 
     for m in self.modules():
@@ -98,6 +101,11 @@ def double(self):
 def half(self):
     """Cast floating-point parameters and buffers to float16; returns self."""
     return to(self, _dt.float16)
+
+
+def bfloat16(self):
+    """Cast floating-point parameters and buffers to bfloat16; returns self."""
+    return to(self, _dt.bfloat16)
 
 
 def type_(self, dst_type):

@@ -127,7 +127,7 @@ def plan_load(self, state_dict: Mapping, prefix: str, plan: list, missing: list,
             errors.append(f"size mismatch for {key}: copying a param with shape {value.shape} "
                           f"from checkpoint, the shape in current model is {param.shape}.")
             continue
-        if value._data.dtype.kind not in "fiub":
+        if value._data.dtype.kind not in "fiubcV":  # 'V': bfloat16
             errors.append(f'While copying the parameter named "{key}": unsupported dtype '
                           f"{value._data.dtype}")
             continue

@@ -424,6 +424,7 @@ class Module:
     float = _module_convert.float_
     double = _module_convert.double
     half = _module_convert.half
+    bfloat16 = _module_convert.bfloat16
     type = _module_convert.type_
 
 

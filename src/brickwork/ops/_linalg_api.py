@@ -226,11 +226,11 @@ def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool =
 
 def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:
     """``X`` with ``A X = B`` given A's Cholesky factor ``L``. See: torch.cholesky_solve."""
-    if upper:
-        Y = solve_triangular(L.mT, B, upper=False)
+    if upper:  # A = U^H U
+        Y = solve_triangular(L.mH, B, upper=False)
         return solve_triangular(L, Y, upper=True)
-    Y = solve_triangular(L, B, upper=False)
-    return solve_triangular(L.mT, Y, upper=True)
+    Y = solve_triangular(L, B, upper=False)  # A = L L^H
+    return solve_triangular(L.mH, Y, upper=True)
 
 
 def cholesky_inverse(L: Tensor, upper: bool = False) -> Tensor:
@@ -263,21 +263,7 @@ def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
     return Eigh.apply(A, _uplo(UPLO))[0]
 
 
-def eig(A: Tensor):
-    """Not supported: the eigen-decomposition of a general matrix is complex.
-
-    See: torch.linalg.eig.
-    """
-    raise NotImplementedError("linalg.eig: the eigenvalues of a general matrix are complex, and "
-                              "brickwork has no complex dtype yet (use linalg.eigh for "
-                              "symmetric matrices)")
-
-
-def eigvals(A: Tensor):
-    """Not supported: complex results (see :func:`eig`). See: torch.linalg.eigvals."""
-    raise NotImplementedError("linalg.eigvals: the eigenvalues of a general matrix are complex, "
-                              "and brickwork has no complex dtype yet (use linalg.eigvalsh for "
-                              "symmetric matrices)")
+from ._complex_eig import eig, eigvals  # noqa: E402  (complex results: see that file)
 
 
 def _check_driver(A: Tensor, driver, fn: str) -> None:
@@ -321,7 +307,7 @@ def svd_old(input: Tensor, some: bool = True, compute_uv: bool = True):
         return svd_type((zeros(*input.shape[:-2], m, m, **kw), S,
                          zeros(*input.shape[:-2], n, n, **kw)))
     U, S, Vh = svd(input, full_matrices=not some)
-    return svd_type((U, S, Vh.mT))
+    return svd_type((U, S, Vh.mH))
 
 
 def qr(A: Tensor, mode: str = "reduced"):

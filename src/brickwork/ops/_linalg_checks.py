@@ -54,7 +54,7 @@ def named_tuple(name: str, fields: tuple):
 def check_float(A: Tensor, fn: str) -> None:
     """linalg routines take float32/float64 only (PyTorch: no integers, no half precision)."""
     dt = A._data.dtype
-    if dt.kind not in "fc":
+    if dt.kind not in "fcV":  # 'V': bfloat16, low precision (below)
         raise RuntimeError(f"{fn}: Expected a floating point or complex tensor as input. Got "
                            f"{_torch_type_name(A.dtype)}")
     if dt.itemsize < 4:

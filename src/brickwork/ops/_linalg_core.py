@@ -17,6 +17,7 @@ import numpy as np
 
 from ..autograd._lifted import Lifted, _tensor
 from ..autograd.function import Function
+from ._complex_grad import cj
 from ._util import unbroadcast, xp_of
 
 
@@ -41,6 +42,22 @@ def _replay(fn, *args):
 
 def mT(x):
     return x.swapaxes(-1, -2)
+
+
+def mH(x):
+    """The conjugate transpose of the last two dims (the transpose for real arrays): PyTorch's
+    backward formulas are written with ``mH`` so that they hold for complex matrices too."""
+    return cj(x.swapaxes(-1, -2))
+
+
+def _check_phase(VhgV, message: str) -> None:
+    """PyTorch's refusal of a loss that depends on the arbitrary phase of complex singular or
+    eigen-vectors: ``Im(diag(V^H gV))`` must be ~0 (same lax tolerances as PyTorch)."""
+    if VhgV.dtype.kind != "c" or _lifted(VhgV):
+        return
+    im = host(VhgV.diagonal(0, -2, -1).imag)
+    if not np.allclose(im, 0, rtol=1e-2, atol=1e-2):
+        raise RuntimeError(message)
 
 
 def eye_like(x, n: int):
@@ -159,8 +176,8 @@ class Solve(Function):
     @staticmethod
     def backward(ctx, g):
         A, X = ctx.A, ctx.X
-        gB = solve_arr(mT(A), g)
-        gA = unbroadcast(-(gB @ mT(X)), A.shape) if ctx.needs_input_grad[0] else None
+        gB = solve_arr(mH(A), g)
+        gA = unbroadcast(-(gB @ mH(X)), A.shape) if ctx.needs_input_grad[0] else None
         return gA, (unbroadcast(gB, ctx.B_shape) if ctx.needs_input_grad[1] else None)
 
 
@@ -179,7 +196,7 @@ class Inv(Function):
 
     @staticmethod
     def backward(ctx, g):
-        inv = mT(ctx.out)
+        inv = mH(ctx.out)
         return -(inv @ g @ inv)
 
 
@@ -206,18 +223,19 @@ class Det(Function):
         A, det = ctx.A, ctx.out
         if not _lifted(A, g) and A.shape[-1] and not bool((det != 0).all()):
             return g[..., None, None] * _cofactor(A)
-        return (g * det)[..., None, None] * mT(inv_arr(A))
+        return (g * cj(det))[..., None, None] * mH(inv_arr(A))
 
 
 def _cofactor(A):
-    """The cofactor matrix ``det(A) A^{-T}``, also for singular A (PyTorch's SVD route):
-    with ``A = U diag(s) Vh`` it is ``det(U) det(Vh) U diag(prod_{j != i} s_j) Vh``."""
+    """The conjugate of the cofactor matrix, ``conj(det(A)) A^{-H}``, also for singular A
+    (PyTorch's SVD route): with ``A = U diag(s) Vh`` it is
+    ``conj(det(U) det(Vh)) U diag(prod_{j != i} s_j) Vh``."""
     xp = xp_of(A)
     U, S, Vh = xp.linalg.svd(A)
     n = S.shape[-1]
     others = xp.stack([xp.prod(xp.concatenate([S[..., :i], S[..., i + 1:]], -1), -1)
                        for i in range(n)], -1)
-    sign = xp.linalg.det(U) * xp.linalg.det(Vh)
+    sign = cj(xp.linalg.det(U) * xp.linalg.det(Vh))
     return sign[..., None, None] * (U * others[..., None, :]) @ Vh
 
 
@@ -237,12 +255,17 @@ class Slogdet(Function):
         else:
             sign, logabs = xp_of(A).linalg.slogdet(A)
         if ctx.needs_input_grad[0]:
-            ctx.A = A
+            ctx.A, ctx.sign = A, sign
         return sign, logabs
 
     @staticmethod
-    def backward(ctx, _g_sign, g_logabs):
-        return g_logabs[..., None, None] * mT(inv_arr(ctx.A))
+    def backward(ctx, g_sign, g_logabs):
+        g = g_logabs
+        if ctx.A.dtype.kind == "c":  # the complex sign carries a gradient too (PyTorch)
+            from ._complex_grad import imag_part
+
+            g = g.astype(ctx.A.dtype) - imag_part(cj(g_sign) * ctx.sign).astype(ctx.A.dtype) * 1j
+        return g[..., None, None] * mH(inv_arr(ctx.A))
 
 
 class Cholesky(Function):
@@ -259,7 +282,7 @@ class Cholesky(Function):
             xp = xp_of(A)
             out = _nan_where_singular(xp.linalg.cholesky, A) if A.size else A.copy()
             if upper:
-                out = xp.ascontiguousarray(mT(out))
+                out = xp.ascontiguousarray(mH(out))
         if ctx.needs_input_grad[0]:
             ctx.out, ctx.upper = out, upper
         return out
@@ -268,11 +291,11 @@ class Cholesky(Function):
     def backward(ctx, g):
         L = ctx.out
         if ctx.upper:
-            L, g = mT(L), mT(g)
+            L, g = mH(L), mH(g)
         xp = xp_of(g)
-        gA = xp.tril(mT(L) @ g)
-        gA = 0.5 * (gA + mT(xp.tril(gA, -1)))
-        gA = solve_tri_arr(mT(L), gA, upper=True, left=True)
+        gA = xp.tril(mH(L) @ g)
+        gA = 0.5 * (gA + mH(xp.tril(gA, -1)))
+        gA = solve_tri_arr(mH(L), gA, upper=True, left=True)
         return solve_tri_arr(L, gA, upper=False, left=False), None
 
 
@@ -293,11 +316,11 @@ class SolveTriangular(Function):
     @staticmethod
     def backward(ctx, g):
         A, X, (upper, left, unit) = ctx.A, ctx.X, ctx.flags
-        gB = solve_tri_arr(mT(A), g, not upper, left, unit)
+        gB = solve_tri_arr(mH(A), g, not upper, left, unit)
         gA = None
         if ctx.needs_input_grad[0]:
             xp = xp_of(gB)
-            gA = -(gB @ mT(X)) if left else -(mT(X) @ gB)
+            gA = -(gB @ mH(X)) if left else -(mH(X) @ gB)
             gA = xp.triu(gA, int(unit)) if upper else xp.tril(gA, -int(unit))
             gA = unbroadcast(gA, A.shape)
         gB = unbroadcast(gB, ctx.B_shape) if ctx.needs_input_grad[1] else None
@@ -317,7 +340,7 @@ class Eigh(Function):
             L, V = _replay(lambda a: Eigh.apply(a, uplo), A)
         elif A.shape[-1] == 0:
             xp = xp_of(A)
-            L, V = xp.zeros(A.shape[:-1], A.dtype), A.copy()
+            L, V = xp.zeros(A.shape[:-1], A.real.dtype), A.copy()  # eigenvalues are real
         else:
             L, V = xp_of(A).linalg.eigh(A, UPLO=uplo)
         if ctx.needs_input_grad[0]:
@@ -327,12 +350,15 @@ class Eigh(Function):
     @staticmethod
     def backward(ctx, gL, gV):
         L, V = ctx.L, ctx.V
-        VhgV = mT(V) @ gV
-        VhgV = 0.5 * (VhgV - mT(VhgV))
+        VhgV = mH(V) @ gV
+        _check_phase(VhgV, _PHASE_EIG.format("linalg_eigh_backward"))
+        VhgV = 0.5 * (VhgV - mH(VhgV))
+        if VhgV.dtype.kind == "c":  # PyTorch overwrites the (imaginary) diagonal with gL
+            VhgV = VhgV - diag_embed(VhgV.diagonal(0, -2, -1))
         # E[i, j] = L[j] - L[i], with ones on the diagonal (where VhgV is zero).
         E = L[..., None, :] - L[..., :, None] + eye_like(L, L.shape[-1])
         gA = VhgV / E + diag_embed(gL)
-        return V @ gA @ mT(V), None
+        return V @ gA @ mH(V), None
 
 
 class Svd(Function):
@@ -359,22 +385,31 @@ class Svd(Function):
         if ctx.full:
             U, Vh, gU, gVh = U[..., :k], Vh[..., :k, :], gU[..., :k], gVh[..., :k, :]
         m, n = U.shape[-2], Vh.shape[-1]
-        UhgU = mT(U) @ gU
-        UhgU = UhgU - mT(UhgU)
-        VhgV = Vh @ mT(gVh)
-        VhgV = VhgV - mT(VhgV)
+        UhgU = mH(U) @ gU
+        UhgU = UhgU - mH(UhgU)
+        VhgV = Vh @ mH(gVh)
+        VhgV = VhgV - mH(VhgV)
+        complex_ = UhgU.dtype.kind == "c"
+        if complex_ and not _lifted(UhgU, VhgV):
+            # The loss must not depend on the phase: Im diag(U^H gU) = -Im diag(V^H gV).
+            im_u = host(UhgU.diagonal(0, -2, -1).imag)
+            im_v = host(VhgV.diagonal(0, -2, -1).imag)
+            if not np.allclose(im_u, -im_v, rtol=1e-2, atol=1e-2):
+                raise RuntimeError(_PHASE_SVD)
         S2 = S * S
         E = S2[..., None, :] - S2[..., :, None] + eye_like(S, k)
         gA = (UhgU * S[..., None, :] + S[..., :, None] * VhgV) / E + diag_embed(gS)
+        if complex_:
+            gA = gA + diag_embed(UhgU.diagonal(0, -2, -1) / (2 * S))
         if m > n:
             gA = U @ gA
             gUSinv = gU / S[..., None, :]
-            gA = gA + gUSinv - U @ (mT(U) @ gUSinv)
+            gA = gA + gUSinv - U @ (mH(U) @ gUSinv)
             gA = gA @ Vh
         elif m < n:
             gA = gA @ Vh
             SinvgVh = gVh / S[..., :, None]
-            gA = gA + SinvgVh - (SinvgVh @ mT(Vh)) @ Vh
+            gA = gA + SinvgVh - (SinvgVh @ mH(Vh)) @ Vh
             gA = U @ gA
         else:
             gA = U @ gA @ Vh
@@ -391,7 +426,7 @@ def _svd_raw(A, full_matrices: bool):
                                 batch + (m, m if full_matrices else k)).copy()
         eye_n = xp.broadcast_to(xp.eye(n if full_matrices else k, n, dtype=A.dtype),
                                 batch + (n if full_matrices else k, n)).copy()
-        return eye_m, xp.zeros(batch + (k,), A.dtype), eye_n
+        return eye_m, xp.zeros(batch + (k,), A.real.dtype), eye_n
     return xp.linalg.svd(A, full_matrices=full_matrices)
 
 
@@ -434,17 +469,27 @@ class Qr(Function):
             raise RuntimeError("The QR decomposition is not differentiable when "
                                "mode='complete' and nrows > ncols.")
         xp = xp_of(gQ)
-        gA = gR @ mT(R) - mT(Q) @ gQ
+        gA = gR @ mH(R) - mH(Q) @ gQ
         if m >= n:
             sym = xp.triu(gA)
-            sym = sym + mT(sym)
+            sym = sym + mH(sym)  # its diagonal is real: halving it halves the real part
             sym = sym - 0.5 * diag_embed(sym.diagonal(0, -2, -1))
             gA = Q @ sym + gQ
-            return solve_tri_arr(mT(R), gA, upper=False, left=False), None
-        skew = xp.tril(-gA - mT(-gA))
+            return solve_tri_arr(mH(R), gA, upper=False, left=False), None
+        skew = xp.tril(-gA - mH(-gA))
+        if skew.dtype.kind == "c":  # PyTorch halves the (imaginary) diagonal for complex
+            skew = skew - 0.5 * diag_embed(skew.diagonal(0, -2, -1))
         gA = Q @ skew
-        gA = solve_tri_arr(mT(R[..., :m]), gA, upper=False, left=False)
+        gA = solve_tri_arr(mH(R[..., :m]), gA, upper=False, left=False)
         raw = gA.t._data if _lifted(gA) else gA
         pad = xp_of(raw).zeros(gA.shape[:-1] + (n - m,), raw.dtype)
         gA = xp.concatenate([gA, pad], axis=-1)
         return gA + Q @ gR, None
+
+
+_PHASE_EIG = ("{}: The eigenvectors in the complex case are specified up to multiplication "
+              "by e^{{i phi}}. The specified loss function depends on this quantity, so it is "
+              "ill-defined.")
+_PHASE_SVD = ("svd_backward: The singular vectors in the complex case are specified up to "
+              "multiplication by e^{i phi}. The specified loss function depends on this phase "
+              "term, making it ill-defined.")

@@ -16,7 +16,7 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from ._linalg_api import eigh, inv, solve, solve_triangular, svd, svdvals
 from ._linalg_checks import check_float, check_matrix, check_square, host, lu_host, named_tuple
-from ._linalg_core import _lifted, _replay, mT, solve_tri_arr
+from ._linalg_core import _lifted, _replay, mH, solve_tri_arr
 from ._util import normalize_dim, wrap, xp_of
 from .linalg import matmul, vector_norm
 
@@ -135,12 +135,12 @@ def pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
         tol = _tolerances(A, atol, rtol, absL.amax(-1, keepdim=True))
         keep = absL > tol
         inv_l = bw.where(keep, 1 / bw.where(keep, L, bw.ones_like(L)), bw.zeros_like(L))
-        return (V * inv_l.unsqueeze(-2)) @ V.mT
+        return (V * inv_l.unsqueeze(-2)) @ V.mH
     U, S, Vh = svd(A, full_matrices=False)
     tol = _tolerances(A, atol, rtol, S[..., :1] if S.shape[-1] else S.amax(-1, keepdim=True))
     keep = S > tol
     inv_s = bw.where(keep, 1 / bw.where(keep, S, bw.ones_like(S)), bw.zeros_like(S))
-    return (Vh.mT * inv_s.unsqueeze(-2)) @ U.mT
+    return (Vh.mH * inv_s.unsqueeze(-2)) @ U.mH  # mH: conjugate transposes for complex
 
 
 def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
@@ -390,20 +390,20 @@ class LuFactor(Function):
         gL, gU = xp.tril(gLU, -1)[..., :, :k], xp.triu(gLU)[..., :k, :]
         if m == n:
             # gA = P L^{-H} (tril(L^H gL, -1) + triu(gU U^H)) U^{-H}
-            X = xp.tril(mT(L) @ gL, -1) + xp.triu(gU @ mT(U))
-            X = solve_tri_arr(mT(U), X, upper=False, left=False)
-            X = solve_tri_arr(mT(L), X, upper=True, left=True, unitriangular=True)
+            X = xp.tril(mH(L) @ gL, -1) + xp.triu(gU @ mH(U))
+            X = solve_tri_arr(mH(U), X, upper=False, left=False)
+            X = solve_tri_arr(mH(L), X, upper=True, left=True, unitriangular=True)
         elif m < n:
-            X = mT(L) @ gL - xp.triu(gU) @ mT(U)
-            X = solve_tri_arr(mT(U[..., :k]), xp.tril(X, -1), upper=False, left=False)
+            X = mH(L) @ gL - xp.triu(gU) @ mH(U)
+            X = solve_tri_arr(mH(U[..., :k]), xp.tril(X, -1), upper=False, left=False)
             X = xp.concatenate([X + xp.triu(gU[..., :k]), gU[..., k:]], axis=-1)
-            X = solve_tri_arr(mT(L), X, upper=True, left=True, unitriangular=True)
+            X = solve_tri_arr(mH(L), X, upper=True, left=True, unitriangular=True)
         else:
-            X = gU @ mT(U) - mT(L) @ xp.tril(gL, -1)
-            X = solve_tri_arr(mT(L[..., :k, :]), xp.triu(X), upper=True, left=True,
+            X = gU @ mH(U) - mH(L) @ xp.tril(gL, -1)
+            X = solve_tri_arr(mH(L[..., :k, :]), xp.triu(X), upper=True, left=True,
                               unitriangular=True)
             X = xp.concatenate([X + xp.tril(gL[..., :k, :], -1), gL[..., k:, :]], axis=-2)
-            X = solve_tri_arr(mT(U), X, upper=False, left=False)
+            X = solve_tri_arr(mH(U), X, upper=False, left=False)
         return _perm_matrix(host(ctx.piv), m, raw.dtype, xp_of(raw)) @ X
 
 
@@ -483,15 +483,15 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
     if left and not adjoint:  # A X = P L U X = B
         Y = solve_triangular(L, P.mT @ B, upper=False, unitriangular=True)
         return solve_triangular(U, Y, upper=True)
-    if left:  # U^T L^T P^T X = B
-        Y = solve_triangular(U.mT, B, upper=False)
-        return P @ solve_triangular(L.mT, Y, upper=True, unitriangular=True)
+    if left:  # U^H L^H P^T X = B
+        Y = solve_triangular(U.mH, B, upper=False)
+        return P @ solve_triangular(L.mH, Y, upper=True, unitriangular=True)
     if not adjoint:  # X P L U = B
         Y = solve_triangular(U, B, upper=True, left=False)
         return solve_triangular(L, Y, upper=False, left=False, unitriangular=True) @ P.mT
-    # X U^T L^T P^T = B
-    Y = solve_triangular(L.mT, B @ P, upper=True, left=False, unitriangular=True)
-    return solve_triangular(U.mT, Y, upper=False, left=False)
+    # X U^H L^H P^T = B
+    Y = solve_triangular(L.mH, B @ P, upper=True, left=False, unitriangular=True)
+    return solve_triangular(U.mH, Y, upper=False, left=False)
 
 
 def householder_product(A: Tensor, tau: Tensor) -> Tensor:

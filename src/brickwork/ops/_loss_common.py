@@ -32,6 +32,9 @@ def reduction_name(reduction: str, size_average=None, reduce=None) -> str:
 
 def reduce(loss, reduction):
     """``loss`` reduced by 'mean', 'sum' or 'none' (arrays or tensors)."""
+    if reduction != "none" and getattr(loss, "dtype", None) == _dt.bfloat16.np:
+        # bfloat16 arrays: accumulate in float32 and round once, as PyTorch does.
+        return reduce(loss.astype(np.float32), reduction).astype(loss.dtype)
     if reduction == "mean":
         if _numel(loss) == 0:  # nan, as PyTorch, without NumPy's "Mean of empty slice" warning
             with np.errstate(invalid="ignore"), warnings.catch_warnings():

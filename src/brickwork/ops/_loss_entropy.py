@@ -12,6 +12,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..tensor import Tensor
 from . import _loss_common as checks
+from ._bf16 import float32_compute
 from ._loss_common import expand_grad as _expand_grad
 from ._loss_common import reduce as _reduce
 from ._loss_common import reduction_name as _reduction
@@ -52,6 +53,7 @@ class BinaryCrossEntropy(Function):
         return gp, gt, None, None
 
 
+@float32_compute
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """Binary cross entropy of probabilities ``input``. See:
@@ -110,6 +112,7 @@ class BinaryCrossEntropyWithLogits(Function):
         return gx, gt, None, None, None
 
 
+@float32_compute
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
                                      weight: Tensor | None = None, size_average=None,
                                      reduce=None, reduction: str = "mean",
@@ -175,6 +178,7 @@ class KLDiv(Function):
         return gx, gt, None, None
 
 
+@float32_compute
 def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
            reduction: str = "mean", log_target: bool = False) -> Tensor:
     """KL divergence with log-probabilities ``input`` and probabilities (or log-) ``target``.

@@ -10,7 +10,9 @@ import math
 
 import numpy as np
 
+from .. import dtypes as _dt
 from ..tensor import Tensor
+from ._bf16 import float32_compute
 from ._util import wrap, xp_of
 from .reduction import _return_type, _torch_type_name
 
@@ -40,7 +42,8 @@ return_types = {n + s: (_histogram_type if n == "histogram" else _return_type)(n
 
 
 def _require_float(t: Tensor, kernel: str) -> None:
-    if t._data.dtype.kind != "f":
+    # bfloat16 counts as float, except for PyTorch's histogramdd, which has no kernel for it.
+    if t._data.dtype.kind != "f" and (kernel == "histogramdd" or not _dt.is_float_array(t._data)):
         raise NotImplementedError(f'"{kernel}" not implemented for '
                                   f"'{_torch_type_name(t._data.dtype)}'")
 
@@ -64,6 +67,7 @@ def _linear_edges(xp, lo: float, hi: float, bins: int, dtype):
     return xp.linspace(lo, hi, bins + 1).astype(dtype)
 
 
+@float32_compute  # bfloat16: the bin edges in float32, as PyTorch
 def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:
     """Histogram of ``bins`` equal bins over ``[min, max]`` (the data's range if both are 0).
 

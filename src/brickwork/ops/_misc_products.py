@@ -11,7 +11,9 @@ import warnings
 
 import numpy as np
 
+from .. import dtypes as _dt
 from ..tensor import Tensor
+from ._bf16 import float32_compute
 from ._util import broadcast_mismatch, normalize_dim
 from .reduction import _torch_type_name
 
@@ -96,6 +98,7 @@ def _tensordot_dims(dims, na: int, nb: int):
     return [normalize_dim(x, na) for x in da], [normalize_dim(x, nb) for x in db]
 
 
+@float32_compute
 def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
     """Sum of products over the dims ``dims`` names (an int: the last ``dims`` of ``a`` with
     the first of ``b``; or two lists of dims). See: torch.tensordot.
@@ -144,7 +147,7 @@ def vdot(input: Tensor, other: Tensor) -> Tensor:
         raise RuntimeError(f"inconsistent tensor size, expected tensor [{a.shape[0]}] and src "
                            f"[{b.shape[0]}] to have the same number of elements, but got "
                            f"{a.shape[0]} and {b.shape[0]} elements respectively")
-    return input.dot(other)
+    return input.conj().dot(other)  # conj: input itself for real tensors
 
 
 def chain_matmul(*matrices: Tensor) -> Tensor:
@@ -205,6 +208,7 @@ def _dim(t: Tensor, i: int) -> int:
     return shape[i] if -len(shape) <= i < len(shape) else 1
 
 
+@float32_compute
 def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """``beta * input + alpha * (batch1 @ batch2)`` per batch. See: torch.baddbmm."""
     _check_expand(input, [_dim(batch1, 0), _dim(batch1, 1), _dim(batch2, 2)])
@@ -305,6 +309,8 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
             raise RuntimeError(f"cdist only supports at least 2D tensors, {name} got: "
                                f"{t._data.ndim}D")
     for name, t in (("X1", x1), ("X2", x2)):
+        if t.dtype is _dt.bfloat16:  # PyTorch has no bfloat16 kernel for cdist
+            raise NotImplementedError("\"cdist\" not implemented for 'BFloat16'")
         if t._data.dtype.kind != "f":
             raise RuntimeError(f"cdist only supports floating-point dtypes, {name} got: "
                                f"{_type_name(t)}")
@@ -349,7 +355,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
 def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
     """The p-norm of ``input - other``. See: torch.dist."""
     for t in (input, other):
-        if t._data.dtype.kind != "f":
+        if t._data.dtype.kind not in "fc":
             raise RuntimeError(f"norm(): input dtype should be either floating point or "
                                f"complex. Got {_type_name(t)} instead.")
     _broadcast_shape(input._data.shape, other._data.shape)
@@ -419,7 +425,7 @@ def _cov(input: Tensor, correction, fweights, aweights, op: str) -> Tensor:
                       "than the number of observations.", UserWarning, stacklevel=2)
         norm = norm * 0
     xc = x - avg.unsqueeze(1)
-    c = xc.mm((xc if w is None else xc * w).t())
+    c = xc.mm((xc if w is None else xc * w).t().conj())  # conj: complex rows (PyTorch)
     return (c / norm).squeeze()
 
 
@@ -445,6 +451,10 @@ def corrcoef(input: Tensor) -> Tensor:
     std = c.diagonal().sqrt()
     c = c / std.unsqueeze(1)
     c = c / std.unsqueeze(0)
+    if c.is_complex():  # PyTorch clips the real and imaginary parts separately
+        from .complex_ops import complex as _complex
+
+        return _complex(c.real.clamp(-1, 1), c.imag.clamp(-1, 1))
     return c.clamp(-1, 1)
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
+from ._bf16 import float32_compute
 from ._misc_count import _require_float, return_types
+from ._complex_grad import refuse_complex_kernel
 from ._util import normalize_dim, wrap, xp_of
 
 
@@ -57,11 +59,13 @@ def cummax(input: Tensor, dim: int):
 
     See: torch.cummax.
     """
+    refuse_complex_kernel("cummax_cpu", input)
     return _cumulative_extreme("cummax", input, dim)
 
 
 def cummin(input: Tensor, dim: int):
     """Running minimum along ``dim`` and where it was found. See: torch.cummin."""
+    refuse_complex_kernel("cummin_cpu", input)
     return _cumulative_extreme("cummin", input, dim)
 
 
@@ -76,6 +80,7 @@ def _logaddexp(a: Tensor, b: Tensor) -> Tensor:
     return m + ((a - m).exp() + (b - m).exp()).log()
 
 
+@float32_compute
 def logcumsumexp(input: Tensor, dim: int) -> Tensor:
     """``log(cumsum(exp(input)))`` along ``dim``, computed stably. See: torch.logcumsumexp.
 

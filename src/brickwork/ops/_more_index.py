@@ -208,18 +208,24 @@ _REDUCES = ("sum", "prod", "mean", "amax", "amin")
 
 def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
                    include_self: bool = True) -> Tensor:
-    """Reduce ``src`` into ``input`` at ``index`` along ``dim`` with ``"sum"``, ``"mean"``,
-    ``"amax"`` or ``"amin"`` (``"prod"`` is not supported yet and raises).
+    """Reduce ``src`` into ``input`` at ``index`` along ``dim`` with ``"sum"``, ``"prod"``,
+    ``"mean"``, ``"amax"`` or ``"amin"``.
 
     With ``include_self=False`` the scattered-to positions of ``input`` take no part.
-    For amax/amin the gradient is shared evenly among the tied extreme elements, as PyTorch's.
+    For amax/amin the gradient is shared evenly among the tied extreme elements, as PyTorch's;
+    for prod it is PyTorch's (zeros included, see ``ops/_scatter_prod.py``).
     See: torch.scatter_reduce.
     """
     if reduce not in _REDUCES:
         raise RuntimeError("reduce argument must be either sum, prod, mean, amax or amin, got "
                            f"{reduce}")
     if reduce == "prod":
-        raise NotImplementedError("brickwork.scatter_reduce: reduce='prod' is not supported yet")
+        from ._scatter_prod import scatter_prod
+        from .scatter import _scatter_args
+
+        d = _scatter_args("scatter_reduce", input, dim, index, src)
+        return scatter_prod(input, d, index, src[tuple(slice(0, n) for n in index.shape)],
+                            include_self)
     # Only src's index-shaped corner is read, as in scatter.
     src = src[tuple(slice(0, n) for n in index.shape)]
     hit = input.new_zeros(input.shape).scatter_add(dim, index, src.new_ones(index.shape))
@@ -270,7 +276,7 @@ __all__.append("scatter_reduce")
 def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str, *,
                  include_self: bool = True) -> Tensor:
     """Reduce the slices of ``source`` into ``input``'s slices ``index`` along ``dim`` with
-    ``"mean"``, ``"amax"`` or ``"amin"`` (``"prod"`` is not supported yet and raises).
+    ``"prod"``, ``"mean"``, ``"amax"`` or ``"amin"``.
 
     See: torch.index_reduce.
     """

@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..tensor import Tensor
+from ._bf16 import float32_compute
 
 builtins_type = type  # the parameter named ``type`` (PyTorch's name) shadows the builtin
 
@@ -30,6 +31,7 @@ class finfo:
 
     def __init__(self, type=None) -> None:  # noqa: A002 - PyTorch's parameter name
         d = _dtype_arg(type, "finfo")
+        d = d.to_real()  # a complex dtype's numbers are its real parts' (PyTorch)
         if not d.is_floating_point:
             raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo "
                             "to handle 'torch.finfo'")
@@ -71,7 +73,9 @@ class iinfo:
 def can_cast(from_: _dt.dtype, to: _dt.dtype) -> bool:
     """Whether PyTorch's casting rules allow ``from_`` -> ``to`` in type promotion: no float
     to integer, no non-bool to bool. See: torch.can_cast."""
-    if from_.is_floating_point and not to.is_floating_point:
+    if from_.is_complex and not to.is_complex:  # nor complex to real
+        return False
+    if from_.is_floating_point and not (to.is_floating_point or to.is_complex):
         return False
     return not (from_ is not _dt.bool and to is _dt.bool)
 
@@ -162,6 +166,7 @@ def adjoint(input: Tensor) -> Tensor:
     return input.transpose(-2, -1)
 
 
+@float32_compute
 def trace(input: Tensor) -> Tensor:
     """Sum of the main diagonal of a matrix (integers sum to int64). See: torch.trace."""
     if input.dim() != 2:
@@ -184,6 +189,8 @@ def isreal(input: Tensor) -> Tensor:
     """
     from ..factories import ones_like
 
+    if input._data.dtype.kind == "c":
+        return input.imag == 0
     return ones_like(input, dtype=_dt.bool)
 
 

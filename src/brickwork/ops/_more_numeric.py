@@ -85,9 +85,10 @@ def nonzero_static(input: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
 class memory_format:
     """How a tensor's elements are laid out in memory. See: torch.memory_format.
 
-    brickwork makes row-major tensors (``contiguous_format``; ``preserve_format`` copies are
-    row-major too); ``contiguous``/``clone`` honour ``channels_last``/``channels_last_3d``
-    through ``layout_order`` (same values, channels-last strides).
+    Results are row-major (``contiguous_format``) unless asked otherwise; ``channels_last`` /
+    ``channels_last_3d`` give channels-last strides, and ``preserve_format`` (the default of
+    ``*_like``, ``to`` and the dtype conversions) keeps a dense input's strides. The rules are
+    PyTorch's, in ``ops/_memory_format.py``.
     """
 
     __slots__ = ("_name",)
@@ -106,6 +107,8 @@ contiguous_format = memory_format("contiguous_format")
 preserve_format = memory_format("preserve_format")
 channels_last = memory_format("channels_last")
 channels_last_3d = memory_format("channels_last_3d")
+# PyTorch's legacy_contiguous_format is the same object as contiguous_format.
+legacy_contiguous_format = contiguous_format
 
 
 _CHANNELS_LAST = {"channels_last": (4, (0, 2, 3, 1)), "channels_last_3d": (5, (0, 2, 3, 4, 1))}
@@ -129,7 +132,7 @@ def layout_order(op: str, value, ndim: int):
 
 
 __all__ = ["gradient", "nonzero_static", "memory_format", "contiguous_format", "preserve_format",
-           "channels_last", "channels_last_3d"]
+           "channels_last", "channels_last_3d", "legacy_contiguous_format"]
 
 
 def histogramdd(input: Tensor, bins, *, range=None, weight: Tensor | None = None,  # noqa: A002

@@ -227,7 +227,7 @@ def nanquantile(input: Tensor, q, dim=None, keepdim: bool = False, *,
 
 def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Mean of the non-NaN elements. See: torch.nanmean."""
-    if input._data.dtype.kind != "f":
+    if not _dt.is_float_array(input._data):
         raise RuntimeError("nanmean(): expected input to have floating point or complex dtype "
                            f"but got {_torch_type_name(input._data.dtype)}")
     if dtype is not None and not _dt.to_dtype(dtype).is_floating_point:

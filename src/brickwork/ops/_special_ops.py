@@ -16,6 +16,8 @@ from ..autograd._lifted import Lifted
 from ..autograd.function import Function
 from ..tensor import Tensor
 from . import _special_numerics as _num
+from ._bf16 import float32_compute
+from ._complex_grad import cj, refuse_complex_kernel
 from ._util import promote
 from .elementwise import _float_input
 
@@ -110,7 +112,7 @@ Entr = _make("entr", lambda x: np.where(np.isnan(x), x, _entr(x)),
 def _sinc_grad(g, x, y):
     px = x * _c(x, math.pi)
     d = (px * np.cos(px) - np.sin(px)) / (px * x)
-    return g * np.where(x == 0, _c(x, 0.0), d)
+    return g * cj(np.where(x == 0, _c(x, 0.0), d))  # cj: complex inputs (PyTorch)
 
 
 Sinc = _make("sinc", lambda x: np.sinc(x), _sinc_grad)
@@ -137,10 +139,12 @@ def _refuse_half(name: str, t: Tensor) -> None:
         raise NotImplementedError(f'"{name}_{where}" not implemented for \'Half\'')
 
 
-def _public(cls, name: str, *, half: bool = True):
+def _public(cls, name: str, *, half: bool = True, complex_ok: bool = False):
     """The public function of a unary special Function (integer inputs become floats)."""
 
     def op(input: Tensor) -> Tensor:
+        if not complex_ok:  # real special functions only, as PyTorch
+            refuse_complex_kernel(name, input)
         if not half:
             _refuse_half(name, input)
         return cls.apply(_float_input(input))
@@ -163,7 +167,8 @@ ndtr = _public(Ndtr, "ndtr")
 ndtri = _public(Ndtri, "ndtri", half=False)
 log_ndtr = _public(LogNdtr, "log_ndtr", half=False)
 entr = _public(Entr, "entr")
-sinc = _public(Sinc, "sinc")
+# float32 inside for bfloat16: NumPy would round sin(pi x) and pi x separately (_bf16.py).
+sinc = float32_compute(_public(Sinc, "sinc", complex_ok=True))
 
 
 def polygamma(n: int, input: Tensor) -> Tensor:
@@ -185,6 +190,7 @@ def logit(input: Tensor, eps: float | None = None) -> Tensor:
 
     See: torch.logit.
     """
+    refuse_complex_kernel("logit_cpu", input)
     return Logit.apply(_float_input(input), None if eps is None else float(eps))
 
 
@@ -294,6 +300,7 @@ def xlogy(input, other) -> Tensor:
 
     See: torch.xlogy.
     """
+    refuse_complex_kernel("xlogy_cpu", input, other)
     return Xlogy.apply(*float_pair(input, other))
 
 

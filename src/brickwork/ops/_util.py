@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as _dt
+from .._sparse_coo import SparseCOO as _SparseCOO
 from ..autograd._lifted import Lifted as _Lifted
 from ..tensor import Tensor, _make
 
@@ -40,6 +41,8 @@ def xp_of(arr):
         from ..autograd._lifted import namespace_for
 
         return namespace_for(arr)
+    if arr.__class__ is _SparseCOO:  # an op without a sparse kernel: each function raises
+        return arr.refusing_namespace()
     from ..device import cupy_module
 
     return cupy_module()
@@ -83,8 +86,10 @@ def promote(a, b):
 def _cast(x, rt):
     if isinstance(x, Tensor):
         return x if x._data.dtype == rt.np else x.to(rt)
+    if isinstance(x, complex):
+        return x  # NumPy treats a Python complex as weakly typed, as PyTorch does
     if isinstance(x, (bool, int, float)):
-        if rt.is_floating_point:
+        if rt.is_floating_point or rt.is_complex:
             return float(x)
         if rt is _dt.bool:
             return bool(x)

@@ -11,6 +11,8 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..tensor import Tensor
+from ._bf16 import float32_compute
+from ._complex_grad import cj
 from ._util import normalize_dim
 from .elementwise import _float_input
 
@@ -34,6 +36,8 @@ class Relu(Function):
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """``max(input, 0)``. See: torch.relu."""
+    if input._data.dtype.kind == "c":  # PyTorch's relu is a clamp, which refuses complex
+        raise NotImplementedError("clamp is not supported for complex types")
     if inplace:
         return input._inplace(lambda t: Relu.apply(t))
     return Relu.apply(input)
@@ -45,10 +49,14 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx, x):
-        # Split by sign so exp never overflows: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) otherwise.
-        with np.errstate(over="ignore"):
-            e = np.exp(-np.abs(x))
-        out = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        if x.dtype.kind == "c":  # complex: no sign to split by
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                out = 1 / (1 + np.exp(-x))
+        else:
+            # Split by sign so exp never overflows: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) else.
+            with np.errstate(over="ignore"):
+                e = np.exp(-np.abs(x))
+            out = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
         if ctx.needs_input_grad[0]:
             ctx.out = out
         return out
@@ -56,9 +64,10 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, g):
         y = ctx.out
-        return g * y * (1 - y)
+        return g * cj(y * (1 - y))  # conjugated for complex (see _complex_grad)
 
 
+@float32_compute
 def sigmoid(input: Tensor) -> Tensor:
     """``1 / (1 + exp(-input))``, computed without overflow. See: torch.sigmoid."""
     return Sigmoid.apply(_float_input(input))
@@ -117,12 +126,14 @@ def _softmax_dim(input: Tensor, dim, dtype, op: str = "softmax"):
     return input, normalize_dim(dim, input.ndim) if input.ndim else None
 
 
+@float32_compute
 def softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
     """``exp(x) / sum(exp(x))`` along ``dim``. See: torch.softmax."""
     input, dim = _softmax_dim(input, dim, dtype)
     return Softmax.apply(input, dim)
 
 
+@float32_compute
 def log_softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
     """``log(softmax(x))`` computed stably along ``dim``. See: torch.log_softmax."""
     input, dim = _softmax_dim(input, dim, dtype, "log_softmax")

@@ -16,6 +16,8 @@ import numpy as np
 from ..autograd.function import Function
 from ..device import guard_functions
 from ..tensor import Tensor
+from ._bf16 import float32_compute
+from ._complex_grad import refuse_complex_kernel
 from ._util import wrap
 from .elementwise import _float_input
 
@@ -95,6 +97,7 @@ class Erf(Function):
 
 def erf(input: Tensor) -> Tensor:
     """The error function. See: torch.erf."""
+    refuse_complex_kernel("erf_vml_cpu", input)
     return Erf.apply(_float_input(input))
 
 
@@ -130,11 +133,13 @@ class Gelu(Function):
         return (g * d).astype(x.dtype, copy=False), None
 
 
+@float32_compute
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """Gaussian error linear unit ``x * Phi(x)`` (``approximate='tanh'`` for the tanh form).
 
     See: torch.nn.functional.gelu.
     """
+    refuse_complex_kernel("GeluKernelImpl", input)
     if approximate not in ("none", "tanh"):
         raise RuntimeError(f"approximate argument must be either none or tanh, got "
                            f"{approximate!r}")
@@ -218,21 +223,25 @@ def _run(cls, input: Tensor, inplace: bool, *params) -> Tensor:
     return cls.apply(input, *params)
 
 
+@float32_compute
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """``x`` for ``x > 0``, else ``negative_slope * x``. See: torch.nn.functional.leaky_relu."""
     return _run(LeakyRelu, input, inplace, float(negative_slope))
 
 
+@float32_compute
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """``x`` for ``x > 0``, else ``alpha * (exp(x) - 1)``. See: torch.nn.functional.elu."""
     return _run(Elu, input, inplace, float(alpha))
 
 
+@float32_compute
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """``x * sigmoid(x)`` (swish). See: torch.nn.functional.silu."""
     return _run(Silu, input, inplace)
 
 
+@float32_compute
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """``log(1 + exp(beta * x)) / beta``, linear where ``beta * x > threshold``.
 
@@ -254,6 +263,7 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     return hardtanh(input, 0.0, 6.0, inplace)
 
 
+@float32_compute
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """``x * tanh(softplus(x))``. See: torch.nn.functional.mish."""
     return _run(Mish, input, inplace)

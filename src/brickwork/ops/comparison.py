@@ -3,15 +3,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import dtypes as _dt
 from ..autograd.function import Function
 from ..device import runs_on_input_device
-from ..tensor import Tensor
+from ..tensor import _SCALAR_TYPE_NAMES, Tensor
+from ._complex_grad import any_complex, refuse_complex_kernel
 from ._util import promote, unbroadcast, wrap
 from .elementwise import _no_grad_binary
 
 
-def _cmp(name, fn):
+def _cmp(name, fn, ordered: bool = False):
     def op(input, other) -> Tensor:
+        if ordered and any_complex(input, other):  # complex numbers have no order
+            refuse_complex_kernel(f"{name}_cpu", *promote(input, other))
         return _no_grad_binary(fn, input, other)
 
     op.__name__ = name
@@ -21,19 +25,22 @@ def _cmp(name, fn):
 
 eq = _cmp("eq", np.equal)
 ne = _cmp("ne", np.not_equal)
-lt = _cmp("lt", np.less)
-le = _cmp("le", np.less_equal)
-gt = _cmp("gt", np.greater)
-ge = _cmp("ge", np.greater_equal)
+lt = _cmp("lt", np.less, ordered=True)
+le = _cmp("le", np.less_equal, ordered=True)
+gt = _cmp("gt", np.greater, ordered=True)
+ge = _cmp("ge", np.greater_equal, ordered=True)
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 
 def _integral_binary(name, fn):
     def op(input, other) -> Tensor:
         a, b = promote(input, other)
+        refuse_complex_kernel(f"{name}_cpu", a, b)
         for x in (a, b):
-            if isinstance(x, Tensor) and x._data.dtype.kind == "f" or isinstance(x, float):
-                raise NotImplementedError(f'"{name}_cpu" not implemented for \'Float\'')
+            # 'V': bfloat16; PyTorch names the promoted dtype.
+            if isinstance(x, Tensor) and x._data.dtype.kind in "fV" or isinstance(x, float):
+                kind = _SCALAR_TYPE_NAMES[_dt.result_type(a, b).name]
+                raise NotImplementedError(f'"{name}_cpu" not implemented for \'{kind}\'')
         return _no_grad_binary(fn, a, b)
 
     op.__name__ = name
@@ -48,7 +55,7 @@ bitwise_xor = _integral_binary("bitwise_xor", np.bitwise_xor)
 @runs_on_input_device
 def bitwise_not(input: Tensor) -> Tensor:
     """``~input``: logical not for bool, bitwise not for integers. See: torch.bitwise_not."""
-    if input._data.dtype.kind == "f":
+    if input._data.dtype.kind in "fV":  # 'V': bfloat16
         raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type "
                         "tensors")
     return wrap(np.invert(input._data), input)

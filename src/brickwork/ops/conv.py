@@ -16,6 +16,7 @@ from ..tensor import Tensor
 from . import _conv_chwn as CHWN
 from . import _conv_composite as C
 from . import _im2col as K
+from ._bf16 import float32_compute
 from ._util import wrap, xp_of
 
 # -- argument checking -------------------------------------------------------------------------
@@ -263,12 +264,14 @@ def _apply(x, weight, bias, stride, pad4, dilation, groups, transposed, out_hw):
                              out_hw)
 
 
+@float32_compute
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
            dilation=1, groups: int = 1) -> Tensor:
     """1-d cross-correlation over an (N, C, L) input. See: torch.nn.functional.conv1d."""
     return _convnd("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
+@float32_compute
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
            dilation=1, groups: int = 1) -> Tensor:
     """2-d cross-correlation over an (N, C, H, W) input.
@@ -328,6 +331,7 @@ def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
                              output_padding, groups, dilation)
 
 
+@float32_compute
 def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
                      padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
     """2-d transposed convolution ("deconvolution"): the gradient of conv2d w.r.t. its input.

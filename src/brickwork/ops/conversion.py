@@ -9,7 +9,16 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import STATE as _GRAD
 from ..device import array_module, array_writeable, device as _device, device_of_array, resolve
 from ..tensor import Tensor
+from ._complex_grad import real_part
+from ._bf16 import check_device
 from ._util import broadcast_mismatch, unbroadcast
+
+
+def _discard_imag_warning() -> None:
+    import warnings
+
+    warnings.warn("Casting complex values to real discards the imaginary part", UserWarning,
+                  stacklevel=5)
 
 
 class ToCopy(Function):
@@ -24,11 +33,16 @@ class ToCopy(Function):
             ctx.src_dev = src_dev
             x = _move(x, dev)
         if np_dtype is not None and np_dtype != x.dtype:
+            if x.dtype.kind == "c" and np.dtype(np_dtype).kind != "c":
+                _discard_imag_warning()
+                x = x.real
             return x.astype(np_dtype)
         return x.copy() if copy or ctx.src_dev is None else x
 
     @staticmethod
     def backward(ctx, g):
+        if g.dtype.kind == "c" and ctx.src_dtype.kind != "c":
+            g = real_part(g)  # a real input's gradient is the real part (PyTorch)
         g = g.astype(ctx.src_dtype, copy=False)  # on g's device, before it moves
         if ctx.src_dev is not None:
             g = _move(g, ctx.src_dev)
@@ -47,25 +61,51 @@ def _move(arr, dev):
         return cp.asarray(arr) if isinstance(arr, np.ndarray) else cp.copy(arr)
 
 
-def to_copy(t: Tensor, dev, dtype, copy: bool = False) -> Tensor:
-    """``t`` on ``dev`` with ``dtype``: ``t`` itself when nothing changes and no copy is asked."""
+def to_copy(t: Tensor, dev, dtype, copy: bool = False, memory_format=None) -> Tensor:
+    """``t`` on ``dev`` with ``dtype`` laid out as ``memory_format`` asks (``None``: preserve);
+    ``t`` itself when nothing changes and no copy is asked (PyTorch's ``to_will_alias``)."""
     same_dev = dev is None or dev is t._device
     same_dtype = dtype is None or dtype.np == t._data.dtype
-    if same_dev and same_dtype and not copy:
+    if same_dev and same_dtype and not copy and (
+            memory_format is None or _keeps_format(t, memory_format)):
         return t
+    check_device(t._data.dtype if same_dtype else dtype.np, dev or t._device)
     out = ToCopy.apply(t, None if same_dtype else dtype.np, None if same_dev else dev, copy)
     if out._device is not (dev or t._device):
         out._device = dev
+    if out is not t:  # a fresh copy: PyTorch's empty_like(t, memory_format) then copy_
+        from ._memory_format import relayout_fresh, target_strides
+
+        relayout_fresh(out, target_strides(t, memory_format))
     return out
 
 
-def parse_to_args(args, kwargs):
-    """Read ``to(...)``'s overloads: (dtype), (device, dtype), (tensor), plus keywords."""
+def _keeps_format(t: Tensor, memory_format) -> bool:
+    from ._memory_format import check_format, suggest_memory_format
+    from ._more_numeric import preserve_format
+
+    check_format("to", memory_format)
+    return memory_format is preserve_format or suggest_memory_format(t) is memory_format
+
+
+def parse_to_args(args, kwargs, with_format: bool = False):
+    """Read ``to(...)``'s overloads: (dtype), (device, dtype), (tensor), plus keywords.
+
+    Returns ``(device, dtype, copy)``, with ``memory_format`` last when ``with_format``; without
+    it, a ``memory_format`` other than ``preserve_format`` is refused (the caller can't honour it).
+    """
     dev = kwargs.pop("device", None)
     dtype = kwargs.pop("dtype", None)
     copy = kwargs.pop("copy", False)
     kwargs.pop("non_blocking", None)
-    kwargs.pop("memory_format", None)
+    fmt = kwargs.pop("memory_format", None)
+    if fmt is not None:
+        from ._memory_format import check_format
+        from ._more_numeric import preserve_format
+
+        check_format("to", fmt)
+        if not with_format and fmt is not preserve_format:
+            raise NotImplementedError(f"to(): memory_format={fmt} is not supported here")
     if kwargs:
         raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
     for a in args:
@@ -83,7 +123,7 @@ def parse_to_args(args, kwargs):
         dev = resolve(dev)
     if dtype is not None:
         dtype = _dt.to_dtype(dtype)
-    return dev, dtype, copy
+    return (dev, dtype, copy, fmt) if with_format else (dev, dtype, copy)
 
 
 def copy_into(dst: Tensor, src: Tensor) -> Tensor:

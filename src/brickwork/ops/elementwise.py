@@ -11,9 +11,13 @@ import numpy as np
 from ..autograd.function import Function
 from ..device import runs_on_input_device
 from ..tensor import _SCALAR_TYPE_NAMES, Tensor
+from ._bf16 import float32_compute, is_bf16
+from ._bf16 import rounded as bf16_rounded
 from ._int_division import integer_operands as _integer_operands
 from ._int_division import refuse_zero_divisor as _refuse_zero_divisor
 from ._int_division import trunc_divide as _trunc_divide
+from ._complex_grad import any_complex, cj, real_part, refuse_complex_kernel
+from ._complex_grad import sgn_of as _sgn_of
 from ._util import broadcast_mismatch, promote, unbroadcast, xp_of
 
 
@@ -99,8 +103,9 @@ class Mul(_Binary):
     def backward(ctx, g):
         sa, sb = ctx.shapes
         na, nb = ctx.needs_input_grad
-        return (unbroadcast(g * ctx.b, sa) if na else None,
-                unbroadcast(g * ctx.a, sb) if nb else None)
+        # Complex: the derivative is conjugated (PyTorch's convention, see _complex_grad).
+        return (unbroadcast(g * cj(ctx.b), sa) if na else None,
+                unbroadcast(g * cj(ctx.a), sb) if nb else None)
 
 
 class Div(_Binary):
@@ -120,8 +125,8 @@ class Div(_Binary):
         na, nb = ctx.needs_input_grad
         a, b = ctx.a, ctx.b
         with np.errstate(divide="ignore", invalid="ignore"):
-            ga = unbroadcast(g / b, sa) if na else None
-            gb = unbroadcast(-g * a / (b * b), sb) if nb else None
+            ga = unbroadcast(g / cj(b), sa) if na else None
+            gb = unbroadcast(-g * cj(a / (b * b)), sb) if nb else None
         return ga, gb
 
 
@@ -148,7 +153,7 @@ class Pow(_Binary):
         with np.errstate(divide="ignore", invalid="ignore"):
             if na:
                 # d(a^b)/da = b * a^(b-1); PyTorch defines it as 0 where b == 0.
-                ga = g * b * np.power(a, b - 1)
+                ga = g * cj(b * np.power(a, b - 1))
                 if not np.isscalar(b):
                     ga = xp_of(ga).where(b == 0, 0, ga).astype(ga.dtype, copy=False)
                 elif b == 0:
@@ -157,8 +162,8 @@ class Pow(_Binary):
             if nb:
                 # d(a^b)/db = a^b * log(a); 0 where a == 0 and b >= 0, as PyTorch.
                 xp = xp_of(out)
-                lg = g * out * xp.log(a)
-                lg = xp.where((xp.asarray(a) == 0) & (xp.asarray(b) >= 0), 0, lg)
+                lg = g * cj(out * xp.log(a))
+                lg = xp.where((xp.asarray(a) == 0) & (real_part(xp.asarray(b)) >= 0), 0, lg)
                 gb = unbroadcast(lg.astype(out.dtype, copy=False), sb)
         return ga, gb
 
@@ -205,6 +210,8 @@ def _minmax_grad(ctx, g, a_wins):
 def add(input, other, *, alpha=1) -> Tensor:
     """``input + alpha * other`` with broadcasting. See: torch.add."""
     if alpha != 1:
+        if (is_bf16(input) or is_bf16(other)) and isinstance(alpha, (int, float)):
+            return _scaled_in_float32(add, input, other, alpha)
         other = mul(other, alpha)
     elif isinstance(other, Tensor) and isinstance(input, Tensor) \
             and input._data.dtype is other._data.dtype:
@@ -215,9 +222,25 @@ def add(input, other, *, alpha=1) -> Tensor:
     return Add.apply(a, b)
 
 
+# bfloat16 with a Python float factor: NumPy would round the float to bfloat16 and the product
+# again before the op; PyTorch multiplies (and divides) in float32 and rounds once. (A float
+# added or subtracted is rounded to bfloat16 first by PyTorch too, as by NumPy.)
+@float32_compute
+def _in_float32(fn, input, other):
+    return fn(input, other)
+
+
+@float32_compute
+def _scaled_in_float32(fn, input, other, alpha):
+    # PyTorch rounds alpha to bfloat16, then computes input + alpha * other in float32.
+    return fn(input, mul(other, bf16_rounded(alpha)))
+
+
 def sub(input, other, *, alpha=1) -> Tensor:
     """``input - alpha * other``. See: torch.sub."""
     if alpha != 1:
+        if (is_bf16(input) or is_bf16(other)) and isinstance(alpha, (int, float)):
+            return _scaled_in_float32(sub, input, other, alpha)
         other = mul(other, alpha)
     ba, bb = _is_boolish(input), _is_boolish(other)
     if ba and bb:
@@ -247,7 +270,9 @@ def mul(input, other) -> Tensor:
         return Mul.apply(input, other)
     a, b = promote(input, other)
     if not isinstance(a, Tensor):
-        return Mul.apply(b, a)
+        a, b = b, a
+    if isinstance(b, float) and is_bf16(a):
+        return _in_float32(mul, a, b)
     return Mul.apply(a, b)
 
 
@@ -262,7 +287,7 @@ def div(input, other, *, rounding_mode=None) -> Tensor:
 
     a, b = promote(input, other)
     t = a if isinstance(a, Tensor) else b
-    if not t.is_floating_point():
+    if not (t.is_floating_point() or t._data.dtype.kind == "c"):
         if rounding_mode == "trunc":  # integer arithmetic: exact, where a float detour is not
             _integer_operands("div_trunc", a, b)
             return _refuse_zero_divisor(_no_grad_binary(_trunc_divide, a, b), b)
@@ -272,6 +297,11 @@ def div(input, other, *, rounding_mode=None) -> Tensor:
                 isinstance(b, Tensor) and b.is_floating_point()):
             a = a.to(_dt.get_default_dtype()) if isinstance(a, Tensor) else a
             b = b.to(_dt.get_default_dtype()) if isinstance(b, Tensor) else b
+    elif isinstance(b, float) and is_bf16(a):
+        out = _in_float32(div, a, b)
+        return trunc(out) if rounding_mode == "trunc" else out
+    elif isinstance(a, float) and is_bf16(b) and rounding_mode is None:
+        return mul(reciprocal(b), a)  # PyTorch's float / tensor: two roundings
     out = Div.apply(a, b)
     return trunc(out) if rounding_mode == "trunc" else out
 
@@ -307,6 +337,7 @@ def floor_divide(input, other) -> Tensor:
         RuntimeError: ``ZeroDivisionError`` for an integer division by zero, as PyTorch.
     """
     a, b = promote(input, other)
+    refuse_complex_kernel("div_floor_cpu", a, b)
     if _integer_operands("div_floor", a, b):
         return _refuse_zero_divisor(_no_grad_binary(np.floor_divide, a, b), b)
     return _no_grad_binary(np.floor_divide, a, b)
@@ -339,6 +370,7 @@ def remainder(input, other) -> Tensor:
         RuntimeError: ``ZeroDivisionError`` for an integer modulus by zero, as PyTorch.
     """
     a, b = promote(input, other)
+    refuse_complex_kernel("remainder_cpu", a, b)
     if _integer_operands("remainder", a, b):
         return _refuse_zero_divisor(Remainder.apply(a, b), b)
     return Remainder.apply(a, b)
@@ -351,6 +383,7 @@ def fmod(input, other) -> Tensor:
         RuntimeError: ``ZeroDivisionError`` for an integer modulus by zero, as PyTorch.
     """
     a, b = promote(input, other)
+    refuse_complex_kernel("fmod_cpu", a, b)
     if _integer_operands("fmod", a, b):
         return _refuse_zero_divisor(_no_grad_binary(np.fmod, a, b), b)
     return _no_grad_binary(np.fmod, a, b)
@@ -370,11 +403,15 @@ def pow(input, exponent) -> Tensor:
 
 def maximum(input, other) -> Tensor:
     """Element-wise maximum of two tensors. See: torch.maximum."""
+    if any_complex(input, other):
+        raise RuntimeError("maximum not implemented for complex tensors.")
     return Maximum.apply(*promote(input, other))
 
 
 def minimum(input, other) -> Tensor:
     """Element-wise minimum of two tensors. See: torch.minimum."""
+    if any_complex(input, other):
+        raise RuntimeError("minimum not implemented for complex tensors.")
     return Minimum.apply(*promote(input, other))
 
 
@@ -428,23 +465,26 @@ def _unary(name: str, fwd, grad_fn, *, saves: str = "x", float_only: bool = True
 
 
 Neg, neg = _unary("neg", np.negative, lambda g, x, y: -g, saves="", float_only=False)
-Exp, exp = _unary("exp", np.exp, lambda g, x, y: g * y, saves="out")
-Log, log = _unary("log", np.log, lambda g, x, y: g / x)
-Log2, log2 = _unary("log2", np.log2, lambda g, x, y: g / (x * np.log(2).astype(x.dtype)))
-Log10, log10 = _unary("log10", np.log10, lambda g, x, y: g / (x * np.log(10).astype(x.dtype)))
-Log1p, log1p = _unary("log1p", np.log1p, lambda g, x, y: g / (1 + x))
-Expm1, expm1 = _unary("expm1", np.expm1, lambda g, x, y: g * (y + 1), saves="out")
-Sqrt, sqrt = _unary("sqrt", np.sqrt, lambda g, x, y: g / (2 * y), saves="out")
-Rsqrt, rsqrt = _unary("rsqrt", lambda x: 1 / np.sqrt(x), lambda g, x, y: -0.5 * g * y ** 3,
+# Each derivative goes through cj(): conjugated for complex inputs (PyTorch's convention).
+Exp, exp = _unary("exp", np.exp, lambda g, x, y: g * cj(y), saves="out")
+Log, log = _unary("log", np.log, lambda g, x, y: g / cj(x))
+Log2, log2 = _unary("log2", np.log2,
+                    lambda g, x, y: g / cj(x * np.log(2).astype(real_part(x).dtype)))
+Log10, log10 = _unary("log10", np.log10,
+                      lambda g, x, y: g / cj(x * np.log(10).astype(real_part(x).dtype)))
+Log1p, log1p = _unary("log1p", np.log1p, lambda g, x, y: g / cj(1 + x))
+Expm1, expm1 = _unary("expm1", np.expm1, lambda g, x, y: g * cj(y + 1), saves="out")
+Sqrt, sqrt = _unary("sqrt", np.sqrt, lambda g, x, y: g / (2 * cj(y)), saves="out")
+Rsqrt, rsqrt = _unary("rsqrt", lambda x: 1 / np.sqrt(x), lambda g, x, y: -0.5 * g * cj(y ** 3),
                       saves="out")
-Sin, sin = _unary("sin", np.sin, lambda g, x, y: g * np.cos(x))
-Cos, cos = _unary("cos", np.cos, lambda g, x, y: -g * np.sin(x))
-Tan, tan = _unary("tan", np.tan, lambda g, x, y: g * (1 + y * y), saves="out")
-Tanh, tanh = _unary("tanh", np.tanh, lambda g, x, y: g * (1 - y * y), saves="out")
-Reciprocal, reciprocal = _unary("reciprocal", lambda x: 1 / x, lambda g, x, y: -g * y * y,
+Sin, sin = _unary("sin", np.sin, lambda g, x, y: g * cj(np.cos(x)))
+Cos, cos = _unary("cos", np.cos, lambda g, x, y: -g * cj(np.sin(x)))
+Tan, tan = _unary("tan", np.tan, lambda g, x, y: g * cj(1 + y * y), saves="out")
+Tanh, tanh = _unary("tanh", np.tanh, lambda g, x, y: g * cj(1 - y * y), saves="out")
+Reciprocal, reciprocal = _unary("reciprocal", lambda x: 1 / x, lambda g, x, y: -g * cj(y * y),
                                 saves="out")
-Abs, abs = _unary("abs", np.abs, lambda g, x, y: g * np.sign(x), float_only=False)
-Square, _square = _unary("square", np.square, lambda g, x, y: 2 * g * x, float_only=False,
+Abs, abs = _unary("abs", np.abs, lambda g, x, y: g * _sgn_of(x), float_only=False)
+Square, _square = _unary("square", np.square, lambda g, x, y: 2 * g * cj(x), float_only=False,
                          backward_name="PowBackward0")
 
 
@@ -457,25 +497,56 @@ absolute = abs
 negative = neg
 
 
-def _rounding(name, fn):
+def _rounding(name, fn, complex_error=None):
     # Rounding is piecewise constant: its gradient is zero almost everywhere (PyTorch agrees).
     cls, op = _unary(name, fn, lambda g, x, y: np.zeros_like(g), float_only=False)
-    return op
+    if complex_error is None:
+        return op
+
+    def checked(input: Tensor) -> Tensor:
+        if input._data.dtype.kind == "c":  # PyTorch has no complex version of these
+            complex_error(input)
+        return op(input)
+
+    checked.__name__, checked.__doc__ = op.__name__, op.__doc__
+    return checked
 
 
-sign = _rounding("sign", np.sign)  # SignBackward0 with a zero gradient, as PyTorch
+def _no_complex(message: str):
+    def refuse(input):
+        raise NotImplementedError(message)
+    return refuse
+
+
+def _no_complex_kernel(kernel: str):
+    return lambda input: refuse_complex_kernel(kernel, input)
+
+
+# SignBackward0 with a zero gradient, as PyTorch.
+def _sign(x):
+    """``np.sign``, with 0 for NaN as PyTorch (NumPy gives NaN)."""
+    out = np.sign(x)
+    if x.dtype.kind == "f":
+        out = np.where(np.isnan(x), 0, out).astype(out.dtype, copy=False)
+    return out
+
+
+sign = _rounding("sign", _sign, _no_complex(
+    "Unlike NumPy, brickwork.sign is not intended to support complex numbers. Please use "
+    "brickwork.sgn instead."))
 sign.__doc__ = "-1, 0 or 1 by the sign of each element (zero gradient). See: torch.sign."
 
 
-floor = _rounding("floor", np.floor)
-ceil = _rounding("ceil", np.ceil)
-trunc = _rounding("trunc", np.trunc)
+floor = _rounding("floor", np.floor, _no_complex("floor is not supported for complex inputs"))
+ceil = _rounding("ceil", np.ceil, _no_complex("ceil is not supported for complex inputs"))
+trunc = _rounding("trunc", np.trunc, _no_complex("trunc is not supported for complex inputs"))
 fix = trunc
 frac = None  # defined below (needs sub)
 
 
 def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
     """Round half to even, as PyTorch. See: torch.round."""
+    refuse_complex_kernel("round_vml_cpu" if decimals == 0 else "round_cpu", input)
     return _round(input) if decimals == 0 else _round(input * 10 ** decimals) / 10 ** decimals
 
 
@@ -484,6 +555,7 @@ _round = _rounding("round", np.round)
 
 def frac(input: Tensor) -> Tensor:  # noqa: F811
     """Fractional part, ``input - trunc(input)``. See: torch.frac."""
+    refuse_complex_kernel("frac_cpu", input)
     if not input.is_floating_point():
         raise NotImplementedError(f'"frac_cpu" not implemented for '
                                   f"'{_SCALAR_TYPE_NAMES[input.dtype.name]}'")
@@ -514,10 +586,13 @@ def _inside(x, lo, hi):
     return mask
 
 
+@float32_compute
 def clamp(input: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
     """Limit every element to ``[min, max]``; the gradient flows only inside. See: torch.clamp."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if input._data.dtype.kind == "c":
+        raise NotImplementedError("clamp is not supported for complex types")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         out = input
         if min is not None:
@@ -543,15 +618,18 @@ def clamp_max(input: Tensor, max) -> Tensor:  # noqa: A002
     return clamp(input, max=max)
 
 
+@float32_compute
 def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
     """``input + weight * (end - input)``. See: torch.lerp."""
     return add(input, mul(sub(end, input), weight))
 
 
+@float32_compute
 def addcmul(input, tensor1, tensor2, *, value=1) -> Tensor:
     return add(input, mul(mul(tensor1, tensor2), value))
 
 
+@float32_compute
 def addcdiv(input, tensor1, tensor2, *, value=1) -> Tensor:
     return add(input, mul(div(tensor1, tensor2), value))
 

@@ -115,7 +115,7 @@ def embedding(weight: Tensor, indices: Tensor, padding_idx: int = -1,
 
     As in ATen, ``padding_idx`` counts only when it is a valid non-negative row (its row then
     gets no gradient); -1, the default, and other negatives mean no padding row.
-    ``sparse=True`` raises: brickwork has no sparse tensors. See: torch.embedding.
+    ``sparse=True`` gives ``weight`` a sparse COO gradient. See: torch.embedding.
     """
     n = weight.shape[0] if weight.ndim else 0
     pad = padding_idx if 0 <= padding_idx < n else None
@@ -168,10 +168,11 @@ def relu_(input: Tensor) -> Tensor:
     return input.relu_()
 
 
-def kl_div(input: Tensor, target: Tensor, reduction: int = 1, *,
+def kl_div(input: Tensor, target: Tensor, reduction: int = 0, *,
            log_target: bool = False) -> Tensor:
     """KL divergence with ATen's int ``reduction`` (1, mean, averages over every element, with
-    no warning, as in PyTorch). See: torch.kl_div."""
+    no warning, as in PyTorch). Without ``reduction`` PyTorch 2.13's binding returns the
+    unreduced losses (its schema says mean); brickwork does the same. See: torch.kl_div."""
     name = _reduction_name(reduction, "kl_div")
     if name == "mean":
         # nn.functional warns that 'mean' is not 'batchmean'; torch.kl_div does not.
@@ -184,9 +185,10 @@ def kl_div(input: Tensor, target: Tensor, reduction: int = 1, *,
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
                                      weight: Tensor | None = None,
                                      pos_weight: Tensor | None = None,
-                                     reduction: int = 1) -> Tensor:
-    """Sigmoid + binary cross-entropy with ATen's argument order and int ``reduction``.
-    See: torch.binary_cross_entropy_with_logits."""
+                                     reduction: int = 0) -> Tensor:
+    """Sigmoid + binary cross-entropy with ATen's argument order and int ``reduction``
+    (unreduced by default, as PyTorch 2.13's binding behaves). See:
+    torch.binary_cross_entropy_with_logits."""
     name = _reduction_name(reduction, "binary_cross_entropy_with_logits")
     return _loss.binary_cross_entropy_with_logits(input, target, weight, reduction=name,
                                                   pos_weight=pos_weight)

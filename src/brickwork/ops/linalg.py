@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._sparse_coo import SparseCOO as _SparseCOO
 from ..autograd._views import view_apply
 from ..autograd.function import Function
 from ..tensor import Tensor
+from ._bf16 import float32_compute
+from ._complex_grad import cj, real_part
+from ._complex_grad import sgn_of as _sgn_of
 from ._util import normalize_dim, unbroadcast, xp_of
 from .reduction import _axes, _expand, _torch_type_name
 
@@ -42,11 +46,11 @@ class Matmul(Function):
         ga = gb = None
         if ctx.needs_input_grad[0]:
             b2 = b[:, None] if len(sb) == 1 else b
-            ga = unbroadcast(np.matmul(g, np.swapaxes(b2, -1, -2)),
+            ga = unbroadcast(np.matmul(g, cj(np.swapaxes(b2, -1, -2))),
                              (1,) + sa if len(sa) == 1 else sa).reshape(sa)
         if ctx.needs_input_grad[1]:
             a2 = a[None, :] if len(sa) == 1 else a
-            gb = unbroadcast(np.matmul(np.swapaxes(a2, -1, -2), g),
+            gb = unbroadcast(np.matmul(cj(np.swapaxes(a2, -1, -2)), g),
                              sb + (1,) if len(sb) == 1 else sb).reshape(sb)
         return ga, gb
 
@@ -84,7 +88,9 @@ def _check_same_dtype(op: str, a: Tensor, b: Tensor) -> None:
 _C_NAMES = {  # the C++ type names PyTorch's dtype-mismatch messages print
     "float16": "c10::Half", "float32": "float", "float64": "double", "int8": "signed char",
     "int16": "short int", "int32": "int", "int64": "long int", "uint8": "unsigned char",
-    "bool": "bool"}
+    "bool": "bool", "bfloat16": "c10::BFloat16", "complex64": "c10::complex<float>",
+    "complex128": "c10::complex<double>", "uint16": "short unsigned int",
+    "uint32": "unsigned int", "uint64": "long unsigned int"}
 
 
 def _check_matmul_shapes(sa, sb) -> None:
@@ -124,6 +130,14 @@ def _check_matmul_shapes(sa, sb) -> None:
                            f"[{batch}, {sa[-1]}] but got: [{batch}, {sb[-2]}].")
 
 
+def _sparse_mm(a: Tensor, b: Tensor, name: str, **kwargs) -> Tensor:
+    """A product with a sparse COO operand (``brickwork/sparse``: a sparse gradient)."""
+    from ..sparse._matmul import mm_dispatch
+
+    return mm_dispatch(a, b, name, **kwargs)
+
+
+@float32_compute
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with ``torch.matmul``'s rules for 1-D and batched operands.
 
@@ -136,6 +150,8 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     if not isinstance(input, Tensor) or not isinstance(other, Tensor):
         raise TypeError(f"matmul(): argument 'other' (position 2) must be Tensor, not "
                         f"{type(other if isinstance(input, Tensor) else input).__name__}")
+    if input._data.__class__ is _SparseCOO or other._data.__class__ is _SparseCOO:
+        return _sparse_mm(input, other, "matmul")
     sa, sb = input._data.shape, other._data.shape
     _check_matmul_shapes(sa, sb)
     na, nb = len(sa), len(sb)
@@ -151,8 +167,11 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     return Matmul.apply(input, other)
 
 
+@float32_compute
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """Product of two matrices (2-D only, no broadcasting). See: torch.mm."""
+    if input._data.__class__ is _SparseCOO or mat2._data.__class__ is _SparseCOO:
+        return _sparse_mm(input, mat2, "mm")
     if input._data.ndim != 2:
         raise RuntimeError("self must be a matrix")
     if mat2._data.ndim != 2:
@@ -169,6 +188,7 @@ class Bmm(Matmul):
     _backward_name = "BmmBackward0"
 
 
+@float32_compute
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batched product of ``(b, n, m)`` and ``(b, m, p)`` tensors (3-D only). See: torch.bmm."""
     if input._data.ndim != 3:
@@ -183,6 +203,7 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     return Bmm.apply(input, mat2)
 
 
+@float32_compute
 def dot(input: Tensor, tensor: Tensor) -> Tensor:
     """Inner product of two 1-D tensors. See: torch.dot."""
     na, nb = input._data.ndim, tensor._data.ndim
@@ -193,8 +214,11 @@ def dot(input: Tensor, tensor: Tensor) -> Tensor:
     return Dot.apply(input, tensor)
 
 
+@float32_compute
 def mv(input: Tensor, vec: Tensor) -> Tensor:
     """Matrix-vector product. See: torch.mv."""
+    if input._data.__class__ is _SparseCOO:
+        return _sparse_mm(input, vec, "mv")
     sa, sb = input._data.shape, vec._data.shape
     if len(sa) != 2 or len(sb) != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got 1, {len(sa)}, {len(sb)}")
@@ -227,7 +251,7 @@ class Outer(Function):
     @staticmethod
     def backward(ctx, g):
         na, nb = ctx.needs_input_grad
-        return (g @ ctx.b if na else None), (ctx.a @ g if nb else None)
+        return (g @ cj(ctx.b) if na else None), (cj(ctx.a) @ g if nb else None)
 
 
 ger = outer
@@ -256,20 +280,23 @@ class Addmm(Function):
         nbias, n1, n2 = ctx.needs_input_grad[:3]
         gb = g1 = g2 = None
         if nbias:
-            gb = unbroadcast(g * ctx.beta if ctx.beta != 1 else g, ctx.bias_shape)
-        ga = g * ctx.alpha if ctx.alpha != 1 else g
+            gb = unbroadcast(g * cj(ctx.beta) if ctx.beta != 1 else g, ctx.bias_shape)
+        ga = g * cj(ctx.alpha) if ctx.alpha != 1 else g
         if n1:
-            g1 = ga @ ctx.m2.T
+            g1 = ga @ cj(ctx.m2.T)
         if n2:
-            g2 = ctx.m1.T @ ga
+            g2 = cj(ctx.m1.T) @ ga
         return gb, g1, g2, None, None
 
 
+@float32_compute
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """``beta * input + alpha * (mat1 @ mat2)``, the fused op behind ``nn.Linear``.
 
     See: torch.addmm.
     """
+    if mat1._data.__class__ is _SparseCOO or mat2._data.__class__ is _SparseCOO:
+        return _sparse_mm(mat1, mat2, "addmm", bias=input, beta=beta, alpha=alpha)
     if mat1._data.ndim != 2:
         raise RuntimeError(f"mat1 must be a matrix, got {mat1._data.ndim}-D tensor")
     if mat2._data.ndim != 2:
@@ -390,7 +417,7 @@ class Einsum(Function):
             present = set(out).union(*[set(s) for s, _ in others])
             keep = "".join(c for c in sub if c in present)
             eq = ",".join([out] + [s for s, _ in others]) + "->" + keep
-            gi = np.einsum(eq, g, *[o for _, o in others])
+            gi = np.einsum(eq, g, *[cj(o) for _, o in others])
             # Letters only this operand had were summed away: their gradient is broadcast.
             for axis, c in enumerate(sub):
                 if c not in present:
@@ -400,6 +427,7 @@ class Einsum(Function):
         return tuple(grads)
 
 
+@float32_compute
 def einsum(equation: str, *operands) -> Tensor:
     """Einstein summation over the operands, as ``numpy.einsum``/``torch.einsum``.
 
@@ -442,7 +470,7 @@ class VectorNorm(Function):
         else:
             with np.errstate(divide="ignore", over="ignore"):
                 out = ((a ** ord).sum(axis=axes, keepdims=keepdim)) ** (1.0 / ord)
-        out = out.astype(x.dtype, copy=False)
+        out = out.astype(real_part(x).dtype, copy=False)  # a complex input's norm is real
         if ctx.needs_input_grad[0]:
             ctx.x, ctx.out, ctx.ord, ctx.axes, ctx.keepdim = x, out, ord, axes, keepdim
         return out
@@ -457,28 +485,29 @@ class VectorNorm(Function):
                 # The norm is not differentiable at 0; PyTorch uses the zero subgradient.
                 gx = np.where(out == 0, 0, g * x / out)
             elif ord == 1:
-                gx = g * np.sign(x)
+                gx = g * _sgn_of(x)
             elif ord in (float("inf"), -float("inf")):
                 # Ties at the extreme share the gradient evenly, as amax does.
                 hit = np.abs(x) == out
                 n = _expand(hit.sum(axis=axes, keepdims=keepdim), x.shape, axes, keepdim)
-                gx = np.where(hit, g * np.sign(x) / n, 0)
+                gx = np.where(hit, g * _sgn_of(x) / n, 0)
             elif ord == 0:
                 gx = np.zeros_like(x)
             else:
                 a = np.abs(x)
                 gx = np.where(out == 0, 0,
-                              g * np.sign(x) * a ** (ord - 1) / out ** (ord - 1))
+                              g * _sgn_of(x) * a ** (ord - 1) / out ** (ord - 1))
         return gx.astype(x.dtype, copy=False), None, None, None
 
 
+@float32_compute
 def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """The ``ord``-norm of ``x`` (flattened, or over ``dim``). See: torch.linalg.vector_norm."""
     if dtype is not None:
         from .. import dtypes as _dt
 
         x = x.to(_dt.to_dtype(dtype))
-    if x._data.dtype.kind != "f":
+    if x._data.dtype.kind not in "fc":
         raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {_torch_type_name(x.dtype)}")
     ord = float(ord)
@@ -489,6 +518,7 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
     return VectorNorm.apply(x, ord, axes, bool(keepdim))
 
 
+@float32_compute
 def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     """Vector norm of ``input`` (``'fro'`` is the 2-norm of all elements). See: torch.norm."""
     if p == "fro" or p is None:

@@ -9,6 +9,7 @@ from ._linalg_api import (cholesky_inverse, cholesky_old, cholesky_solve, det, i
 from ._linalg_legacy import (eig, geqrf, lstsq, lu, lu_unpack, matrix_rank, orgqr, ormqr,
                              pca_lowrank, solve, svd_lowrank, symeig)
 from ._linalg_more import lu_solve as _lu_solve, matrix_exp, matrix_power, pinverse
+from ._lobpcg import lobpcg
 
 
 def lu_solve(b: Tensor, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:
@@ -35,4 +36,5 @@ TENSOR_METHODS = {
 }
 INPLACE_METHODS: tuple = ()
 __all__ = [n for n in TENSOR_METHODS if n not in ("solve", "lstsq", "symeig", "eig")] + [
-    "solve", "lstsq", "symeig", "eig", "lu_unpack", "matrix_rank", "svd_lowrank", "pca_lowrank"]
+    "solve", "lstsq", "symeig", "eig", "lu_unpack", "matrix_rank", "svd_lowrank", "pca_lowrank",
+    "lobpcg"]

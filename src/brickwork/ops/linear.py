@@ -19,6 +19,7 @@ from ..autograd.function import Function, _edge
 from ..autograd.grad_mode import STATE
 from ..device import guard_functions
 from ..tensor import Tensor, _make
+from ._bf16 import float32_compute
 from .linalg import T
 from .shape import UnsafeView, Unsqueeze, View
 
@@ -114,6 +115,7 @@ def _check(input: Tensor, weight: Tensor, bias) -> None:
                                f"  Tensor sizes: {list(bias.shape)}")
 
 
+@float32_compute
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias`` over the last dimension of ``input``.
 

@@ -17,6 +17,7 @@ from ..autograd.function import Function
 from ..device import guard_functions
 from ..tensor import Tensor
 from . import _loss_common as checks
+from ._bf16 import float32_compute
 from ._loss_common import expand_grad as _expand_grad
 from ._loss_common import reduce as _reduce
 from ._loss_common import reduction_name as _reduction
@@ -130,6 +131,7 @@ def _index_coef(x, t, weight, ignore_index, reduction, smoothing):
 
 
 
+@float32_compute
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                   size_average=None, ignore_index: int = -100, reduce=None,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
@@ -299,6 +301,7 @@ class _Squeeze0(Function):
         return g[None]
 
 
+@float32_compute
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
              ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of class indices given log-probabilities ``input``.
@@ -398,6 +401,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     return _pointwise("mse", input, target, _reduction(reduction, size_average, reduce))
 
 
+@float32_compute
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
             reduction: str = "mean", weight=None) -> Tensor:
     """Mean absolute error. See: torch.nn.functional.l1_loss."""
@@ -407,6 +411,7 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     return _pointwise("l1", input, target, _reduction(reduction, size_average, reduce))
 
 
+@float32_compute
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                    reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """Squared below ``beta`` (scaled by 1/beta), absolute above. See:
@@ -419,6 +424,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     return _pointwise("smooth_l1", input, target, reduction, float(beta))
 
 
+@float32_compute
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
                weight=None) -> Tensor:
     """Squared below ``delta``, ``delta``-scaled absolute above. See:

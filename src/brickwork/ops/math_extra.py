@@ -19,8 +19,10 @@ from ..autograd._lifted import Lifted
 from ..autograd.function import Function
 from ..device import runs_on_input_device
 from ..tensor import Tensor
+from ._bf16 import float32_compute
 from ._special_ops import (digamma, erfc, erfinv, float_pair, i0, lgamma, logit, mvlgamma,
                            polygamma, sinc, tensor_pair, xlogy)
+from ._complex_grad import any_complex, cj, real_part, refuse_complex_kernel
 from ._util import unbroadcast, wrap
 from .activation_extra import erf
 from .conv import scalar_name
@@ -67,26 +69,34 @@ def _rsqrt(v):
     return 1 / np.sqrt(v)
 
 
-sinh = _unary("sinh", lambda g, x, y: g * _ev("cosh", x))
-cosh = _unary("cosh", lambda g, x, y: g * _ev("sinh", x))
-asin = _unary("asin", lambda g, x, y: g * _rsqrt(1 - x * x))
-acos = _unary("acos", lambda g, x, y: -g * _rsqrt(1 - x * x))
-atan = _unary("atan", lambda g, x, y: g / (x * x + 1))
-asinh = _unary("asinh", lambda g, x, y: g * _rsqrt(x * x + 1))
-acosh = _unary("acosh", lambda g, x, y: g * _rsqrt(x * x - 1))
-atanh = _unary("atanh", lambda g, x, y: g / (1 - x * x))
-exp2 = _unary("exp2", lambda g, x, y: g * y * np.asarray(math.log(2), y.dtype)[()], saves="out")
+# cj(): complex inputs take the conjugated derivative (PyTorch's convention, _complex_grad).
+sinh = _unary("sinh", lambda g, x, y: g * cj(_ev("cosh", x)))
+cosh = _unary("cosh", lambda g, x, y: g * cj(_ev("sinh", x)))
+asin = _unary("asin", lambda g, x, y: g * cj(_rsqrt(1 - x * x)))
+acos = _unary("acos", lambda g, x, y: -g * cj(_rsqrt(1 - x * x)))
+atan = _unary("atan", lambda g, x, y: g / cj(x * x + 1))
+asinh = _unary("asinh", lambda g, x, y: g * cj(_rsqrt(x * x + 1)))
+acosh = _unary("acosh", lambda g, x, y: g * cj(_rsqrt(x * x - 1)))
+atanh = _unary("atanh", lambda g, x, y: g / cj(1 - x * x))
+exp2 = _unary("exp2", lambda g, x, y: g * cj(y) * np.asarray(math.log(2), real_part(y).dtype)[()],
+              saves="out")
 arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
 fix = trunc
 
 
+@float32_compute
 def deg2rad(input: Tensor) -> Tensor:
     """Degrees to radians. See: torch.deg2rad."""
+    if input._data.dtype.kind == "c":
+        raise RuntimeError("deg2rad is not supported for complex tensors.")
     return mul(_float_input(input), math.pi / 180)
 
 
+@float32_compute
 def rad2deg(input: Tensor) -> Tensor:
     """Radians to degrees. See: torch.rad2deg."""
+    if input._data.dtype.kind == "c":
+        raise RuntimeError("rad2deg is not supported for complex tensors.")
     return mul(_float_input(input), 180 / math.pi)
 
 
@@ -109,6 +119,8 @@ def sgn(input: Tensor) -> Tensor:
 @runs_on_input_device
 def signbit(input: Tensor) -> Tensor:
     """Whether the sign bit is set (true for -0.0). See: torch.signbit."""
+    if input._data.dtype.kind == "c":
+        raise NotImplementedError("signbit is not implemented for complex tensors.")
     return wrap(np.signbit(input._data), input)
 
 
@@ -147,6 +159,8 @@ def _binary(name: str, fwd, grad, *, floats: str = "promote"):
         "forward": staticmethod(forward), "backward": staticmethod(backward)})
 
     def op(input, other) -> Tensor:
+        if any_complex(input, other) and name in _NO_COMPLEX:
+            _NO_COMPLEX[name](*tensor_pair(input, other))
         if floats == "promote":
             return cls.apply(*float_pair(input, other))
         a, b = tensor_pair(input, other)
@@ -211,6 +225,32 @@ fmax = _binary("fmax", np.fmax, _fmax_grad, floats="keep")
 fmin = _binary("fmin", np.fmin, _fmin_grad, floats="keep")
 
 
+def _no_complex_minmax(name: str):
+    def refuse(*_):
+        raise RuntimeError(f"{name} not implemented for complex tensors.")
+    return refuse
+
+
+def _no_complex_kernel(kernel: str):
+    return lambda *inputs: refuse_complex_kernel(kernel, *inputs)
+
+
+def _no_complex_logaddexp(*_):
+    # PyTorch computes it; NumPy's logaddexp has no complex loop, so brickwork says so.
+    raise NotImplementedError("logaddexp of complex tensors is not supported by brickwork")
+
+
+# PyTorch's refusals of complex inputs, and one of brickwork's own (logaddexp).
+_NO_COMPLEX = {
+    "atan2": _no_complex_kernel("atan2_cpu"), "hypot": _no_complex_kernel("hypot_cpu"),
+    "copysign": _no_complex_kernel("copysign_cpu"),
+    "nextafter": _no_complex_kernel("nextafter_cpu"),
+    "logaddexp": _no_complex_logaddexp,
+    "logaddexp2": _no_complex_kernel("logaddexp2_cpu"),
+    "fmax": _no_complex_minmax("fmax"), "fmin": _no_complex_minmax("fmin"),
+}
+
+
 class Heaviside(Function):
     _array_level = True
     _backward_name = "NotImplemented"  # PyTorch's grad_fn for it, whose backward raises
@@ -230,6 +270,8 @@ def heaviside(input: Tensor, values: Tensor) -> Tensor:
     Raises:
         RuntimeError: when the dtypes differ, as PyTorch.
     """
+    if any_complex(input, values):
+        raise RuntimeError("heaviside is not yet implemented for complex tensors.")
     if input.dtype is not values.dtype:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
     return Heaviside.apply(input, values)
@@ -257,14 +299,18 @@ lcm = _integer_op("lcm", np.lcm)
 
 def ldexp(input: Tensor, other: Tensor) -> Tensor:
     """``input * 2 ** other``. See: torch.ldexp."""
+    if any_complex(input, other):  # float_pair would drop the imaginary part
+        return mul(input, pow(2.0, other))
     a, b = float_pair(input, other)
     return mul(a, pow(2.0, b))
 
 
 def float_power(input, exponent) -> Tensor:
     """``input ** exponent`` computed in float64. See: torch.float_power."""
-    def f64(v):
-        return v.to(_dt.float64) if isinstance(v, Tensor) else float(v)
+    def f64(v):  # complex128 for complex operands, as PyTorch
+        if isinstance(v, Tensor):
+            return v.to(_dt.complex128 if v.is_complex() else _dt.float64)
+        return v if isinstance(v, complex) else float(v)
 
     return pow(f64(input), f64(exponent))
 

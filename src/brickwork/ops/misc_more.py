@@ -64,7 +64,8 @@ __all__: list = (list(_INPLACE_FUNCTIONS) + _more_split.__all__ + _more_stats.__
 _NO_INPUT = set(_more_windows.__all__) | {"finfo", "iinfo", "can_cast", "scalar_tensor",
                                           "empty_strided", "frombuffer", "memory_format",
                                           "contiguous_format", "preserve_format",
-                                          "channels_last", "channels_last_3d"}
+                                          "channels_last", "channels_last_3d",
+                                          "legacy_contiguous_format"}
 guard_functions(globals(), [n for n in __all__ if n not in _NO_INPUT
                             and n not in _INPLACE_FUNCTIONS])
 

@@ -14,6 +14,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..device import guard_functions
 from ..tensor import Tensor
+from ._bf16 import float32_compute
 from ._util import add_at_zeros, out_of_range, wrap, xp_of
 
 
@@ -90,6 +91,7 @@ class BatchNorm(Function):
         return y if b is None else y + b.reshape(cs)
 
 
+@float32_compute
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
                weight: Tensor | None = None, bias: Tensor | None = None,
                training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
@@ -187,6 +189,7 @@ class LayerNorm(Function):
         return gx, gw, gb, None, None
 
 
+@float32_compute
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Normalize over the trailing ``normalized_shape`` dimensions. See:
@@ -238,6 +241,7 @@ class GroupNorm(Function):
         return gx, gw, gb, None, None
 
 
+@float32_compute
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Normalize each sample over groups of channels. See: torch.nn.functional.group_norm."""
@@ -270,9 +274,9 @@ class Embedding(Function):
     _backward_name = "EmbeddingBackward0"
 
     @staticmethod
-    def forward(ctx, idx, w, padding_idx, scale_grad_by_freq):
+    def forward(ctx, idx, w, padding_idx, scale_grad_by_freq, sparse=False):
         ctx.idx, ctx.n, ctx.padding_idx = idx, w.shape[0], padding_idx
-        ctx.scale = scale_grad_by_freq
+        ctx.scale, ctx.sparse = scale_grad_by_freq, sparse
         return w[idx]
 
     @staticmethod
@@ -280,6 +284,8 @@ class Embedding(Function):
         xp = xp_of(g)
         row = g.shape[ctx.idx.ndim:]
         flat = ctx.idx.reshape(-1)
+        if ctx.sparse:
+            return None, _sparse_weight_grad(ctx, flat, g.reshape((-1,) + row)), None, None
         gw = add_at_zeros((ctx.n,) + row, flat, g.reshape((-1,) + row))
         if ctx.scale:
             # Divide each row by how often its index occurs in the batch.
@@ -294,10 +300,8 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
               max_norm: float | None = None, norm_type: float = 2.0,
               scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     """Rows of ``weight`` picked by the integer ``input``; ``padding_idx``'s row gets no
-    gradient. See: torch.nn.functional.embedding."""
-    if sparse:
-        raise NotImplementedError("embedding(sparse=True): brickwork has no sparse tensors; "
-                                  "use sparse=False (a dense gradient)")
+    gradient. ``sparse=True`` makes ``weight``'s gradient a sparse COO tensor (see
+    ``brickwork.sparse``). See: torch.nn.functional.embedding."""
     if input.dtype.is_floating_point or input.dtype.name == "bool":
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
                            f"following scalar types: Long, Int; but got "
@@ -313,7 +317,23 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
         padding_idx = padding_idx % n
     if max_norm is not None:
         _renorm_rows(weight, idx, max_norm, norm_type)
+    if sparse:
+        return Embedding.apply(input, weight, padding_idx, bool(scale_grad_by_freq), True)
     return Embedding.apply(input, weight, padding_idx, bool(scale_grad_by_freq))
+
+
+def _sparse_weight_grad(ctx, flat, rows):
+    """``sparse=True``: the weight's gradient as an uncoalesced sparse COO tensor listing one
+    row per looked-up index (PyTorch's layout; the padding row's entries are left out)."""
+    from .._sparse_coo import SparseCOO
+
+    if ctx.scale:
+        raise RuntimeError("embedding_backward: scale_grad_by_freq not supported with sparse "
+                           "gradients")
+    if ctx.padding_idx is not None:
+        keep = flat != ctx.padding_idx
+        flat, rows = flat[keep], rows[keep]
+    return SparseCOO(flat[None].astype("int64"), rows, (ctx.n,) + rows.shape[1:])
 
 
 def _legacy_name(t: Tensor) -> str:

@@ -16,6 +16,7 @@ from ..device import guard_functions
 from ..tensor import Tensor
 from . import _conv_composite as C
 from . import _im2col as K
+from ._bf16 import float32_compute
 from ._util import wrap, xp_of
 from .conv import scalar_name
 
@@ -55,7 +56,7 @@ def _geometry(op, x_shape, nd, kernel_size, stride, padding, dilation, ceil_mode
         if op == "max_pool1d":
             raise RuntimeError(f"max_pool1d() Invalid computed output size: {out[0]}")
         lead, calc = x_shape[-nd - 1:], (x_shape[-nd - 1],) + tuple(out)
-        if op != "max_pool2d" and op != "avg_pool2d":  # PyTorch pools the (C, 1, L) view
+        if nd == 1:  # PyTorch pools the (C, 1, L) view
             lead, calc = (lead[0], 1, lead[1]), (calc[0], 1, calc[1])
         raise RuntimeError(f"Given input size: ({'x'.join(map(str, lead))}). Calculated output "
                            f"size: ({'x'.join(map(str, calc))}). Output size is too small")
@@ -103,7 +104,7 @@ class MaxPool2d(Function):
         ctx.in_shape = x.shape
         x4 = _to_nchw(x, nd)
         extra = _overhang(x4.shape, k, s, p, d, out)
-        neg = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+        neg = -np.inf if x.dtype.kind in "fV" else np.iinfo(x.dtype).min  # 'V': bfloat16
         xp_arr = _padded(x4, p, extra, neg)
         oh, ow = out
 
@@ -126,7 +127,7 @@ class MaxPool2d(Function):
                 xp.copyto(arg, i * k[1] + j, where=slab(i, j) == y)
         if (p[0] or p[1] or extra[0] or extra[1]) and (y == neg).any():
             arg = _first_inside(xp, slab, y, x4.shape, k, s, p, d, out)
-        if x.dtype.kind == "f" and (arg < 0).any():  # NaN windows: point at the first NaN
+        if x.dtype.kind in "fV" and (arg < 0).any():  # NaN windows: point at the first NaN
             for i in range(k[0] - 1, -1, -1):
                 for j in range(k[1] - 1, -1, -1):
                     xp.copyto(arg, i * k[1] + j, where=(arg < 0) & np.isnan(slab(i, j)))
@@ -277,6 +278,7 @@ def _check_rank(op, input, nd):
                            f"size for input, but got:{list(shape)}")
 
 
+@float32_compute
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                ceil_mode: bool = False, return_indices: bool = False):
     """2-d max pooling over (N, C, H, W) or (C, H, W).
@@ -308,6 +310,7 @@ def _max_pool(input, nd, kernel_size, stride, padding, dilation, ceil_mode, retu
     return MaxPool2d.apply(input, nd, k, s, p, d, out, bool(return_indices))
 
 
+@float32_compute
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
     """2-d average pooling. See: torch.nn.functional.avg_pool2d."""
@@ -385,6 +388,7 @@ def _avg_matrix(size: int, out: int) -> np.ndarray:
     return m / (end - start)[:, None]
 
 
+@float32_compute
 def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     """Average pooling to a fixed output size (None keeps that axis). See:
     torch.nn.functional.adaptive_avg_pool2d."""

@@ -256,8 +256,8 @@ def poisson(input: Tensor, generator=None) -> Tensor:
     return _finish(draws.astype(input._data.dtype), input, (input,), "PoissonBackward0")
 
 
-class _NoDerivative(_Sampled):
-    """A sample whose gradient PyTorch does not define: backward raises, as PyTorch's does."""
+class _BinomialSample(_Sampled):
+    """A binomial sample: PyTorch defines no gradient, so backward raises, as PyTorch's does."""
 
     _backward_name = "NotImplemented"
 
@@ -291,7 +291,7 @@ def binomial(count: Tensor, prob: Tensor, generator=None) -> Tensor:
     out = draws if isinstance(arr, np.ndarray) else xp_of(arr).asarray(draws)
     params = tuple(t for t in (count, prob) if t._requires_grad)
     if _GRAD.enabled and params:
-        return _NoDerivative.apply(out, *params)
+        return _BinomialSample.apply(out, *params)
     return _make(out, like._device)
 
 

@@ -13,6 +13,8 @@ from .. import dtypes as _dt
 from ..autograd.function import Function
 from ..device import runs_on_input_device
 from ..tensor import Tensor
+from ._bf16 import float32_compute
+from ._complex_grad import cj, refuse_complex_kernel
 from ._util import normalize_dim, wrap, xp_of
 from .elementwise import maximum, minimum
 
@@ -147,6 +149,7 @@ def _with_dtype(input: Tensor, dtype) -> Tensor:
     return input if dtype is None else input.to(_dt.to_dtype(dtype))
 
 
+@float32_compute
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A001
     """Sum over all elements or over ``dim``; integers and bools sum to int64. See: torch.sum.
 
@@ -159,6 +162,7 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
     return (Sum if dim is None else SumDim).apply(input, axes, bool(keepdim))
 
 
+@float32_compute
 def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Arithmetic mean over all elements or over ``dim`` (floats only). See: torch.mean."""
     input = _with_dtype(input, dtype)
@@ -172,15 +176,18 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
 
 def _torch_type_name(d) -> str:
     # PyTorch's ScalarType names as they appear in its messages.
-    return {"float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char",
-            "int16": "Short", "int32": "Int", "int64": "Long", "uint8": "Byte",
-            "bool": "Bool"}[d.name]
+    from ..tensor import _SCALAR_TYPE_NAMES
+
+    return _SCALAR_TYPE_NAMES[d.name]
 
 
+@float32_compute
 def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Sum treating NaN as zero. See: torch.nansum."""
     from .comparison import isnan, where
 
+    if input._data.dtype.kind == "c":
+        raise RuntimeError("nansum on CPU does not support complex inputs")
     if input.is_floating_point():
         input = where(isnan(input), 0.0, input)
     return sum(input, dim, keepdim, dtype=dtype)
@@ -228,7 +235,7 @@ class Prod(Function):
         else:
             others = _excl_prod(x, axis)
             axes = (axis,)
-        return _expand(g, x.shape, axes, ctx.keepdim) * others, None, None
+        return _expand(g, x.shape, axes, ctx.keepdim) * cj(others), None, None
 
 
 class ProdDim(Prod):
@@ -370,6 +377,14 @@ def _argmin_first(x, axis):
     return np.argmin(x, axis=axis)
 
 
+def _refuse_complex_extreme(name: str, kernel: str, input: Tensor, dim) -> None:
+    """max/min have no complex version; PyTorch's two messages (all elements, or a dim)."""
+    if input._data.dtype.kind == "c":
+        if dim is None:
+            refuse_complex_kernel(kernel, input)
+        raise RuntimeError(f"{name}(): does not support complex input")
+
+
 def max(input: Tensor, dim=None, keepdim: bool = False, *,  # noqa: A001
         other: Tensor | None = None):
     """The largest element; with ``dim``, ``(values, indices)``; with a tensor, ``maximum``.
@@ -387,6 +402,7 @@ def max(input: Tensor, dim=None, keepdim: bool = False, *,  # noqa: A001
         return maximum(input, other)
     if isinstance(dim, Tensor):
         return maximum(input, dim)
+    _refuse_complex_extreme("max", "max_all", input, dim)
     if dim is None:
         _check_nonempty("max", input, None)
         return MaxAll.apply(input, None, False)
@@ -406,6 +422,7 @@ def min(input: Tensor, dim=None, keepdim: bool = False, *,  # noqa: A001
         return minimum(input, other)
     if isinstance(dim, Tensor):
         return minimum(input, dim)
+    _refuse_complex_extreme("min", "min_all", input, dim)
     if dim is None:
         _check_nonempty("min", input, None)
         return MinAll.apply(input, None, False)
@@ -414,6 +431,7 @@ def min(input: Tensor, dim=None, keepdim: bool = False, *,  # noqa: A001
 
 def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     """Maximum over ``dim`` (all dims by default); ties share the gradient. See: torch.amax."""
+    refuse_complex_kernel("max_values_cpu", input)
     axes = _axes(dim, input._data.ndim)
     _check_nonempty("amax", input, axes)
     return Amax.apply(input, axes, bool(keepdim))
@@ -421,6 +439,7 @@ def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
 
 def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     """Minimum over ``dim`` (all dims by default); ties share the gradient. See: torch.amin."""
+    refuse_complex_kernel("min_values_cpu", input)
     axes = _axes(dim, input._data.ndim)
     _check_nonempty("amin", input, axes)
     return Amin.apply(input, axes, bool(keepdim))
@@ -429,6 +448,8 @@ def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
 @runs_on_input_device
 def _arg(name, fn, input: Tensor, dim, keepdim):
     x = input._data
+    if x.dtype.kind == "c":
+        raise RuntimeError(f"{name}(): does not support complex input")
     if dim is None:
         _check_nonempty(name, input, None)
         res = fn(x.reshape(-1)).astype(np.int64)
@@ -485,6 +506,7 @@ class MedianAll(Function):
 
 def median(input: Tensor, dim=None, keepdim: bool = False):
     """Lower median of all elements, or ``(values, indices)`` along ``dim``. See: torch.median."""
+    refuse_complex_kernel("median_cpu" if dim is None else "median_out", input)
     if dim is None:
         if input._data.size == 0:
             return wrap(np.full((), np.nan, dtype=input._data.dtype), input)

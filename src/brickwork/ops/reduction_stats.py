@@ -12,6 +12,8 @@ import numpy as np
 from ..autograd.function import Function
 from ..device import runs_on_input_device
 from ..tensor import Tensor
+from ._bf16 import float32_compute
+from ._complex_grad import cj, real_part
 from ._util import wrap, xp_of
 from .reduction import _axes, _count, _expand, _one_axis, _with_dtype, mean
 
@@ -27,11 +29,13 @@ class Var(Function):
         n = _count(x.shape, axes)
         with np.errstate(invalid="ignore", divide="ignore"):
             centered = x - x.sum(axis=axes, keepdims=True) / n
-            out = (centered * centered).sum(axis=axes, keepdims=keepdim)
-            out = (out / xp.asarray(builtins.max(n - correction, 0), dtype=x.dtype))
+            # |centered|^2 (cj: complex inputs have a real variance, as in PyTorch)
+            out = real_part((centered * cj(centered)).sum(axis=axes, keepdims=keepdim))
+            rdt = out.dtype
+            out = (out / xp.asarray(builtins.max(n - correction, 0), dtype=rdt))
         if ctx.needs_input_grad[0]:
             ctx.centered, ctx.axes, ctx.keepdim, ctx.n = centered, axes, keepdim, n - correction
-        return out.astype(x.dtype, copy=False)
+        return out.astype(rdt, copy=False)
 
     @staticmethod
     def backward(ctx, g):
@@ -39,7 +43,7 @@ class Var(Function):
         with np.errstate(invalid="ignore", divide="ignore"):
             scale = g * g.dtype.type(2.0 / ctx.n if ctx.n > 0 else np.inf)
             gx = _expand(scale, c.shape, ctx.axes, ctx.keepdim) * c
-        return gx.astype(g.dtype, copy=False), None, None, None
+        return gx.astype(c.dtype, copy=False), None, None, None
 
 
 class Std(Function):
@@ -66,7 +70,7 @@ class Std(Function):
 
 
 def _var_args(name, input: Tensor, dim, unbiased, keepdim, correction):
-    if input._data.dtype.kind != "f":
+    if input._data.dtype.kind not in "fc":
         raise RuntimeError("std and var only support floating point and complex dtypes")
     if isinstance(dim, bool):  # var(input, unbiased) overload
         dim, unbiased = None, dim
@@ -78,18 +82,21 @@ def _var_args(name, input: Tensor, dim, unbiased, keepdim, correction):
     return axes, correction, bool(keepdim)
 
 
+@float32_compute
 def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
         correction=None) -> Tensor:
     """Variance with Bessel's correction by default (``correction=1``). See: torch.var."""
     return Var.apply(input, *_var_args("var", input, dim, unbiased, keepdim, correction))
 
 
+@float32_compute
 def std(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
         correction=None) -> Tensor:
     """Standard deviation, ``sqrt(var)``. See: torch.std."""
     return Std.apply(input, *_var_args("std", input, dim, unbiased, keepdim, correction))
 
 
+@float32_compute
 def var_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
              correction=None):
     """``(var, mean)`` over the same dims. See: torch.var_mean."""
@@ -97,6 +104,7 @@ def var_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
     return v, mean(input, None if isinstance(dim, bool) else dim, keepdim)
 
 
+@float32_compute
 def std_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
              correction=None):
     """``(std, mean)`` over the same dims. See: torch.std_mean."""
@@ -162,6 +170,7 @@ class Logsumexp(Function):
             return _expand(g, x.shape, ctx.axes, ctx.keepdim) * np.exp(x - out), None, None
 
 
+@float32_compute
 def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
     """``log(sum(exp(input)))`` along ``dim``, computed without overflow. See: torch.logsumexp."""
     from .elementwise import _float_input
@@ -220,16 +229,18 @@ class Cumprod(Function):
             others = xm.copy()
             others[..., i] = 1
             partial = np.cumprod(others, axis=-1)[..., i:]
-            out[..., i] = (gm[..., i:] * partial).sum(axis=-1)
+            out[..., i] = (gm[..., i:] * cj(partial)).sum(axis=-1)  # cj: complex convention
         return np.moveaxis(out, -1, axis), None
 
 
+@float32_compute
 def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     """Running sum along ``dim``; integers and bools give int64. See: torch.cumsum."""
     input = _with_dtype(input, dtype)
     return Cumsum.apply(input, _one_axis(dim, input._data.ndim))
 
 
+@float32_compute
 def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     """Running product along ``dim``. See: torch.cumprod."""
     input = _with_dtype(input, dtype)

@@ -11,6 +11,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..device import runs_on_input_device
 from ..tensor import Tensor
+from ._bf16 import float32_compute
 from ._util import add_at_zeros, normalize_dim, out_of_range, unbroadcast, xp_of
 
 
@@ -184,10 +185,13 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, value=None, *,
         if not isinstance(src, Tensor):
             src = input.new_full(index.shape, src)
         return scatter_add(input, dim, index, src)
-    if reduce is not None:
-        raise NotImplementedError(f"scatter(reduce={reduce!r}) is not supported; use "
-                                  "scatter_reduce-free code or reduce='add'")
+    if reduce is not None and reduce != "multiply":
+        raise RuntimeError("reduce argument must be either add or multiply.")
     d = _scatter_args("scatter", input, dim, index, src)
+    if reduce == "multiply":
+        from ._scatter_prod import scatter_multiply
+
+        return scatter_multiply(input, d, index, src)
     if isinstance(src, Tensor):
         return Scatter.apply(input, index, src, d)
     if not isinstance(src, (int, float, bool)):
@@ -262,6 +266,7 @@ class IndexAdd(Function):
         return g, None, gs, None, None
 
 
+@float32_compute
 @runs_on_input_device
 def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
     """Add ``alpha * source`` into the slices at ``index`` along ``dim``. See: torch.index_add."""

@@ -491,13 +491,21 @@ class Clone(Function):
 def clone(input: Tensor, *, memory_format=None) -> Tensor:
     """A copy with its own storage that gradients flow through. See: torch.clone.
 
-    ``memory_format``: row-major for None/``contiguous_format``/``preserve_format`` (brickwork
-    makes row-major copies), (N, H, W, C) order for ``channels_last`` (same values, other
-    strides).
+    ``memory_format``: ``preserve_format`` (default) keeps a dense input's strides (PyTorch's
+    rule, ``ops/_memory_format.py``), ``contiguous_format`` is row-major, ``channels_last``
+    (N, H, W, C) order (same values, other strides).
     """
     order = _layout_order("clone", memory_format, input.ndim)
     out = Clone.apply(input)
-    return out if order is None else _relayout(out, order)
+    if order is not None:
+        return _relayout(out, order)
+    if (memory_format is None or memory_format._name == "preserve_format") and \
+            not input._data.flags.c_contiguous and input.layout is out.layout and \
+            hasattr(input._data, "strides"):
+        from ._memory_format import preserve_strides, relayout_fresh
+
+        relayout_fresh(out, preserve_strides(input._data.shape, input.stride()))
+    return out
 
 
 def contiguous(input: Tensor, memory_format=None) -> Tensor:
@@ -511,6 +519,9 @@ def contiguous(input: Tensor, memory_format=None) -> Tensor:
     if order is None:
         if input._data.flags.c_contiguous:
             return input
+        if memory_format is not None and memory_format._name == "preserve_format":
+            raise RuntimeError("preserve memory format is unsupported by the contiguous "
+                               "operator")
         return Clone.apply(input)
     if input._data.transpose(order).flags.c_contiguous:
         return input
@@ -527,11 +538,15 @@ def _layout_order(op: str, memory_format, ndim: int):
 
 def _relayout(out: Tensor, order) -> Tensor:
     # A fresh copy's array is replaced by the same values stored in ``order``: its node saves
-    # nothing of the output, so this is invisible to autograd.
-    xp = xp_of(out._data)
-    inverse = tuple(order.index(i) for i in range(len(order)))
-    out._data = xp.ascontiguousarray(out._data.transpose(order)).transpose(inverse)
-    return out
+    # nothing of the output, so this is invisible to autograd. The strides are c10's
+    # channels-last ones, size-1 dims included (a NumPy transpose would differ there).
+    from ._memory_format import relayout_fresh
+
+    shape, strides, acc = out._data.shape, [0] * len(order), 1
+    for d in reversed(order):
+        strides[d] = acc
+        acc *= shape[d]
+    return relayout_fresh(out, strides)
 
 
 # The join and reorder families import the helpers above, so they come in last.

@@ -11,6 +11,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..device import runs_on_input_device
 from ..tensor import Tensor
+from ._complex_grad import refuse_complex_kernel
 from ._util import normalize_dim, wrap, xp_of
 from .reduction import return_types
 
@@ -87,6 +88,8 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
         >>> brickwork.tensor([3., 1., 2.]).sort().indices.tolist()
         [1, 2, 0]
     """
+    if input._data.dtype.kind == "c":
+        raise RuntimeError(" Sort does not support complex dtypes on CPU")
     nd = input._data.ndim
     d = normalize_dim(dim, nd)
     a = input._data if nd else input._data.reshape(1)
@@ -101,6 +104,8 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False,
 
     The sort is always stable, so ``stable`` is accepted for PyTorch's signature.
     """
+    if input._data.dtype.kind == "c":
+        raise RuntimeError(" Sort does not support complex dtypes on CPU")
     nd = input._data.ndim
     d = normalize_dim(dim, nd)
     if nd == 0:
@@ -117,6 +122,8 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
 
     See: torch.topk.
     """
+    if input._data.dtype.kind == "c":
+        raise RuntimeError(" topk does not support complex dtypes on CPU")
     nd = input._data.ndim
     d = normalize_dim(dim, nd)
     size = input._data.shape[d] if nd else 1
@@ -161,6 +168,7 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
 
     See: torch.unique.
     """
+    refuse_complex_kernel("unique", input)
     a = input._data
     xp = xp_of(a)
     axis = None if dim is None else normalize_dim(dim, a.ndim)

@@ -5,6 +5,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from .._sparse_coo import SparseCOO
 from .optimizer import Optimizer, _arr, _check
 
 
@@ -49,6 +50,12 @@ class Adagrad(Optimizer):
             step_t = state["step"]
             step_t._data += 1
             step = float(step_t._data)
+            if g.__class__ is SparseCOO:
+                if wd != 0:
+                    raise RuntimeError("weight_decay option is not compatible with sparse "
+                                       "gradients")
+                # Zero outside the gradient's entries: the dense update changes only them.
+                g = g.to_dense()
             if wd != 0:
                 g = g + wd * arr
             clr = lr / (1 + (step - 1) * lr_decay)

@@ -5,6 +5,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from .._sparse_coo import SparseCOO
 from .optimizer import Optimizer, _arr, _check
 
 
@@ -42,6 +43,9 @@ class Adam(Optimizer):
         wd, amsgrad = group["weight_decay"], group["amsgrad"]
         decoupled = group["decoupled_weight_decay"]
         for p, arr, g in self._grads(group):
+            if g.__class__ is SparseCOO:
+                raise RuntimeError("Adam does not support sparse gradients, please consider "
+                                   "SparseAdam instead")
             state = self.state[p]
             if len(state) == 0:
                 state["step"] = self._step_tensor()

@@ -5,6 +5,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from .._sparse_coo import SparseCOO
 from .optimizer import Optimizer, _arr, _check
 
 
@@ -38,6 +39,8 @@ class RMSprop(Optimizer):
         lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
         wd, momentum, centered = group["weight_decay"], group["momentum"], group["centered"]
         for p, arr, g in self._grads(group):
+            if g.__class__ is SparseCOO:
+                raise RuntimeError("RMSprop does not support sparse gradients")
             state = self.state[p]
             if len(state) == 0:
                 state["step"] = self._step_tensor()

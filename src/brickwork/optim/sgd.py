@@ -5,6 +5,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from .._sparse_coo import SparseCOO
 from ..tensor import _make
 from .optimizer import Optimizer, _arr, _check, required
 
@@ -40,6 +41,9 @@ class SGD(Optimizer):
         lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
         dampening, nesterov = group["dampening"], group["nesterov"]
         for p, arr, g in self._grads(group):
+            if g.__class__ is SparseCOO:
+                _sparse_step(self.state, p, arr, g, group)
+                continue
             if wd != 0:
                 g = g + wd * arr
             if momentum != 0:
@@ -59,3 +63,24 @@ class SGD(Optimizer):
             # One temporary for lr * g; the parameter itself is updated in its buffer so
             # views and `.data` aliases see the change (as in PyTorch).
             arr -= np.multiply(g, lr, dtype=arr.dtype)
+
+
+def _sparse_step(states, p, arr, g: SparseCOO, group: dict[str, Any]) -> None:
+    """SGD on a sparse gradient (``nn.Embedding(sparse=True)``), as PyTorch runs it: weight
+    decay is refused (sparse + dense); the momentum buffer is itself sparse."""
+    lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
+    if wd != 0:
+        g = g + wd * arr  # raises PyTorch's "add(sparse, dense) is not supported"
+    if momentum != 0:
+        state = states[p]  # (plain SGD keeps no state, as in PyTorch)
+        buf = state.get("momentum_buffer")
+        if buf is None:
+            buf = state["momentum_buffer"] = _make(g.copy(), p._device)
+        else:
+            # Coalesced (PyTorch keeps a growing uncoalesced list; the values are the same).
+            buf._data = (buf._data * momentum).concat(g * (1 - group["dampening"])).coalesce()
+        g = g.concat(buf._data * momentum) if group["nesterov"] else buf._data
+    g = g.coalesce()
+    if g.nnz:
+        key = tuple(g.indices)
+        arr[key] -= np.multiply(g.values, lr, dtype=arr.dtype)

@@ -185,6 +185,11 @@ def _contiguous_strides(shape) -> tuple:
 
 
 def check_dtype_savable(arr, path: str) -> None:
+    if arr.__class__.__name__ == "SparseCOO":  # brickwork._sparse_coo: not in the file formats
+        raise NotImplementedError(
+            f"brickwork.save: the tensor at {path} is sparse (layout=brickwork.sparse_coo), "
+            "which brickwork's files cannot hold; save its .coalesce().indices() and .values() "
+            "(or .to_dense()) instead")
     if arr.dtype not in _dt._FROM_NP:
         raise TypeError(f"brickwork.save: the tensor at {path} has unsupported dtype {arr.dtype}")
 
@@ -336,6 +341,9 @@ class DeviceMapper:
             return arr, dev
         from ..device import array_module
 
+        from ..ops._bf16 import check_device
+
+        check_device(arr.dtype, dev)
         key = (id(arr), str(dev))
         if key not in self._cache:
             with array_module(dev).cuda.Device(dev.index):
@@ -345,6 +353,9 @@ class DeviceMapper:
 
 def make_tensor(arr, dev, requires_grad: bool, is_param: bool) -> Tensor:
     """A Tensor (or Parameter) over ``arr``."""
+    from ..ops._bf16 import check_device
+
+    check_device(arr.dtype, dev)
     t = _make(arr, dev)
     if is_param:
         return parameter_class()(t, requires_grad)

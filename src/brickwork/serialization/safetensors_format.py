@@ -40,10 +40,17 @@ _VERSIONS = (VERSION, VERSION_REFS)
 ALIGN = 64  # the header is padded so tensor data starts 64-byte aligned (good for mmap)
 MAX_HEADER = 100_000_000  # as the safetensors library: larger headers are refused
 
-_CODES = {"float16": "F16", "float32": "F32", "float64": "F64", "int8": "I8", "int16": "I16",
-          "int32": "I32", "int64": "I64", "uint8": "U8", "bool": "BOOL"}
-_NP = {"F16": np.float16, "F32": np.float32, "F64": np.float64, "I8": np.int8, "I16": np.int16,
-       "I32": np.int32, "I64": np.int64, "U8": np.uint8, "BOOL": np.bool_}
+_CODES = {"float16": "F16", "bfloat16": "BF16", "float32": "F32", "float64": "F64",
+          "complex64": "C64", "int8": "I8", "int16": "I16", "int32": "I32", "int64": "I64",
+          "uint8": "U8", "uint16": "U16", "uint32": "U32", "uint64": "U64", "bool": "BOOL",
+          # safetensors has no complex128 code (safetensors.torch refuses one): its storage is
+          # written as float64 (real, imaginary) pairs, and brickwork's tensor table, which
+          # records each tensor's dtype, views it back as complex128 when loading.
+          "complex128": "F64"}
+_NP = {"F16": np.float16, "BF16": _dt.bfloat16.np, "F32": np.float32, "F64": np.float64,
+       "C64": np.complex64, "I8": np.int8, "I16": np.int16, "I32": np.int32, "I64": np.int64,
+       "U8": np.uint8, "U16": np.uint16, "U32": np.uint32, "U64": np.uint64, "BOOL": np.bool_}
+_C128 = np.dtype(np.complex128)
 _CRC_KEY = b'"brickwork.crc32": "'
 _HCRC_KEY = b'"brickwork.header_crc32": "'
 
@@ -140,6 +147,8 @@ def save(obj, f) -> None:
         if first and first["o"] == 0 and math.prod(first["shape"]) == arr.size \
                 and first["stride"] == _c_strides(first["shape"]):
             shape = first["shape"]
+        if arr.dtype == _C128:  # as float64 pairs: view_as_real's shape
+            shape = shape + [2]
         entries[names[i]] = {"dtype": _CODES[arr.dtype.name], "shape": shape,
                              "data_offsets": [offset, offset + arr.nbytes]}
         offset += arr.nbytes
@@ -410,10 +419,15 @@ def _check_table(src: Source, table: list, entries: dict) -> None:
         if t["s"] not in entries:
             raise CorruptFileError(f"{what}: the file has no such storage")
         dtype = _dt._BY_NAME.get(t["dtype"])
-        if dtype is None or dtype.np != entries[t["s"]][0]:
+        stored = entries[t["s"]][0]
+        if dtype is None or (dtype.np != stored
+                             and not (dtype is _dt.complex128 and stored == np.float64)):
             raise CorruptFileError(f"{what}: dtype {t['dtype'][:20]!r} does not match its "
-                                   f"storage ({entries[t['s']][0]})")
-        if t["rg"] and not dtype.is_floating_point:
+                                   f"storage ({stored})")
+        if dtype is _dt.complex128 and entries[t["s"]][1][-1:] != (2,):
+            raise CorruptFileError(f"{what}: a complex128 tensor's float64 storage must end "
+                                   "in a dimension of 2 (real, imaginary)")
+        if t["rg"] and not (dtype.is_floating_point or dtype.is_complex):
             raise CorruptFileError(f"{what}: a {dtype.name} tensor cannot require grad")
 
 
@@ -424,9 +438,12 @@ def _rebuild(src: Source, table: list, tree, storages: dict, map_location):
     for i, t in enumerate(table):
         name, dev = t["s"], t["dev"]
         what = f"tensor #{i} (storage {name!r})"
-        if (name, dev) not in placed:
-            placed[name, dev] = mapper.place(storages[name], dev, what)
-        arr, device = placed[name, dev]
+        pairs = t["dtype"] == "complex128"  # over float64 pairs (see _CODES)
+        if (name, dev, pairs) not in placed:
+            arr = storages[name]
+            placed[name, dev, pairs] = mapper.place(arr.view(_C128) if pairs else arr, dev,
+                                                    what)
+        arr, device = placed[name, dev, pairs]
         view = view_of(arr, t.get("o"), t.get("shape"), t.get("stride"), f"{src.label}: {what}")
         tensors.append(make_tensor(view, device, t["rg"], t["p"]))
     return _tree.decode(tree, tensors, src.label)

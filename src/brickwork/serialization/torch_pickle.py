@@ -24,9 +24,13 @@ from ._common import CorruptFileError, parameter_class, view_of
 from .safe_globals import pickled_name, refuse_module, set_state, user_allowed
 
 STORAGE_NAMES = {"float32": "FloatStorage", "float64": "DoubleStorage",
-                 "float16": "HalfStorage", "int64": "LongStorage", "int32": "IntStorage",
-                 "int16": "ShortStorage", "int8": "CharStorage", "uint8": "ByteStorage",
-                 "bool": "BoolStorage"}
+                 "float16": "HalfStorage", "bfloat16": "BFloat16Storage",
+                 "complex64": "ComplexFloatStorage", "complex128": "ComplexDoubleStorage",
+                 "int64": "LongStorage", "int32": "IntStorage", "int16": "ShortStorage",
+                 "int8": "CharStorage", "uint8": "ByteStorage", "bool": "BoolStorage"}
+# Dtypes without a typed storage class (uint16/32/64): torch.save writes them with
+# ``_rebuild_tensor_v3`` over an untyped (byte) storage and names the dtype separately.
+UNTYPED_DTYPES = ("uint16", "uint32", "uint64")
 
 
 # -- writing --------------------------------------------------------------------------------
@@ -232,10 +236,15 @@ class TorchPickler:
         if is_param:
             self._global("torch._utils", "_rebuild_parameter")
         key, dtype, location, numel, offset, shape, stride = self.storage_key(t, path)
-        self._global("torch._utils", "_rebuild_tensor_v2")
+        untyped = dtype in UNTYPED_DTYPES
+        self._global("torch._utils", "_rebuild_tensor_v3" if untyped else "_rebuild_tensor_v2")
         self.out += b"(("
         self.save("storage", path, 0)
-        self._global("torch", STORAGE_NAMES[dtype])
+        if untyped:  # the storage's size counts bytes
+            self._global("torch.storage", "UntypedStorage")
+            numel *= t._data.dtype.itemsize
+        else:
+            self._global("torch", STORAGE_NAMES[dtype])
         self.save(key, path, 0)
         self.save(location, path, 0)
         self._int(numel)
@@ -245,6 +254,8 @@ class TorchPickler:
         self._tuple(tuple(stride), path, 0)
         self.out += b"\x88" if (t._requires_grad and not is_param) else b"\x89"
         self._empty_ordered_dict()
+        if untyped:
+            self._global("torch", dtype)
         self.out += b"tR"
         if is_param:
             self.out += b"\x88" if t._requires_grad else b"\x89"
@@ -289,6 +300,23 @@ def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=Fals
     return make_tensor(arr, storage.device, bool(requires_grad), False)
 
 
+def _rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, backward_hooks,
+                       dtype, metadata=None):
+    """A tensor of ``dtype`` over an untyped (byte) storage: how torch.save writes uint16/32/64."""
+    if not isinstance(storage, LoadedStorage) or not isinstance(dtype, _dt.dtype):
+        raise pickle.UnpicklingError(f"_rebuild_tensor_v3 expects a storage and a dtype, got "
+                                     f"{type(storage).__name__} and {type(dtype).__name__}")
+    arr = storage.array
+    if arr.dtype != dtype.np:
+        if arr.nbytes % dtype.itemsize:
+            raise CorruptFileError(f"{storage.what}: {arr.nbytes} bytes do not hold whole "
+                                   f"{dtype.name} elements")
+        arr = arr.view(dtype.np)
+    typed = LoadedStorage(arr, storage.device, storage.location, storage.what)
+    return _rebuild_tensor_v2(typed, storage_offset, size, stride, requires_grad, backward_hooks,
+                              metadata)
+
+
 def _rebuild_parameter(data, requires_grad, backward_hooks=None, state=None):
     if not isinstance(data, Tensor):
         raise pickle.UnpicklingError(f"_rebuild_parameter expects a tensor, got "
@@ -308,6 +336,7 @@ def _allowed() -> dict:
     allowed = {
         ("collections", "OrderedDict"): collections.OrderedDict,
         ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
+        ("torch._utils", "_rebuild_tensor_v3"): _rebuild_tensor_v3,
         ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
         ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
         ("torch", "device"): _device,
@@ -319,7 +348,10 @@ def _allowed() -> dict:
     for name, storage in STORAGE_NAMES.items():
         allowed["torch", storage] = StorageType(_dt._BY_NAME[name], storage)
         allowed["torch", name] = _dt._BY_NAME[name]
+    for name in UNTYPED_DTYPES:
+        allowed["torch", name] = _dt._BY_NAME[name]
     allowed["torch", "UntypedStorage"] = StorageType(_dt.uint8, "UntypedStorage")
+    allowed["torch.storage", "UntypedStorage"] = allowed["torch", "UntypedStorage"]
     return allowed
 
 
@@ -331,8 +363,9 @@ def allowed_names() -> set[str]:
     return {f"{module}.{name}" for module, name in _ALLOWED}
 # What REDUCE may call. set, frozenset, OrderedDict and Size get their argument checked first:
 # built-in containers only (iterating a crafted tensor of 10**12 zero-stride elements would hang).
-_CALLABLE = {id(f): f for f in (collections.OrderedDict, _rebuild_tensor_v2, _rebuild_parameter,
-                                _device, Size, _codecs_encode, set, frozenset)}
+_CALLABLE = {id(f): f for f in (collections.OrderedDict, _rebuild_tensor_v2, _rebuild_tensor_v3,
+                                _rebuild_parameter, _device, Size, _codecs_encode, set,
+                                frozenset)}
 _ITERATED = {id(set), id(frozenset), id(collections.OrderedDict), id(Size)}
 _CONTAINERS = (list, tuple, dict, collections.OrderedDict, set, frozenset)
 # Hashing a tuple recurses in C without a depth check (CPython 3.11): a key nested a million

@@ -12,7 +12,9 @@ from ..parameter import Parameter
 class Embedding(Module):
     """Rows of ``weight`` (initialized N(0, 1)) picked by integer indices.
 
-    ``padding_idx``'s row starts at zero and receives no gradient.
+    ``padding_idx``'s row starts at zero and receives no gradient. With ``sparse=True`` the
+    weight's gradient is a sparse COO tensor listing one row per looked-up index (uncoalesced,
+    as PyTorch's), for ``optim.SGD`` or ``optim.SparseAdam``.
 
     Example:
         >>> emb = nn.Embedding(10, 3, padding_idx=0)
