@@ -573,15 +573,6 @@ def test_removed_with_out(name):
         assert errors[0] == errors[1]
 
 
-@pytest.mark.parametrize("name", sorted(UNSUPPORTED))
-def test_unsupported_with_out(name):
-    fn, arrays = CASES[name]
-    ins = [to_brick(a) for a in arrays]
-    for out in ({}, {"out": brickwork.empty(0)}, {"out": (brickwork.empty(0),) * 2}):
-        with pytest.raises(NotImplementedError, match="complex"):
-            fn(brickwork, *ins, **out)
-
-
 # -- every PyTorch function with out= that brickwork has takes it ------------------------------
 _SCALARS = {"Tensor": lambda: torch.zeros(()), "int": lambda: 0, "float": lambda: 0.0,
             "bool": lambda: False, "number": lambda: 1, "str": lambda: "", "SymInt": lambda: 0}

@@ -29,7 +29,7 @@ FAMILIES = [
      "dtypes without NumPy support"),
     (r"^(nested|masked|sparse_(bsr|bsc|csr|csc|compressed))|^(c?col|crow|row)_indices$",
      "nested, masked and compressed sparse layouts"),
-    (r"^(storage|Storage|StorageBase|TypedStorage|UntypedStorage|\w+Storage)$",
+    (r"^(storage|storage_type|Storage|StorageBase|TypedStorage|UntypedStorage|\w+Storage)$",
      "typed storages (a brickwork tensor holds an array, not a storage)"),
     (r"^profiler_", "profiler and CUDA-graph hooks"),
     (r"^index$", "functorch.dim's first-class dimensions (Tensor.index binds Dim objects)"),

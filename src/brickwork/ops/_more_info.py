@@ -80,11 +80,6 @@ def can_cast(from_: _dt.dtype, to: _dt.dtype) -> bool:
     return not (from_ is not _dt.bool and to is _dt.bool)
 
 
-def is_complex(input: Tensor) -> bool:
-    """Whether the dtype is complex: never in brickwork. See: torch.is_complex."""
-    return input.dtype.is_complex
-
-
 def is_signed(input: Tensor) -> bool:
     """Whether the dtype is signed (not uint8 or bool). See: torch.is_signed."""
     return input.dtype.is_signed
@@ -115,26 +110,9 @@ def _not_tensor(name: str, value):
                     f"{builtins_type(value).__name__}")
 
 
-def is_conj(input: Tensor) -> bool:
-    """Whether the conjugate bit is set: never for real tensors. See: torch.is_conj."""
-    return False if isinstance(input, Tensor) else _not_tensor("is_conj", input)
-
-
 def is_neg(input: Tensor) -> bool:
     """Whether the negative bit is set: never in brickwork. See: torch.is_neg."""
     return False if isinstance(input, Tensor) else _not_tensor("is_neg", input)
-
-
-def real(input: Tensor) -> Tensor:
-    """The real part: ``input`` itself for a real tensor. See: torch.real."""
-    return input if isinstance(input, Tensor) else _not_tensor("real", input)
-
-
-def imag(input: Tensor) -> Tensor:
-    """The imaginary part; PyTorch raises for real tensors, as here. See: torch.imag."""
-    if not isinstance(input, Tensor):
-        _not_tensor("imag", input)
-    raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
 
 
 def _identity(name: str, doc: str):
@@ -146,24 +124,8 @@ def _identity(name: str, doc: str):
     return fn
 
 
-conj = _identity("conj", "The conjugate view: ``input`` itself for a real tensor.")
-conj_physical = _identity("conj_physical", "The conjugate: ``input`` itself for a real tensor "
-                                           "(as PyTorch returns).")
-resolve_conj = _identity("resolve_conj", "``input`` with its conjugate bit materialised: "
-                                         "``input`` itself, the bit is never set.")
 resolve_neg = _identity("resolve_neg", "``input`` with its negative bit materialised: "
                                        "``input`` itself, the bit is never set.")
-
-
-def adjoint(input: Tensor) -> Tensor:
-    """The conjugate transpose of the last two dims, a view (a transpose for real tensors).
-
-    See: torch.adjoint.
-    """
-    if input.dim() < 2:
-        raise RuntimeError("tensor.adjoint() is only supported on matrices or batches of "
-                           f"matrices. Got {input.dim()}-D tensor.")
-    return input.transpose(-2, -1)
 
 
 @float32_compute
@@ -212,7 +174,8 @@ def get_device(input: Tensor) -> int:
     return input.get_device()
 
 
-__all__ = ["finfo", "iinfo", "can_cast", "is_complex", "is_signed", "is_nonzero", "is_same_size",
-           "is_inference", "is_conj", "is_neg", "real", "imag", "conj", "conj_physical",
-           "resolve_conj", "resolve_neg", "adjoint", "trace", "isposinf", "isneginf", "isreal",
+# (is_complex, is_conj, real, imag, conj, conj_physical, resolve_conj and adjoint, which know
+# complex tensors, are in complex_ops.py.)
+__all__ = ["finfo", "iinfo", "can_cast", "is_signed", "is_nonzero", "is_same_size",
+           "is_inference", "is_neg", "resolve_neg", "trace", "isposinf", "isneginf", "isreal",
            "detach", "fill", "get_device"]

@@ -49,11 +49,10 @@ def multiply_in_rounds(out, key, vals) -> None:
     key = xp.broadcast_arrays(*key)
     flat = xp.ravel_multi_index(tuple(k.ravel() for k in key), out.shape)
     vals = xp.broadcast_to(vals, key[0].shape).ravel()
-    order = xp.argsort(flat, kind="stable")
+    order = xp.argsort(flat)
     flat, vals = flat[order], vals[order]
-    starts = xp.concatenate([xp.ones(1, bool), flat[1:] != flat[:-1]])
-    first = xp.maximum.accumulate(xp.where(starts, xp.arange(flat.size), 0))
-    rank = xp.arange(flat.size) - first
+    # rank within its run of equal positions (products commute, so any order in a run works)
+    rank = xp.arange(flat.size) - xp.searchsorted(flat, flat, side="left")
     view = out.reshape(-1) if out.flags.c_contiguous else None
     for r in range(int(rank.max()) + 1):
         sel = rank == r

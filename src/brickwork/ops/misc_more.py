@@ -3,8 +3,8 @@
 - the top-level in-place functions ``torch.xxx_(input, ...)`` of existing Tensor methods
 - ``_more_split``: tensor_split, hsplit, vsplit, dsplit, split_with_sizes, column_stack
 - ``_more_stats``: msort, kthvalue, mode, nanmedian, quantile, nanquantile, nanmean, aminmax
-- ``_more_info``: finfo, iinfo, can_cast, is_* predicates, real/imag/conj for real tensors,
-  adjoint, trace, isposinf/isneginf/isreal, detach, fill, get_device
+- ``_more_info``: finfo, iinfo, can_cast, is_* predicates, trace, isposinf/isneginf/isreal,
+  detach, fill, get_device
 - ``_more_windows``: bartlett, blackman, hamming, hann and kaiser windows
 - ``_more_index``: slice/select/diagonal_scatter, index_copy, index_put, put, scatter_reduce,
   index_reduce, scalar_tensor, empty_strided, frombuffer
@@ -71,8 +71,8 @@ guard_functions(globals(), [n for n in __all__ if n not in _NO_INPUT
 
 _METHODS = ("tensor_split", "hsplit", "vsplit", "dsplit", "split_with_sizes", "msort",
             "kthvalue", "mode", "nanmedian", "quantile", "nanquantile", "nanmean", "aminmax",
-            "is_complex", "is_signed", "is_nonzero", "is_same_size", "is_inference", "is_conj",
-            "is_neg", "conj", "conj_physical", "resolve_conj", "resolve_neg", "adjoint", "trace",
+            "is_signed", "is_nonzero", "is_same_size", "is_inference", "is_neg", "resolve_neg",
+            "trace",
             "isposinf", "isneginf", "isreal", "slice_scatter", "select_scatter",
             "diagonal_scatter", "index_copy", "index_put", "put", "nonzero_static",
             "scatter_reduce", "index_reduce", "igamma", "igammac")
