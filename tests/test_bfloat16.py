@@ -452,3 +452,15 @@ def test_is_bf16_supported_without_gpu():
                                            bw.ops._bf16.gpu_supports_bfloat16())
     if torch is not None and not torch.cuda.is_available() and not bw.cuda.is_available():
         assert bw.cuda.is_bf16_supported() == torch.cuda.is_bf16_supported() is False
+
+
+def test_import_does_not_load_ml_dtypes_until_bfloat16_is_used():
+    # ml_dtypes takes about a second to import; brickwork defers it to the first bfloat16.
+    import subprocess
+    import sys
+
+    code = ("import sys, brickwork; a = 'ml_dtypes' in sys.modules; "
+            "brickwork.ones(1, dtype=brickwork.bfloat16); print(a, 'ml_dtypes' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True).stdout.split()
+    assert out == ["False", "True"]

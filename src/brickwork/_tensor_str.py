@@ -13,10 +13,9 @@ import dataclasses
 import math
 from typing import Any, Iterator
 
-import ml_dtypes
 import numpy as np
 
-_BF16 = np.dtype(ml_dtypes.bfloat16)
+from . import dtypes as _dt
 
 
 @dataclasses.dataclass
@@ -219,7 +218,7 @@ def array_str(arr: np.ndarray, indent: int) -> str:
     if arr.size == 0:
         return "[]"
     summarize = arr.size > PRINT_OPTS.threshold
-    if arr.dtype == _BF16:  # PyTorch prints bfloat16 (and float16) through float32
+    if _dt.is_bfloat16(arr):  # PyTorch prints bfloat16 (and float16) through float32
         arr = arr.astype(np.float32)
     shown = _summarized_data(arr) if summarize else arr
     if arr.dtype.kind == "c":  # real and imaginary parts each get their own width and notation

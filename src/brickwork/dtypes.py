@@ -7,12 +7,13 @@ when they are of a higher category (``int tensor + 1.5 -> float32``, the default
 
 ``bfloat16`` is ``ml_dtypes.bfloat16`` (NumPy has none; its NumPy kind is ``'V'``, so code that
 asks "is this array floating point?" uses :func:`is_float_array`, never ``dtype.kind == 'f'``).
+``ml_dtypes`` is imported on first use of bfloat16: importing it costs about a second (version
+0.7), which every ``import brickwork`` (and every DataLoader worker and CLI call) would pay.
 Complex dtypes rank above floats; ``uint16/32/64`` exist, as in PyTorch, with few ops and no
 promotion to other integer types.
 """
 from __future__ import annotations
 
-import ml_dtypes
 import numpy as np
 
 _BOOL, _INT, _FLOAT, _COMPLEX = 0, 1, 2, 3
@@ -56,8 +57,29 @@ class dtype:
         return (_by_name, (self.name,))
 
 
+class _MLDtype(dtype):
+    """A dtype whose NumPy type comes from ``ml_dtypes``, imported when first asked for."""
+
+    __slots__ = ()
+
+    def __init__(self, name: str, category: int, itemsize: int) -> None:
+        self.name = name
+        self._category = category
+        self.is_floating_point = category == _FLOAT
+        self.is_signed = True
+        self.itemsize = itemsize
+
+    @property
+    def np(self):  # noqa: F811 - shadows the slot: resolved on first use
+        import ml_dtypes
+
+        d = np.dtype(getattr(ml_dtypes, self.name))
+        _FROM_NP[d] = self
+        return d
+
+
 float16 = dtype("float16", np.float16, _FLOAT)
-bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, _FLOAT)
+bfloat16 = _MLDtype("bfloat16", _FLOAT, 2)
 float32 = dtype("float32", np.float32, _FLOAT)
 float64 = dtype("float64", np.float64, _FLOAT)
 int8 = dtype("int8", np.int8, _INT)
@@ -82,11 +104,20 @@ _TO_REAL = {complex64: float32, complex128: float64}
 _TO_COMPLEX = {float32: complex64, float64: complex128}
 # Unsigned types wider than uint8 promote only with themselves, floats and bool... not even bool.
 _LIMITED = (uint16, uint32, uint64)
+class _FromNumpy(dict):
+    """NumPy dtype -> brickwork dtype; ml_dtypes' bfloat16 is added when first seen."""
+
+    def __missing__(self, key):
+        if is_bfloat16(key):
+            self[key] = bfloat16
+            return bfloat16
+        raise KeyError(key)
+
+
 _BY_NAME = {d.name: d for d in ALL}
-_FROM_NP = {d.np: d for d in ALL}
+_FROM_NP = _FromNumpy({d.np: d for d in ALL if d is not bfloat16})
 
 _default_float = float32
-_BF16_NP = bfloat16.np
 _LEGACY = {uint8: "Byte", int8: "Char", int16: "Short", int32: "Int", int64: "Long",
            uint16: "UInt16", uint32: "UInt32", uint64: "UInt64", bool: "Bool", float16: "Half",
            bfloat16: "BFloat16", float32: "Float", float64: "Double", complex64: "ComplexFloat",
@@ -119,7 +150,13 @@ def set_default_dtype(d: dtype) -> None:
 def is_float_array(arr) -> builtins_bool:
     """Whether a NumPy/CuPy array (or dtype) holds floats, bfloat16 included (its kind is 'V')."""
     d = getattr(arr, "dtype", arr)
-    return d.kind == "f" or d == _BF16_NP
+    return d.kind == "f" or (d.kind == "V" and d.name == "bfloat16")
+
+
+def is_bfloat16(arr) -> builtins_bool:
+    """Whether a NumPy/CuPy array (or dtype) is ml_dtypes' bfloat16, without importing it."""
+    d = getattr(arr, "dtype", arr)
+    return getattr(d, "kind", None) == "V" and d.name == "bfloat16"
 
 
 def from_numpy_dtype(np_dtype) -> dtype:

@@ -605,7 +605,7 @@ _TYPE_BY_NAME = {**{f"torch.{name}Tensor": d for d, name in _dt._LEGACY.items()}
 def _no_numpy_bfloat16(arr):
     """NumPy has no bfloat16: PyTorch refuses ``numpy()`` on one, and so does brickwork (the
     ml_dtypes array behind it would surprise code that expects a NumPy float type)."""
-    if arr.dtype == _dt.bfloat16.np:
+    if _dt.is_bfloat16(arr):
         raise TypeError("Got unsupported ScalarType BFloat16")
     return arr
 

@@ -28,7 +28,6 @@ import numpy as np
 
 from .. import dtypes as _dt
 
-_BF16 = _dt.bfloat16.np
 _F32 = np.dtype(np.float32)
 # Arguments that make the op choose its own result (see the module docstring).
 _OWN_RESULT = ("out", "dtype", "inplace")
@@ -37,7 +36,7 @@ _OWN_RESULT = ("out", "dtype", "inplace")
 def is_bf16(x) -> bool:
     """Whether ``x`` is a bfloat16 tensor."""
     d = getattr(x, "_data", None)
-    return d is not None and d.dtype == _BF16
+    return d is not None and _dt.is_bfloat16(d)
 
 
 _is_bf16 = is_bf16
@@ -45,7 +44,7 @@ _is_bf16 = is_bf16
 
 def rounded(x: float) -> float:
     """The Python float ``x`` rounded to the nearest bfloat16."""
-    return float(np.asarray(x, _F32).astype(_BF16))
+    return float(np.asarray(x, _F32).astype(_dt.bfloat16.np))
 
 
 def float32_compute(fn):
@@ -97,7 +96,7 @@ def _in_float32(fn, args, kwargs):
         [v for v in kwargs.values() if hasattr(v, "_data")]
     for t in tensors:
         d = t._data.dtype
-        if d != _BF16 and (d.kind in "fc"):  # another float dtype: promotion decides
+        if not _dt.is_bfloat16(d) and (d.kind in "fc"):  # another float dtype: promotion decides
             return fn(*args, **kwargs)
     up_args = [_up(a) for a in args]
     up_kwargs = {k: _up(v) for k, v in kwargs.items()}
@@ -148,7 +147,7 @@ def gpu_supports_bfloat16() -> bool:
     ok = _GPU_BF16.get(id(cp))
     if ok is None:
         try:
-            a = cp.ones(2, dtype=_BF16)
+            a = cp.ones(2, dtype=_dt.bfloat16.np)
             ok = bool(((a + a).astype(_F32) == 2).all())
         except Exception:  # any failure (no dtype, no kernel) means unsupported
             ok = False
@@ -158,7 +157,7 @@ def gpu_supports_bfloat16() -> bool:
 
 def check_device(np_dtype, dev) -> None:
     """Raise TypeError when a bfloat16 array would be made on a GPU that cannot hold one."""
-    if getattr(dev, "type", "cpu") != "cpu" and np_dtype == _BF16 \
+    if getattr(dev, "type", "cpu") != "cpu" and _dt.is_bfloat16(np_dtype) \
             and not gpu_supports_bfloat16():
         raise TypeError(f"bfloat16 tensors are not supported on {dev}: the installed CuPy has "
                         "no bfloat16 (CuPy 14 or later with ml_dtypes adds it). Keep bfloat16 "

@@ -32,7 +32,7 @@ def reduction_name(reduction: str, size_average=None, reduce=None) -> str:
 
 def reduce(loss, reduction):
     """``loss`` reduced by 'mean', 'sum' or 'none' (arrays or tensors)."""
-    if reduction != "none" and getattr(loss, "dtype", None) == _dt.bfloat16.np:
+    if reduction != "none" and _dt.is_bfloat16(getattr(loss, "dtype", None)):
         # bfloat16 arrays: accumulate in float32 and round once, as PyTorch does.
         return reduce(loss.astype(np.float32), reduction).astype(loss.dtype)
     if reduction == "mean":

@@ -47,7 +47,7 @@ _CODES = {"float16": "F16", "bfloat16": "BF16", "float32": "F32", "float64": "F6
           # written as float64 (real, imaginary) pairs, and brickwork's tensor table, which
           # records each tensor's dtype, views it back as complex128 when loading.
           "complex128": "F64"}
-_NP = {"F16": np.float16, "BF16": _dt.bfloat16.np, "F32": np.float32, "F64": np.float64,
+_NP = {"F16": np.float16, "BF16": "bfloat16", "F32": np.float32, "F64": np.float64,
        "C64": np.complex64, "I8": np.int8, "I16": np.int16, "I32": np.int32, "I64": np.int64,
        "U8": np.uint8, "U16": np.uint16, "U32": np.uint32, "U64": np.uint64, "BOOL": np.bool_}
 _C128 = np.dtype(np.complex128)
@@ -282,7 +282,7 @@ def _entries(src: Source, header: dict, data_start: int) -> dict:
         if not isinstance(code, str) or code not in _NP:
             raise CorruptFileError(f"{what}: dtype {str(code)[:20]!r} is not supported by "
                                    f"brickwork (supported: {', '.join(_NP)})")
-        dt = np.dtype(_NP[code])
+        dt = _dt.bfloat16.np if code == "BF16" else np.dtype(_NP[code])
         numel = math.prod(shape)
         if end < begin or end - begin != numel * dt.itemsize:
             raise CorruptFileError(f"{what}: dtype {code} and shape {shape} need "
