@@ -107,10 +107,11 @@ def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None
     """Ask for deterministic algorithms (``warn_only``: warn instead of raising).
 
     Every brickwork op on the CPU is deterministic (NumPy's reductions and scatters run in a
-    fixed order). On the GPU, the ops that accumulate into repeated indices (``index_add_``,
-    ``scatter_add_``, ``index_put_(accumulate=True)``, and the backward of indexing and of
-    ``embedding``) add with CuPy's atomics, whose float rounding can change between runs; they
-    do not yet raise under this mode as PyTorch's nondeterministic ops do.
+    fixed order). On the GPU, the ops that accumulate into repeated indices (``scatter_add_``,
+    ``index_add_``, the backward of indexing, of ``embedding``, of ``as_strided`` and of the
+    convolutions' gathers) add with CuPy's atomics, whose float rounding can change between
+    runs; in this mode they add on the host in index order instead (``ops._util.add_at``), so
+    every run gives the same bits, at the cost of a copy to the host and back.
 
     See: torch.use_deterministic_algorithms.
     """

@@ -21,6 +21,34 @@ def unbroadcast(grad, shape):
     return grad.reshape(shape)
 
 
+def add_at(out, key, values) -> None:
+    """``out[key] += values`` with every repeat of an index added (``ufunc.at``).
+
+    On the GPU, CuPy adds with atomics, whose order (and so the float rounding) changes from
+    run to run. Under ``use_deterministic_algorithms(True)`` the addition runs on the host in
+    index order instead: slower, the same bits every run, as that mode promises.
+    """
+    xp = xp_of(out)
+    if xp is np or not _deterministic_mode():
+        xp.add.at(out, key, values)
+        return
+    host = out.get()
+    np.add.at(host, _host_key(key), values.get() if hasattr(values, "get") else values)
+    out[...] = xp.asarray(host)
+
+
+def _host_key(key):
+    if isinstance(key, tuple):
+        return tuple(_host_key(k) for k in key)
+    return key.get() if hasattr(key, "get") else key
+
+
+def _deterministic_mode() -> bool:
+    from .._settings import are_deterministic_algorithms_enabled
+
+    return are_deterministic_algorithms_enabled()
+
+
 def add_at_zeros(shape, key, g):
     """Zeros of ``shape`` with ``g`` added at ``key``: the gradient of reading ``x[key]``.
 
@@ -29,7 +57,7 @@ def add_at_zeros(shape, key, g):
     """
     xp = xp_of(g)
     out = xp.zeros(shape, g.dtype)
-    xp.add.at(out, key, g)
+    add_at(out, key, g)
     return out
 
 

@@ -17,7 +17,7 @@ from . import _conv_chwn as CHWN
 from . import _conv_composite as C
 from . import _im2col as K
 from ._bf16 import float32_compute
-from ._util import wrap, xp_of
+from ._util import add_at, wrap, xp_of
 
 # -- argument checking -------------------------------------------------------------------------
 
@@ -227,11 +227,12 @@ def _same_padding(k, dilation) -> list:
     return out
 
 
-def _convnd(op, nd, input, weight, bias, stride, padding, dilation, groups):
-    _check_inputs(op, nd, input, weight, bias, groups, False)
-    stride = _tuple(stride, nd, "stride")
-    dilation = _tuple(dilation, nd, "dilation")
-    k = tuple(weight.shape[2:])
+def _checked_pads(padding, spatial, k, stride, dilation) -> list:
+    """(lo, hi) per spatial axis from an int/tuple or 'same'/'valid' ``padding``, checked.
+
+    Refuses, in PyTorch's words, bad geometry and a dilated kernel larger than the padded input.
+    """
+    nd = len(k)
     if isinstance(padding, str):
         if padding == "valid":
             pads = [(0, 0)] * nd
@@ -242,10 +243,8 @@ def _convnd(op, nd, input, weight, bias, stride, padding, dilation, groups):
         else:
             raise RuntimeError(f"Invalid padding string: '{padding}'")
     else:
-        p = _tuple(padding, nd, "padding")
-        pads = [(i, i) for i in p]
+        pads = [(i, i) for i in _tuple(padding, nd, "padding")]
     _check_geometry(stride, [q for pr in pads for q in pr], dilation)
-    spatial = tuple(input.shape[-nd:])
     padded = [s + lo + hi for s, (lo, hi) in zip(spatial, pads)]
     eff = [d * (kk - 1) + 1 for kk, d in zip(k, dilation)]
     if any(p < e for p, e in zip(padded, eff)):
@@ -253,6 +252,15 @@ def _convnd(op, nd, input, weight, bias, stride, padding, dilation, groups):
                            f"({' x '.join(map(str, padded))}). Kernel size: "
                            f"({' x '.join(map(str, eff))}). Kernel size can't be greater than "
                            f"actual input size")
+    return pads
+
+
+def _convnd(op, nd, input, weight, bias, stride, padding, dilation, groups):
+    _check_inputs(op, nd, input, weight, bias, groups, False)
+    stride = _tuple(stride, nd, "stride")
+    dilation = _tuple(dilation, nd, "dilation")
+    pads = _checked_pads(padding, tuple(input.shape[-nd:]), tuple(weight.shape[2:]), stride,
+                         dilation)
     if nd == 1:
         stride, dilation, pads = (1,) + stride, (1,) + dilation, [(0, 0)] + pads
     pad4 = (pads[0][0], pads[0][1], pads[1][0], pads[1][1])
@@ -400,7 +408,7 @@ class IndexPad(Function):
             acc = xp.zeros(shape, dtype=g.dtype)
             # Several outputs read the same input element: add them all back.
             moved = xp.moveaxis(acc, axis, 0)
-            xp.add.at(moved, idx, xp.moveaxis(g, axis, 0))
+            add_at(moved, idx, xp.moveaxis(g, axis, 0))
             g = acc
         return g, None
 

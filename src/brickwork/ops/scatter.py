@@ -12,7 +12,7 @@ from ..autograd.function import Function
 from ..device import runs_on_input_device
 from ..tensor import Tensor
 from ._bf16 import float32_compute
-from ._util import add_at_zeros, normalize_dim, out_of_range, unbroadcast, xp_of
+from ._util import add_at, add_at_zeros, normalize_dim, out_of_range, unbroadcast, xp_of
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -151,7 +151,7 @@ class ScatterAdd(Function):
         key = _grid(idx, dim)
         ctx.key, ctx.src_shape = key, src.shape
         out = a.copy()
-        xp_of(a).add.at(out, key, src[_region(idx.shape)])
+        add_at(out, key, src[_region(idx.shape)])
         return out
 
     @staticmethod

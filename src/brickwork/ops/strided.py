@@ -17,7 +17,7 @@ from ..autograd._views import index_map, mark_view, root_of, view_apply
 from ..autograd.function import Function
 from ..device import runs_on_input_device
 from ..tensor import Tensor, _make
-from ._util import normalize_dim, xp_of
+from ._util import add_at, normalize_dim, xp_of
 
 
 def _strided(a, shape: tuple, strides: tuple):
@@ -29,7 +29,7 @@ def _scatter_add(g, positions, numel: int):
     """A flat gradient of ``numel`` elements: ``g[i]`` added at ``positions[i]``."""
     xp = xp_of(g)
     flat = xp.zeros(numel, dtype=g.dtype)
-    xp.add.at(flat, positions.reshape(-1), g.reshape(-1))
+    add_at(flat, positions.reshape(-1), g.reshape(-1))
     return flat
 
 
