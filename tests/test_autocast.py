@@ -524,3 +524,11 @@ def test_hook_keeps_signatures_names_and_behaviour():
     r = brickwork.empty(0)
     with brickwork.autocast("cpu"):
         assert brickwork.mm(x, x.T, out=r) is r and r.dtype is brickwork.float32
+
+
+def test_one_function_under_two_names_stays_one_after_wrapping():
+    with brickwork.autocast("cpu"):
+        pass
+    F = brickwork.nn.functional
+    for name in ("conv1d", "conv2d", "conv_transpose2d", "bilinear"):
+        assert getattr(brickwork, name) is getattr(F, name), name

@@ -5,7 +5,7 @@ PyTorch with and without ``out`` and compare values, dtypes, errors and warnings
 list exactly the functions whose signature has ``out`` (found by introspection), and those must
 be exactly the ones PyTorch gives ``out`` among the functions brickwork has, so no function
 accepts the keyword and ignores it, and none lacks it. A new such function needs an entry in
-``brickwork/_out.py``'s ``_RULES`` and one here.
+``brickwork/_out_rules.py``'s ``_RULES`` and one here.
 """
 from __future__ import annotations
 

@@ -3,7 +3,8 @@
 The operators and math methods (``+``, ``sum``, ``reshape``...) are installed from
 ``brickwork/_tensor_methods.py`` and live, with their gradients, in ``brickwork/ops``. This file
 holds what a tensor *is*: its data, dtype, device, gradient state, conversions and the rule for
-in-place updates.
+in-place updates; ``type()`` and the dtype casts (``float()``, ``long()``...) are installed from
+``brickwork/_tensor_convert.py``.
 """
 from __future__ import annotations
 
@@ -460,51 +461,6 @@ class Tensor:
     def is_pinned(self) -> bool:
         return False
 
-    def type(self, dtype=None):
-        if dtype is None:
-            return _LEGACY_TYPE_NAMES[self.dtype]
-        if isinstance(dtype, str):
-            if dtype not in _TYPE_BY_NAME:
-                raise ValueError(f"invalid type: '{dtype}'")
-            dtype = _TYPE_BY_NAME[dtype]
-        elif isinstance(dtype, type) and issubclass(dtype, Tensor) and \
-                f"brickwork.{dtype.__name__}" in _TYPE_BY_NAME:  # type(FloatTensor)
-            dtype = _TYPE_BY_NAME[f"brickwork.{dtype.__name__}"]
-        return self.to(dtype)
-
-    def float(self, memory_format=None) -> "Tensor":
-        return self.to(_dt.float32, memory_format=memory_format)
-
-    def double(self, memory_format=None) -> "Tensor":
-        return self.to(_dt.float64, memory_format=memory_format)
-
-    def half(self, memory_format=None) -> "Tensor":
-        return self.to(_dt.float16, memory_format=memory_format)
-
-    def long(self, memory_format=None) -> "Tensor":
-        return self.to(_dt.int64, memory_format=memory_format)
-
-    def int(self, memory_format=None) -> "Tensor":
-        return self.to(_dt.int32, memory_format=memory_format)
-
-    def short(self, memory_format=None) -> "Tensor":
-        return self.to(_dt.int16, memory_format=memory_format)
-
-    def byte(self, memory_format=None) -> "Tensor":
-        return self.to(_dt.uint8, memory_format=memory_format)
-
-    def char(self, memory_format=None) -> "Tensor":
-        return self.to(_dt.int8, memory_format=memory_format)
-
-    def bool(self, memory_format=None) -> "Tensor":
-        return self.to(_dt.bool, memory_format=memory_format)
-
-    def bfloat16(self, memory_format=None) -> "Tensor":
-        return self.to(_dt.bfloat16, memory_format=memory_format)
-
-    def type_as(self, other: "Tensor") -> "Tensor":
-        return self.to(other.dtype)
-
     # -- new_* factories -----------------------------------------------------------------------
     def new_tensor(self, data, dtype=None, device=None, requires_grad: bool = False) -> "Tensor":
         from .factories import tensor
@@ -595,13 +551,6 @@ def _rebuild(arr, dev, requires_grad):
     return t
 
 
-_LEGACY_TYPE_NAMES = {d: f"brickwork.{name}Tensor" for d, name in _dt._LEGACY.items()}
-# ``type('torch.FloatTensor')`` reads as ``type('brickwork.FloatTensor')``: code written for
-# PyTorch names its types with the torch prefix.
-_TYPE_BY_NAME = {**{f"torch.{name}Tensor": d for d, name in _dt._LEGACY.items()},
-                 **{v: k for k, v in _LEGACY_TYPE_NAMES.items()}}
-
-
 def _no_numpy_bfloat16(arr):
     """NumPy has no bfloat16: PyTorch refuses ``numpy()`` on one, and so does brickwork (the
     ml_dtypes array behind it would surprise code that expects a NumPy float type)."""
@@ -625,3 +574,5 @@ __all__ = ["Tensor", "Size", "device_of_array"]
 # Views, version counters and the in-place rule; imported last, as it builds on Tensor.
 from .autograd import _views  # noqa: E402
 from .autograd.engine import backward as _engine_backward  # noqa: E402
+# Installs type(), type_as() and the dtype casts on Tensor.
+from ._tensor_convert import _LEGACY_TYPE_NAMES  # noqa: E402,F401

@@ -50,7 +50,11 @@ def _wrap_public() -> bool:
         fn = vars(owner).get(name)
         if not isinstance(fn, types.FunctionType) or hasattr(fn, "_autocast_policies"):
             continue  # not implemented (yet), not a plain function, or already wrapped
-        wrapper = make_wrapper(fn, policies)
+        hit = _BY_ID.get(id(fn))
+        if hit is not None and hit[0] is fn and hit[1]._autocast_policies == policies:
+            wrapper = hit[1]  # one function under two names (torch.conv2d is F.conv2d) stays one
+        else:
+            wrapper = make_wrapper(fn, policies)
         setattr(owner, name, wrapper)
         new = True
         # The function and what it wraps (an out= or device wrapper wraps the op itself):

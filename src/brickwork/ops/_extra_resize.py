@@ -19,26 +19,15 @@ from ..autograd._views import _new_node, bump, check_inplace, counter, root_of
 from ..autograd.function import Function
 from ..autograd.grad_mode import STATE as _GRAD
 from ..tensor import Tensor, _make, _size_args
+from ._extra_storage import _address, _owner
 from ._util import xp_of
+from .shape import View
 
 _C_TYPE_NAMES = {  # PyTorch's set_ error names the C++ element types
     "float16": "c10::Half", "float32": "float", "float64": "double", "int8": "signed char",
     "int16": "short int", "int32": "int", "int64": "long int", "uint8": "unsigned char",
     "bool": "bool", "complex64": "c10::complex<float>", "complex128": "c10::complex<double>",
 }
-
-
-def _owner(arr):
-    """The array that owns ``arr``'s memory (NumPy/CuPy keep it as ``base``)."""
-    while getattr(arr, "base", None) is not None and hasattr(arr.base, "flags"):
-        arr = arr.base
-    return arr
-
-
-def _address(arr) -> int:
-    if isinstance(arr, np.ndarray):
-        return arr.__array_interface__["data"][0]
-    return int(arr.data.ptr)
 
 
 def _check_format(memory_format, ndim: int) -> None:
@@ -108,20 +97,18 @@ def resize_as_(self: Tensor, the_template: Tensor, *, memory_format=None) -> Ten
     return resize_(self, tuple(the_template._data.shape), memory_format=memory_format)
 
 
-class _Resize(Function):
-    """The deprecated out-of-place resize: a reshape of a contiguous copy, same element count."""
+class _Resize(View):
+    """The deprecated out-of-place resize: a reshape of a contiguous copy, same element count.
 
-    _array_level = True
+    Its backward is ``View``'s (reshape back); only the forward copies.
+    """
+
     _backward_name = "ResizeBackward"
 
     @staticmethod
     def forward(ctx, a, sizes):
         ctx.in_shape = a.shape
         return xp_of(a).ascontiguousarray(a).copy().reshape(sizes)
-
-    @staticmethod
-    def backward(ctx, g):
-        return g.reshape(ctx.in_shape), None
 
 
 def _resize_out_of_place(self: Tensor, sizes: tuple) -> Tensor:

@@ -25,6 +25,7 @@ def _owner(arr):
 
 
 def _address(arr) -> int:
+    """The address of ``arr``'s first element (NumPy or CuPy)."""
     if isinstance(arr, np.ndarray):
         return int(arr.__array_interface__["data"][0])
     return int(arr.data.ptr)

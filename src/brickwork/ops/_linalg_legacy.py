@@ -276,8 +276,8 @@ def eig(self: Tensor, eigenvectors: bool = False):
 def matrix_rank(input: Tensor, tol=None, symmetric: bool = False, *, out=None):
     """Removed in PyTorch 1.9; raises its migration message. See: torch.matrix_rank."""
     raise RuntimeError(
-        _REMOVED.rstrip() + "\nPlease use the `torch.linalg.matrix_rank` function instead. The parameter "
-        "'symmetric' was renamed in `torch.linalg.matrix_rank()` to 'hermitian'.")
+        _REMOVED.rstrip() + "\nPlease use the `torch.linalg.matrix_rank` function instead. The "
+        "parameter 'symmetric' was renamed in `torch.linalg.matrix_rank()` to 'hermitian'.")
 
 
 from ..device import guard_functions  # noqa: E402

@@ -30,6 +30,21 @@ def reduction_name(reduction: str, size_average=None, reduce=None) -> str:
     return reduction
 
 
+_ATEN_REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}
+
+
+def aten_reduction_name(reduction: int, op: str) -> str:
+    """ATen's integer reduction (torch-level losses) as nn.functional's string."""
+    if isinstance(reduction, bool) or not isinstance(reduction, int):
+        raise TypeError(f"{op}(): argument 'reduction' must be int, not "
+                        f"{type(reduction).__name__}")
+    if reduction not in _ATEN_REDUCTIONS:
+        # PyTorch treats other ints as 'none' silently; brickwork refuses a likely mistake.
+        raise ValueError(f"{op}(): reduction must be 0 (none), 1 (mean) or 2 (sum), "
+                         f"got {reduction}")
+    return _ATEN_REDUCTIONS[reduction]
+
+
 def reduce(loss, reduction):
     """``loss`` reduced by 'mean', 'sum' or 'none' (arrays or tensors)."""
     if reduction != "none" and _dt.is_bfloat16(getattr(loss, "dtype", None)):

@@ -18,19 +18,6 @@ from ._im2col import out_size
 from .join import stack
 
 
-def _pads3(padding, k, stride, dilation) -> list:
-    """(lo, hi) per spatial axis from an int/tuple or 'same'/'valid' padding."""
-    if isinstance(padding, str):
-        if padding == "valid":
-            return [(0, 0)] * 3
-        if padding == "same":
-            if any(s != 1 for s in stride):
-                raise RuntimeError("padding='same' is not supported for strided convolutions")
-            return _conv._same_padding(k, dilation)
-        raise RuntimeError(f"Invalid padding string: '{padding}'")
-    return [(p, p) for p in _conv._tuple(padding, 3, "padding")]
-
-
 def _check_3d_dtype(input: Tensor) -> None:
     # PyTorch also convolves integer tensors in 3-d; brickwork's kernels are floating only.
     if not input.is_floating_point():
@@ -82,16 +69,8 @@ def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     _check_3d_dtype(input)
     stride = _conv._tuple(stride, 3, "stride")
     dilation = _conv._tuple(dilation, 3, "dilation")
-    k = tuple(weight.shape[2:])
-    pads = _pads3(padding, k, stride, dilation)
-    _conv._check_geometry(stride, [q for pr in pads for q in pr], dilation)
-    padded = [s + lo + hi for s, (lo, hi) in zip(input.shape[-3:], pads)]
-    eff = [d * (kk - 1) + 1 for kk, d in zip(k, dilation)]
-    if any(p < e for p, e in zip(padded, eff)):
-        raise RuntimeError(f"Calculated padded input size per channel: "
-                           f"({' x '.join(map(str, padded))}). Kernel size: "
-                           f"({' x '.join(map(str, eff))}). Kernel size can't be greater than "
-                           f"actual input size")
+    pads = _conv._checked_pads(padding, tuple(input.shape[-3:]), tuple(weight.shape[2:]),
+                               stride, dilation)
     x, batched = _batched(input, 3)
     y = _conv3d_core(x, weight, stride, pads, dilation, groups)
     if bias is not None:
@@ -109,26 +88,9 @@ def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     """
     _conv._check_inputs("conv_transpose3d", 3, input, weight, bias, groups, True)
     _check_3d_dtype(input)
-    stride = _conv._tuple(stride, 3, "stride")
-    padding = _conv._tuple(padding, 3, "padding")
-    dilation = _conv._tuple(dilation, 3, "dilation")
-    output_padding = _conv._tuple(output_padding, 3, "output_padding")
-    _conv._check_geometry(stride, padding, dilation)
-    if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
-        names = ("depth", "height", "width")
-        parts = " ".join([f"output_padding_{n}: {v}" for n, v in zip(names, output_padding)]
-                         + [f"stride_{n}: {v}" for n, v in zip(names, stride)]
-                         + [f"dilation_{n}: {v}" for n, v in zip(names, dilation)])
-        raise RuntimeError(f"output padding must be smaller than either stride or dilation, "
-                           f"but got {parts}")
+    stride, padding, dilation, output_padding, out = _conv._transposed_geometry(
+        input, weight, stride, padding, dilation, output_padding)
     k = tuple(weight.shape[2:])
-    spatial = tuple(input.shape[-3:])
-    out = [(s - 1) * st - 2 * p + d * (kk - 1) + op + 1 for s, st, p, d, kk, op in
-           zip(spatial, stride, padding, dilation, k, output_padding)]
-    if any(o <= 0 for o in out):
-        raise RuntimeError(f"Given input size per channel: ({' x '.join(map(str, spatial))})"
-                           f". Calculated output size per channel: "
-                           f"({' x '.join(map(str, out))}). Output size is too small")
     x, batched = _batched(input, 3)
     up = x
     for axis, s in zip((2, 3, 4), stride):

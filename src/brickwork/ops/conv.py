@@ -299,23 +299,23 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     return _convnd("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
-def _conv_transposend(op, nd, input, weight, bias, stride, padding, output_padding, groups,
-                      dilation):
-    _check_inputs(op, nd, input, weight, bias, groups, True)
+def _transposed_geometry(input, weight, stride, padding, dilation, output_padding):
+    """A transposed convolution's int-or-tuple arguments as tuples, and its output size per
+    spatial axis, refusing bad geometry in PyTorch's words."""
+    k = tuple(weight.shape[2:])
+    nd = len(k)
     stride = _tuple(stride, nd, "stride")
     padding = _tuple(padding, nd, "padding")
     dilation = _tuple(dilation, nd, "dilation")
     output_padding = _tuple(output_padding, nd, "output_padding")
     _check_geometry(stride, padding, dilation)
-    for op_, s, d in zip(output_padding, stride, dilation):
-        if op_ >= s and op_ >= d:
-            names = ("height", "width") if nd == 2 else ("width",)
-            parts = (" ".join(f"output_padding_{n}: {v}" for n, v in zip(names, output_padding))
-                     + " " + " ".join(f"stride_{n}: {v}" for n, v in zip(names, stride))
-                     + " " + " ".join(f"dilation_{n}: {v}" for n, v in zip(names, dilation)))
-            raise RuntimeError(f"output padding must be smaller than either stride or "
-                               f"dilation, but got {parts}")
-    k = tuple(weight.shape[2:])
+    if any(op_ >= s and op_ >= d for op_, s, d in zip(output_padding, stride, dilation)):
+        names = ("depth", "height", "width")[-nd:]
+        parts = " ".join([f"output_padding_{n}: {v}" for n, v in zip(names, output_padding)]
+                         + [f"stride_{n}: {v}" for n, v in zip(names, stride)]
+                         + [f"dilation_{n}: {v}" for n, v in zip(names, dilation)])
+        raise RuntimeError(f"output padding must be smaller than either stride or dilation, "
+                           f"but got {parts}")
     spatial = tuple(input.shape[-nd:])
     out = [(s - 1) * st - 2 * p + d * (kk - 1) + op_ + 1 for s, st, p, d, kk, op_ in
            zip(spatial, stride, padding, dilation, k, output_padding)]
@@ -323,6 +323,14 @@ def _conv_transposend(op, nd, input, weight, bias, stride, padding, output_paddi
         raise RuntimeError(f"Given input size per channel: ({' x '.join(map(str, spatial))})"
                            f". Calculated output size per channel: "
                            f"({' x '.join(map(str, out))}). Output size is too small")
+    return stride, padding, dilation, output_padding, out
+
+
+def _conv_transposend(op, nd, input, weight, bias, stride, padding, output_padding, groups,
+                      dilation):
+    _check_inputs(op, nd, input, weight, bias, groups, True)
+    stride, padding, dilation, output_padding, out = _transposed_geometry(
+        input, weight, stride, padding, dilation, output_padding)
     # The forward scatters into a buffer padded by `padding` (plus output_padding at the far
     # side, which no window reaches) and crops; col2im does exactly that given these pads.
     pads = [(p, p + op_) for p, op_ in zip(padding, output_padding)]

@@ -20,6 +20,7 @@ from . import linear as _linear
 from . import normalization as _norm
 from . import pooling as _pool
 from . import loss as _loss
+from ._loss_common import aten_reduction_name
 
 # Same signature at top level as in nn.functional: torch.conv2d is torch.nn.functional.conv2d.
 conv1d = _conv.conv1d
@@ -28,20 +29,6 @@ conv_transpose1d = _conv.conv_transpose1d
 conv_transpose2d = _conv.conv_transpose2d
 bilinear = _linear.bilinear
 adaptive_avg_pool1d = _pool.adaptive_avg_pool1d
-
-_REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}
-
-
-def _reduction_name(reduction: int, op: str) -> str:
-    """ATen's integer reduction as nn.functional's string."""
-    if isinstance(reduction, bool) or not isinstance(reduction, int):
-        raise TypeError(f"{op}(): argument 'reduction' must be int, not "
-                        f"{type(reduction).__name__}")
-    if reduction not in _REDUCTIONS:
-        # PyTorch treats other ints as 'none' silently; brickwork refuses a likely mistake.
-        raise ValueError(f"{op}(): reduction must be 0 (none), 1 (mean) or 2 (sum), "
-                         f"got {reduction}")
-    return _REDUCTIONS[reduction]
 
 
 def _stride(stride):
@@ -173,7 +160,7 @@ def kl_div(input: Tensor, target: Tensor, reduction: int = 0, *,
     """KL divergence with ATen's int ``reduction`` (1, mean, averages over every element, with
     no warning, as in PyTorch). Without ``reduction`` PyTorch 2.13's binding returns the
     unreduced losses (its schema says mean); brickwork does the same. See: torch.kl_div."""
-    name = _reduction_name(reduction, "kl_div")
+    name = aten_reduction_name(reduction, "kl_div")
     if name == "mean":
         # nn.functional warns that 'mean' is not 'batchmean'; torch.kl_div does not.
         with warnings.catch_warnings():
@@ -189,7 +176,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
     """Sigmoid + binary cross-entropy with ATen's argument order and int ``reduction``
     (unreduced by default, as PyTorch 2.13's binding behaves). See:
     torch.binary_cross_entropy_with_logits."""
-    name = _reduction_name(reduction, "binary_cross_entropy_with_logits")
+    name = aten_reduction_name(reduction, "binary_cross_entropy_with_logits")
     return _loss.binary_cross_entropy_with_logits(input, target, weight, reduction=name,
                                                   pos_weight=pos_weight)
 

@@ -20,6 +20,7 @@ from . import _nn_activation as _act
 from . import _nn_ctc as _ctc
 from . import _nn_loss as _loss
 from . import _nn_norm as _norm
+from ._loss_common import aten_reduction_name as _reduction
 from ._nn_distance import (channel_shuffle, cosine_similarity, pairwise_distance,  # noqa: F401
                            pdist, pixel_shuffle, pixel_unshuffle)
 from ._nn_embedding import embedding_bag, segment_reduce  # noqa: F401
@@ -27,19 +28,6 @@ from ._nn_norm import (embedding_renorm_, frobenius_norm, norm_except_dim,  # no
                        nuclear_norm)
 from ._nn_syncbn import *  # noqa: F401,F403
 from ._nn_syncbn import __all__ as _syncbn_all
-
-_REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}
-
-
-def _reduction(reduction: int, op: str) -> str:
-    if isinstance(reduction, bool) or not isinstance(reduction, int):
-        raise TypeError(f"{op}(): argument 'reduction' must be int, not "
-                        f"{type(reduction).__name__}")
-    if reduction not in _REDUCTIONS:
-        # PyTorch treats other ints as 'none' silently; brickwork refuses a likely mistake.
-        raise ValueError(f"{op}(): reduction must be 0 (none), 1 (mean) or 2 (sum), "
-                         f"got {reduction}")
-    return _REDUCTIONS[reduction]
 
 
 # -- activations -------------------------------------------------------------------------------

@@ -22,23 +22,16 @@ def _dense(g):
     return g.to_dense() if g.__class__ is SparseCOO else g
 
 
-def _sp_times(sp: SparseCOO, d):
-    """``sp @ d`` for a coalesced 2-D ``sp`` and a 2-D dense ``d``."""
+def _sp_times(sp: SparseCOO, d, transpose: bool = False):
+    """``sp @ d`` (``sp.T @ d`` with ``transpose``) for a coalesced 2-D ``sp``, 2-D dense ``d``."""
     xp = sp.xp
     rows, cols = sp.indices
-    out = xp.zeros((sp.shape[0], d.shape[1]), np.result_type(sp.dtype, d.dtype))
+    if transpose:
+        rows, cols = cols, rows
+    out = xp.zeros((sp.shape[1 if transpose else 0], d.shape[1]),
+                   np.result_type(sp.dtype, d.dtype))
     if sp.nnz:
         xp.add.at(out, rows, sp.values[:, None] * d[cols])
-    return out
-
-
-def _spT_times(sp: SparseCOO, g):
-    """``sp.T @ g``."""
-    xp = sp.xp
-    rows, cols = sp.indices
-    out = xp.zeros((sp.shape[1], g.shape[1]), np.result_type(sp.dtype, g.dtype))
-    if sp.nnz:
-        xp.add.at(out, cols, sp.values[:, None] * g[rows])
     return out
 
 
@@ -55,7 +48,7 @@ class SparseAddmm(Function):
         sp = sp.coalesce()
         vec = d.ndim == 1
         dd = d[:, None] if vec else d
-        prod = _sp_times(sp, dd) if left else _spT_times(sp, dd.T).T
+        prod = _sp_times(sp, dd) if left else _sp_times(sp, dd.T, transpose=True).T
         ctx.sp, ctx.d, ctx.vec, ctx.left = sp, dd, vec, left
         ctx.beta, ctx.alpha = beta, alpha
         ctx.bias_shape = None if bias is None else bias.shape
@@ -88,7 +81,7 @@ class SparseAddmm(Function):
                 vals = (d[:, rows] * ga[:, cols]).sum(axis=0)
             gsp = SparseCOO(sp.indices, vals.astype(sp.dtype), sp.shape, True)
         if need_d:
-            gd = _spT_times(sp, ga) if ctx.left else _sp_times(sp, ga.T).T
+            gd = _sp_times(sp, ga, transpose=True) if ctx.left else _sp_times(sp, ga.T).T
             if ctx.vec:
                 gd = gd[:, 0]
         return (gb, gsp, gd, None, None, None) if ctx.left else (gb, gd, gsp, None, None, None)
