@@ -51,7 +51,7 @@ def _wrap_public() -> bool:
         if not isinstance(fn, types.FunctionType) or hasattr(fn, "_autocast_policies"):
             continue  # not implemented (yet), not a plain function, or already wrapped
         hit = _BY_ID.get(id(fn))
-        if hit is not None and hit[0] is fn and hit[1]._autocast_policies == policies:
+        if hit is not None and hit[1].__wrapped__ is fn and hit[1]._autocast_policies == policies:
             wrapper = hit[1]  # one function under two names (torch.conv2d is F.conv2d) stays one
         else:
             wrapper = make_wrapper(fn, policies)
