@@ -10,6 +10,7 @@ from ..ops.normalization import *  # noqa: F401,F403
 from ..ops.pooling import *  # noqa: F401,F403
 from ._functional_more import *  # noqa: F401,F403
 from ._functional_spatial import *  # noqa: F401,F403
+from ._functional_attention import *  # noqa: F401,F403
 
 
 def relu_(input):
