@@ -828,3 +828,10 @@ def test_untyped_storage_after_resize_and_share():
     assert y.untyped_storage().is_shared()
     with pytest.raises(NotImplementedError):
         y.untyped_storage().resize_(0)
+
+
+def test_reversed_flips_dim_0_like_torch():
+    from helpers import check_op
+
+    check_op(lambda lib, x: reversed(x), [(3, 2)])
+    check_op(lambda lib, x: reversed(x), [np.float32(2.5)], grad=[False])

@@ -286,8 +286,14 @@ def map2_(self: Tensor, x: Tensor, y: Tensor, callable) -> Tensor:  # noqa: A002
     return _run_callback(self, callable, (x, y))
 
 
+def __reversed__(self: Tensor) -> Tensor:
+    """``reversed(t)``: the tensor flipped along dim 0 (a 0-d tensor is itself), not a Python
+    iterator. See: torch.Tensor.__reversed__."""
+    return self if self.dim() == 0 else self.flip(0)
+
+
 TENSOR_METHODS: dict = {
-    "sum_to_size": sum_to_size, "unsafe_split": unsafe_split,
+    "__reversed__": __reversed__, "sum_to_size": sum_to_size, "unsafe_split": unsafe_split,
     "unsafe_split_with_sizes": unsafe_split_with_sizes, "unsafe_chunk": unsafe_chunk,
     "slice_inverse": slice_inverse, "new": new, "new_empty_strided": new_empty_strided,
     "apply_": apply_, "map_": map_, "map2_": map2_,
