@@ -1,4 +1,5 @@
-"""``brickwork train``: train an MLP or LeNet on Fashion-MNIST with checkpoints and curves.
+"""``brickwork train``: train an MLP or LeNet on Fashion-MNIST, or a character-level
+transformer language model on a text file (``--model charlm``), with checkpoints and curves.
 
 Every epoch ends with a checkpoint (model, optimizer, RNG state, progress) written atomically
 into ``--out``; Ctrl-C also saves one, mid-epoch, recording how many batches of the epoch were
@@ -12,6 +13,10 @@ Everything that can be checked before training is checked before anything is wri
 values, the data's location, and that ``--out`` is a folder this process can write. Training
 stops with an error naming the epoch and step when the loss stops being finite, keeping the
 last good checkpoint (a checkpoint of non-finite parameters is never written).
+
+``--model charlm`` reads ``--data`` as a UTF-8 text file (``embedded``: a short passage shipped
+with brickwork), trains a 2-layer causal transformer to predict each next character (accuracy
+is per character), and prints a few sampled continuations at the end; see ``_cli_charlm``.
 """
 from __future__ import annotations
 
@@ -30,6 +35,8 @@ METRICS = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "seconds
            "samples_per_s"]
 # Options a resumed run takes from its checkpoint unless given (then they must agree).
 _RUN_OPTIONS = {"model": "mlp", "optimizer": "sgd", "batch_size": 128, "seed": 0}
+# Where a model's defaults differ from _RUN_OPTIONS: the transformer learns far faster with Adam.
+_MODEL_DEFAULTS = {"charlm": {"optimizer": "adam", "batch_size": 64}}
 _CKPT_PREFIX = "ckpt"
 
 
@@ -37,18 +44,24 @@ _positive_int = int_at_least(1, "a positive integer")
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("train", help="train a model on Fashion-MNIST (embedded slice by default)",
-                       description=__doc__.splitlines()[0])
-    p.add_argument("--model", choices=["mlp", "lenet"], default=None, help="default mlp")
+    p = sub.add_parser("train", help="train a model on Fashion-MNIST (embedded slice by default) "
+                                     "or a character language model on text (--model charlm)",
+                       description=" ".join(__doc__.split("\n\n")[0].split()))
+    p.add_argument("--model", choices=["mlp", "lenet", "charlm"], default=None,
+                   help="default mlp; charlm: a tiny character-level transformer on --data text")
     p.add_argument("--epochs", type=_positive_int, default=5)
-    p.add_argument("--batch-size", type=_positive_int, default=None, help="default 128")
+    p.add_argument("--batch-size", type=_positive_int, default=None,
+                   help="default 128 (64 for charlm)")
     p.add_argument("--lr", type=_learning_rate, default=None,
-                   help="learning rate (default 0.1 for sgd, 0.001 for adam)")
-    p.add_argument("--optimizer", choices=["sgd", "adam"], default=None, help="default sgd")
+                   help="learning rate (default 0.1 for sgd, 0.001 for adam, 0.01 for adam "
+                        "on charlm)")
+    p.add_argument("--optimizer", choices=["sgd", "adam"], default=None,
+                   help="default sgd (adam for charlm)")
     p.add_argument("--device", type=_device_spec, default="auto", help="auto, cpu or cuda:N")
     p.add_argument("--data", default="embedded",
                    help="'embedded' (the slice shipped with brickwork), 'full' (find the full "
-                        "set) or a folder holding the four idx files")
+                        "set) or a folder holding the four idx files; for charlm, a UTF-8 "
+                        "text file ('embedded': a short passage shipped with brickwork)")
     p.add_argument("--out", default=None, help="output folder (default runs/<model>-<time>)")
     p.add_argument("--resume", action="store_true", help="continue the newest checkpoint in --out")
     p.add_argument("--seed", type=int, default=None, help="default 0")
@@ -236,6 +249,8 @@ def _resolve_options(args, ckpt) -> dict:
             flag = "--" + name.replace("_", "-")
             raise UsageError(f"{flag} {given} does not match the run being resumed: {path} "
                              f"was trained with {flag} {was} (leave {flag} out to keep it)")
+        if name != "model":
+            default = _MODEL_DEFAULTS.get(options["model"], {}).get(name, default)
         options[name] = given if given is not None else was if was is not None else default
     return options
 
@@ -244,7 +259,13 @@ def run(args) -> int:
     """Train as ``args`` say; see ``brickwork train --help``."""
     if args.resume and args.out is None:
         raise UsageError("--resume needs --out: the folder of the run to continue")
-    data_root = _data_root(args.data)
+    if _model_of(args) == "charlm":
+        from . import _cli_charlm
+
+        _cli_charlm.load_text(args.data)  # a missing or empty file fails before --out is made
+        data_root = args.data
+    else:
+        data_root = _data_root(args.data)
     out = args.out or os.path.join("runs", f"{args.model or _RUN_OPTIONS['model']}-"
                                            f"{time.strftime('%Y%m%d-%H%M%S')}")
     created = _prepare_out(out, args.resume)
@@ -256,6 +277,17 @@ def run(args) -> int:
         raise
 
 
+def _model_of(args) -> str:
+    """The model ``args`` train: ``--model``, else the resumed run's, else the default."""
+    if args.model is None and args.resume and args.out and os.path.isdir(args.out):
+        from .serialization.checkpoint import Checkpointer
+
+        ckpt = Checkpointer(args.out, keep_last=3, keep_best=True, mode="max",
+                            prefix=_CKPT_PREFIX)
+        return _saved_config(ckpt)[1].get("model") or _RUN_OPTIONS["model"]
+    return args.model or _RUN_OPTIONS["model"]
+
+
 def _train(args, out: str, data_root: str) -> int:
     import brickwork as bw
     from .serialization.checkpoint import Checkpointer
@@ -265,14 +297,35 @@ def _train(args, out: str, data_root: str) -> int:
     opts = _resolve_options(args, ckpt)
     dev = _device(args.device)
     bw.manual_seed(opts["seed"])
-    net = build_model(opts["model"]).to(dev)
-    lr = args.lr if args.lr is not None else (0.1 if opts["optimizer"] == "sgd" else 1e-3)
+    charlm = opts["model"] == "charlm"
+    if charlm:
+        from . import _cli_charlm
+
+        text, where = _cli_charlm.load_text(data_root)
+        vocab = _cli_charlm.vocabulary(text)
+        _, saved = _saved_config(ckpt) if args.resume else (None, {})
+        if saved.get("vocab", vocab) != vocab:
+            raise UsageError(f"--data {data_root}: its characters differ from those of the run "
+                             f"being resumed (vocabulary {saved['vocab']!r}); resume with the "
+                             "same text")
+        net = _cli_charlm.build_model(len(vocab)).to(dev)
+    else:
+        net = build_model(opts["model"]).to(dev)
+    lr = args.lr if args.lr is not None else (0.1 if opts["optimizer"] == "sgd" else
+                                              1e-2 if charlm else 1e-3)
     opt = (bw.optim.SGD(net.parameters(), lr=lr, momentum=0.9) if opts["optimizer"] == "sgd"
            else bw.optim.Adam(net.parameters(), lr=lr))
-    loss_fn = bw.nn.CrossEntropyLoss()
-    train_ds, test_ds = _load_data(data_root)
-    Xtr, ytr = _tensors(train_ds, dev)
-    Xte, yte = _tensors(test_ds, dev)
+    if charlm:
+        loss_fn = _cli_charlm.loss_fn
+        Xtr, ytr, Xte, yte = _cli_charlm.windows(text, vocab, dev)
+        print(f"data: {len(text)} characters ({len(vocab)} distinct) from {where}: "
+              f"{Xtr.shape[0]} training and {Xte.shape[0]} test windows of "
+              f"{_cli_charlm.BLOCK}", file=sys.stderr, flush=True)
+    else:
+        loss_fn = bw.nn.CrossEntropyLoss()
+        train_ds, test_ds = _load_data(data_root)
+        Xtr, ytr = _tensors(train_ds, dev)
+        Xte, yte = _tensors(test_ds, dev)
     start_epoch, skip, last_good = 1, 0, None
     if args.resume:
         info = ckpt.restore(net, opt)
@@ -295,7 +348,7 @@ def _train(args, out: str, data_root: str) -> int:
         if start_epoch > args.epochs:
             print(f"nothing to train: {info['path']} has finished epoch {start_epoch - 1} and "
                   f"--epochs is {args.epochs}", file=sys.stderr)
-    config = dict(opts)
+    config = dict(opts, vocab=vocab) if charlm else dict(opts)
     metrics_path = os.path.join(out, "metrics.csv")
     rows = _read_metrics(metrics_path) if args.resume else []
     rows = [r for r in rows if int(r["epoch"]) < start_epoch]
@@ -326,9 +379,9 @@ def _train(args, out: str, data_root: str) -> int:
                 opt.step()
                 step += 1
                 batches_done = i + 1
-                n = y.shape[0]
+                n = y.numel()  # predictions made: one per image, one per character for charlm
                 tot_loss += value * n
-                correct += int((logits.argmax(1) == y).sum().item())
+                correct += int((logits.argmax(-1) == y).sum().item())
                 seen += n
                 bar.update(tot_loss / seen, correct / seen, seen / (time.perf_counter() - t0))
             bar.close()
@@ -361,6 +414,8 @@ def _train(args, out: str, data_root: str) -> int:
             _write_metrics(metrics_path, rows)
             print(f"\ninterrupted: saved {path}; continue with --resume --out {out}", flush=True)
             return 130
+    if charlm:
+        _cli_charlm.print_samples(net, vocab, opts["seed"])
     plot = _plot(rows, os.path.join(out, "curves.png"))
     print(f"wrote {out}: checkpoints, metrics.csv" + (", curves.png" if plot else
                                                      " (curves.png skipped: " + _NO_MPL + ")"))
@@ -392,9 +447,9 @@ def evaluate(net, loss_fn, X, y, batch_size: int = 1000):
         for i in range(0, X.shape[0], batch_size):
             logits = net(X[i:i + batch_size])
             yb = y[i:i + batch_size]
-            total += loss_fn(logits, yb).item() * yb.shape[0]
-            correct += int((logits.argmax(1) == yb).sum().item())
-    n = max(X.shape[0], 1)
+            total += loss_fn(logits, yb).item() * yb.numel()
+            correct += int((logits.argmax(-1) == yb).sum().item())
+    n = max(y.numel(), 1)
     return total / n, correct / n
 
 
