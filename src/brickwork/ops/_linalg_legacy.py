@@ -16,7 +16,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._linalg_checks import check_float, check_matrix, host, named_tuple
-from ._linalg_more import LuFactor, _perm_matrix, householder_product
+from ._linalg_more import _perm_matrix, householder_product, householder_vector
 from ._util import wrap, xp_of
 from .linalg import matmul
 
@@ -145,17 +145,14 @@ def ormqr(input: Tensor, tau: Tensor, other: Tensor, left: bool = True,
     order = range(k) if left == transpose else range(k - 1, -1, -1)
     C = other
     for i in order:
-        mask = bw.tensor((np.arange(m) > i).astype(host(input._data).dtype.name),
-                         device=input.device)
-        v = input[..., :, i] * mask + unit[i]  # v_i: zeros above i, one at i
+        v = householder_vector(input, i, unit)
+        vh = v.conj() if v.is_complex() else v
         t = tau[..., i, None, None]
         if transpose:
             t = t.conj() if t.is_complex() else t
         if left:  # H C = C - t v (v^H C)
-            vh = v.conj() if v.is_complex() else v
             C = C - t * v.unsqueeze(-1) @ (vh.unsqueeze(-2) @ C)
         else:  # C H = C - t (C v) v^H
-            vh = v.conj() if v.is_complex() else v
             C = C - t * (C @ v.unsqueeze(-1)) @ vh.unsqueeze(-2)
     return C
 

@@ -494,6 +494,14 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
     return solve_triangular(U.mH, Y, upper=False, left=False)
 
 
+def householder_vector(A: Tensor, i: int, unit: Tensor) -> Tensor:
+    """The i-th Householder vector stored below A's diagonal (LAPACK's geqrf layout): zeros
+    above position i, one at i, A's entries below. ``unit`` is the m x m identity."""
+    m = A.shape[-2]
+    mask = _bw().tensor((np.arange(m) > i).astype(A._data.dtype.name), device=A.device)
+    return A[..., :, i] * mask + unit[i]
+
+
 def householder_product(A: Tensor, tau: Tensor) -> Tensor:
     """The first n columns of ``H_1 ... H_k``, ``H_i = I - tau_i v_i v_i^T`` with the
     Householder vectors stored below A's diagonal. See: torch.linalg.householder_product."""
@@ -511,10 +519,7 @@ def householder_product(A: Tensor, tau: Tensor) -> Tensor:
     Q = bw.eye(m, n, dtype=A.dtype, device=A.device).expand(*A.shape[:-2], m, n)
     unit = bw.eye(m, dtype=A.dtype, device=A.device)
     for i in range(k - 1, -1, -1):
-        v = A[..., :, i]
-        # v_i: zeros above position i, one at i, A's entries below.
-        mask = bw.tensor((np.arange(m) > i).astype(A._data.dtype.name), device=A.device)
-        v = v * mask + unit[i]
+        v = householder_vector(A, i, unit)
         t = tau[..., i, None, None]
         Q = Q - t * v.unsqueeze(-1) @ (v.unsqueeze(-2) @ Q)
     return Q
