@@ -204,3 +204,19 @@ def test_ldl_singular_reports_info():
     assert int(info) == 1 and piv.tolist() == [1, 2]
     with pytest.raises(RuntimeError, match="singular"):
         brickwork.linalg.ldl_factor_ex(brickwork.zeros(2, 2), check_errors=True)
+
+
+def test_complex_householder_product_and_ormqr():
+    # H_i = I - tau_i v_i v_i^H: the conjugate transpose, not the transpose.
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((4, 3)) + 1j * rng.standard_normal((4, 3))
+    tau = rng.standard_normal(3) + 1j * rng.standard_normal(3)
+    C = rng.standard_normal((4, 2)) + 1j * rng.standard_normal((4, 2))
+    check_op(lambda lib, a, t: lib.linalg.householder_product(a, t), [A, tau[:2]])
+    check_op(lambda lib, a, t, c: lib.ormqr(a, t, c, True, True), [A, tau, C])
+
+
+@pytest.mark.parametrize("left", [True, False])
+def test_ormqr_tau_length_checked_like_torch(left):
+    C = rand_array((4, 2) if left else (2, 4), F64)
+    check_error(lambda lib, a, t, c: lib.ormqr(a, t, c, left), [A43, rand_array((2,), F64), C])

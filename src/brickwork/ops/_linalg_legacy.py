@@ -135,12 +135,12 @@ def ormqr(input: Tensor, tau: Tensor, other: Tensor, left: bool = True,
     m = input.shape[-2]
     k = tau.shape[-1]
     rows = other.shape[-2] if left else other.shape[-1]
+    side = "other.shape[-2]" if left else "other.shape[-1]"
     if rows != m:
-        side = "other.shape[-2]" if left else "other.shape[-1]"
         raise RuntimeError(f"{fn}: {side} must be equal to input.shape[-2] ({rows} != {m})")
-    if k > min(input.shape[-2:]):
-        raise RuntimeError(f"{fn}: tau.shape[-1] must be less than or equal to "
-                           f"input.shape[-1]")
+    if k != min(rows, input.shape[-1]):
+        raise RuntimeError(f"{fn}: tau.shape[-1] must be equal to min({side}, "
+                           f"input.shape[-1])")
     unit = bw.eye(m, dtype=input.dtype, device=input.device)
     order = range(k) if left == transpose else range(k - 1, -1, -1)
     C = other

@@ -503,7 +503,7 @@ def householder_vector(A: Tensor, i: int, unit: Tensor) -> Tensor:
 
 
 def householder_product(A: Tensor, tau: Tensor) -> Tensor:
-    """The first n columns of ``H_1 ... H_k``, ``H_i = I - tau_i v_i v_i^T`` with the
+    """The first n columns of ``H_1 ... H_k``, ``H_i = I - tau_i v_i v_i^H`` with the
     Householder vectors stored below A's diagonal. See: torch.linalg.householder_product."""
     bw = _bw()
     fn = "torch.linalg.householder_product"
@@ -520,8 +520,9 @@ def householder_product(A: Tensor, tau: Tensor) -> Tensor:
     unit = bw.eye(m, dtype=A.dtype, device=A.device)
     for i in range(k - 1, -1, -1):
         v = householder_vector(A, i, unit)
+        vh = v.conj() if v.is_complex() else v  # H_i = I - tau_i v v^H
         t = tau[..., i, None, None]
-        Q = Q - t * v.unsqueeze(-1) @ (v.unsqueeze(-2) @ Q)
+        Q = Q - t * v.unsqueeze(-1) @ (vh.unsqueeze(-2) @ Q)
     return Q
 
 
