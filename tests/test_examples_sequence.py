@@ -18,9 +18,13 @@ import _d2l  # noqa: E402
 from examples.sequence import SECTIONS  # noqa: E402
 
 NAMES = [f[:-3] for f, _ in SECTIONS]
-# Language-model sections train for one short epoch here; the others take no arguments.
+# Language-model and translation sections train for one or two short epochs here; the others
+# take no arguments.
 KWARGS = {"s01_rnn_concise": {"epochs": 2}, "s02_lstm": {"epochs": 1}, "s03_gru": {"epochs": 1},
-          "s04_deep_rnn": {"epochs": 1}}
+          "s04_deep_rnn": {"epochs": 1}, "s10_seq2seq": {"epochs": 2},
+          "s11_bahdanau": {"epochs": 2}, "s12_transformer_mt": {"epochs": 2}}
+# Sections whose returned losses must fall over their (few) epochs.
+LEARNS = ("s01_rnn_concise", "s10_seq2seq", "s11_bahdanau", "s12_transformer_mt")
 SWAP = [("import brickwork as torch\n", "import torch\n"),
         ("from brickwork import nn\n", "from torch import nn\n"),
         ("from brickwork.nn import functional as F\n", "from torch.nn import functional as F\n")]
@@ -93,12 +97,14 @@ def test_section_runs_on_brickwork(name, brickwork_modules, capsys):
     result = run(brickwork_modules[name], name, capsys)
     losses = result.pop("losses", None)
     if losses is not None:
-        # An untrained model predicts near-uniformly: the first loss is about log(vocab size).
-        vocab = len(set(_d2l.CORPUS))
+        # An untrained model predicts near-uniformly: the first loss is about log(vocab size),
+        # the character corpus's for the language models, the French vocabulary's for the
+        # translation sections (which return its size).
+        vocab = result.get("tgt_vocab", len(set(_d2l.CORPUS)))
         assert all(math.isfinite(v) for v in losses)
         assert abs(losses[0] - math.log(vocab)) < 0.5, (losses, vocab)
-    if name == "s01_rnn_concise":
-        assert losses[1] < losses[0], losses  # training lowers the loss
+    if name in LEARNS:
+        assert losses[-1] < losses[0], losses  # training lowers the loss
     assert result, "main() returns the shapes it checked"
 
 
@@ -109,3 +115,19 @@ def test_same_code_same_shapes_on_torch(name, brickwork_modules, torch_modules, 
     b.pop("losses", None)
     t.pop("losses", None)
     assert b == t
+
+
+@pytest.mark.parametrize("name", ["s10_seq2seq", "s11_bahdanau", "s12_transformer_mt"])
+def test_translation_on_the_gpu_path(name, brickwork_modules, capsys):
+    """The book's trainer moves the model and batches to a GPU when there is one (num_gpus=1)
+    and predict_step to ``d2l.try_gpu()``: on the simulated CUDA backend the translation
+    sections run there, with the CPU run's shapes and losses."""
+    import simcuda
+
+    cpu = run(brickwork_modules[name], name, capsys)  # outside the simulated backend
+    with simcuda.installed():
+        assert brickwork_modules[name].d2l.try_gpu().type == "cuda"
+        gpu = brickwork_modules[name].main(**KWARGS[name])
+    capsys.readouterr()
+    assert gpu.pop("losses") == pytest.approx(cpu.pop("losses"), rel=1e-4)
+    assert gpu == cpu

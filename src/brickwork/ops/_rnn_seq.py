@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from ..tensor import Tensor
 from . import _rnn_cells as R
+from ._rnn_fused import fused_layer
 from .activation import relu
 from .activation_extra import dropout as _dropout
 from .conv import scalar_name
@@ -35,7 +36,7 @@ def _hidden_list(hx, lstm: bool):
     return (hx,)
 
 
-def _run_direction(kind, gi: Tensor, hs, weights, batch_sizes, reverse: bool):
+def run_direction(kind, gi: Tensor, hs, weights, batch_sizes, reverse: bool):
     """Step one layer in one direction over ``gi`` (T, [N,] G); return outputs and states."""
     w_hh, b_hh, w_hr = weights
     steps = range(gi.shape[0] - 1, -1, -1) if reverse else range(gi.shape[0])
@@ -96,12 +97,31 @@ def _stacked(kind, x: Tensor, hx, params, has_biases, num_layers, dropout, train
             if batch_sizes is not None:
                 gi = _split_packed(gi, batch_sizes)
             hs = tuple(h[layer * dirs + d] for h in hxs)
-            steps, hs = _run_direction(kind, gi, hs, (w_hh, b_hh, w_hr), batch_sizes, d == 1)
-            outs.append(cat(steps, 0) if batch_sizes is not None else stack(steps, 0))
+            if batch_sizes is None and w_hr is None and _fusable(gi):
+                out, hs = _fused(kind, gi, hs, w_hh, b_hh, d == 1)
+                outs.append(out)
+            else:
+                steps, hs = run_direction(kind, gi, hs, (w_hh, b_hh, w_hr), batch_sizes, d == 1)
+                outs.append(cat(steps, 0) if batch_sizes is not None else stack(steps, 0))
             for f, h in zip(finals, hs):
                 f.append(h)
         layer_in = outs[0] if dirs == 1 else cat(outs, -1)
     return (layer_in,) + tuple(stack(f, 0) for f in finals)
+
+
+def _fusable(gi: Tensor) -> bool:
+    """Whether the fused layer ops (``_rnn_fused.py``) take this layer: real float32/float64
+    (bfloat16 and complex keep the Tensor-op path, which handles their arithmetic)."""
+    return gi._data.dtype.name in ("float32", "float64")
+
+
+def _fused(kind, gi: Tensor, hs, w_hh, b_hh, reverse: bool):
+    """One layer-direction through the fused op; unbatched (T, G) input runs as a batch of 1."""
+    if gi.ndim == 2:
+        out, hs = fused_layer(kind, gi.unsqueeze(1), tuple(h.unsqueeze(0) for h in hs), w_hh,
+                              b_hh, reverse)
+        return out.squeeze(1), tuple(h.squeeze(0) for h in hs)
+    return fused_layer(kind, gi, hs, w_hh, b_hh, reverse)
 
 
 class _Steps:
