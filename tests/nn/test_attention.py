@@ -4,7 +4,7 @@ import pytest
 
 import brickwork
 from brickwork.autograd import gradcheck, gradgradcheck
-from tests.helpers import check_error, rand_array
+from tests.helpers import check_behaviour, check_error, rand_array
 from tests.helpers import check_op as _check_op
 
 
@@ -80,6 +80,17 @@ def test_sdpa_mask_and_causal_combine():
     check_op(_sdpa(is_causal=True), [q, q, q, rand_array((4, 4), seed=7)],
              grad=[True, True, True, False])
     check_error(_sdpa(is_causal=True, dropout_p=0.5), [q, q, q, _bool_mask((4, 4))])
+    # Only PyTorch's flash kernel (4-d, one head dim, equal batch and heads) takes both; the
+    # math fallback refuses them.
+    v7 = rand_array((2, 2, 4, 7), "float32", seed=2)
+    check_error(_sdpa(is_causal=True), [q, q, v7, _bool_mask((4, 4))])
+    check_error(_sdpa(is_causal=True), [q[0], q[0], q[0], _bool_mask((4, 4))])
+    check_error(_sdpa(is_causal=True), [q, q[:, :1], q[:, :1], _bool_mask((4, 4))])
+    check_behaviour(lambda L: L.nn.functional.scaled_dot_product_attention(  # a mask with grad
+        L.ones(1, 1, 3, 2), L.ones(1, 1, 3, 2), L.ones(1, 1, 3, 2),
+        attn_mask=L.zeros(3, 3, requires_grad=True), is_causal=True))
+    check_op(_sdpa(is_causal=True, enable_gqa=True), [rand_array((2, 4, 4, 3), seed=3), q, q,
+                                                      _bool_mask((4, 4))])
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -353,3 +364,44 @@ def test_mha_gradcheck_no_torch():
     x = brickwork.randn(3, 2, 4, dtype=brickwork.float64, requires_grad=True)
     kpm = brickwork.tensor([[False, True, False], [False, False, False]])
     assert gradcheck(lambda a: m(a, a, a, key_padding_mask=kpm)[0], (x,))
+
+
+@pytest.mark.parametrize("L,S", [(70, 70), (70, 40), (40, 90)])
+@pytest.mark.parametrize("mask", [None, "bool", "float"])
+def test_sdpa_causal_blocks_against_torch(L, S, mask):
+    """Long enough for the one-op attention to split the queries into causal blocks (32 rows),
+    with L != S, and masks (a bool one with a query row that sees no key) on top."""
+    q = rand_array((2, 2, L, 8), "float64", seed=1)
+    k = rand_array((2, 2, S, 8), "float64", seed=2)
+    v = rand_array((2, 2, S, 8), "float64", seed=3)
+    extra, kw = [], {}
+    if mask == "bool":
+        extra = [_bool_mask((L, S), dead_row=35)]
+    elif mask == "float":
+        extra = [rand_array((2, 1, L, S), "float64", seed=4)]
+        kw["grad"] = [True, True, True, False]  # (a mask needing grad: PyTorch refuses)
+    check_op(_sdpa(is_causal=True), [q, k, v] + extra, **kw)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("mask", [None, "bool"])
+def test_sdpa_one_op_matches_op_by_op(causal, mask):
+    """The one-op attention (its hand-written backward) against its composite, differentiated
+    op by op, with no torch: values and every gradient, a dead query row included."""
+    from brickwork.nn._sdpa_kernel import SDPA
+
+    arrays = [rand_array((2, 3, 75, 8), "float64", seed=i) for i in (1, 2, 3)]
+    m = None if mask is None else brickwork.tensor(_bool_mask((75, 75), dead_row=40))
+
+    def run(fn):
+        ts = [brickwork.tensor(a, requires_grad=True) for a in arrays]
+        out = fn(*ts, m, causal, 0.35)
+        w = brickwork.tensor(rand_array(tuple(out.shape), "float64", seed=9))
+        (out * w).sum().backward()
+        return [out.detach().numpy()] + [t.grad.numpy() for t in ts]
+
+    for a, b in zip(run(SDPA.apply), run(SDPA.composite)):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    if mask is not None:
+        out = SDPA.apply(*[brickwork.tensor(a) for a in arrays], m, causal, 0.35)
+        assert not out[:, :, 40].numpy().any()  # the row that may attend to nothing is zero

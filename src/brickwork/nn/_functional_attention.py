@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .. import dtypes, factories
 from ..ops.activation import softmax
 from ..ops.activation_extra import dropout
@@ -17,6 +19,7 @@ from ..ops.linalg import bmm, matmul
 from ..ops.linear import linear
 from ..ops._misc_products import baddbmm
 from ..tensor import Tensor
+from ._sdpa_kernel import SDPA
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 
@@ -78,7 +81,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     if not 0.0 <= dropout_p <= 1.0:
         raise ValueError(f"scaled_dot_product_attention: dropout_p must be in [0, 1], "
                          f"got {dropout_p}")
-    if attn_mask is not None and is_causal and dropout_p > 0.0:
+    if attn_mask is not None and is_causal and (
+            attn_mask.requires_grad or not _flash_shapes(query, key, value, dropout_p,
+                                                         enable_gqa)):
         raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be "
                            "set when is_causal=True")
     if query.dim() < 2 or key.dim() < 2 or value.dim() < 2:
@@ -95,8 +100,55 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         if hq != hk:
             key = key.repeat_interleave(hq // hk, dim=-3)
             value = value.repeat_interleave(hq // hk, dim=-3)
-    L, S = query.shape[-2], key.shape[-2]
     factor = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    if attn_mask is not None:
+        _check_mask_dtype(attn_mask, query)
+    if dropout_p == 0.0 and _fusable(query, key, value, attn_mask):
+        return SDPA.apply(query, key, value, attn_mask, is_causal, factor)
+    return attention_ops(query, key, value, attn_mask, is_causal, factor, dropout_p)
+
+
+def _flash_shapes(query: Tensor, key: Tensor, value: Tensor, dropout_p: float,
+                  enable_gqa: bool) -> bool:
+    """Whether PyTorch's CPU flash kernel takes these inputs (4-d, one head dim, equal batch
+    and heads, or grouped heads with ``enable_gqa``, no dropout; nor a mask that needs a
+    gradient): only that kernel applies a mask and ``is_causal`` together; its math fallback
+    refuses the pair."""
+    if dropout_p > 0.0 or not query.dim() == key.dim() == value.dim() == 4:
+        return False
+    (b, h, _, e), (bk, hk, _, ek), (bv, hv, _, ev) = query.shape, key.shape, value.shape
+    heads = hk == hv and (h == hk or (enable_gqa and h % hk == 0))
+    return b == bk == bv and e == ek == ev and heads
+
+
+def _fusable(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None) -> bool:
+    """Whether the one-op attention (``_sdpa_kernel.py``) takes these inputs: real float32 or
+    float64, equal leading dims (no broadcasting between q, k and v), nothing empty, and a mask
+    that needs no gradient and broadcasts to the scores without enlarging them."""
+    dt = query._data.dtype
+    if dt.name not in ("float32", "float64") or key._data.dtype != dt \
+            or value._data.dtype != dt:
+        return False
+    lead = tuple(query.shape[:-2])
+    if tuple(key.shape[:-2]) != lead or tuple(value.shape[:-2]) != lead \
+            or 0 in query.shape or 0 in key.shape or 0 in value.shape:
+        return False
+    if attn_mask is None:
+        return True
+    scores = lead + (query.shape[-2], key.shape[-2])
+    if attn_mask.requires_grad or attn_mask.dim() > len(scores):
+        return False
+    try:
+        return np.broadcast_shapes(tuple(attn_mask.shape), scores) == scores
+    except ValueError:
+        return False
+
+
+def attention_ops(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None,
+                  is_causal: bool, factor: float, dropout_p: float = 0.0) -> Tensor:
+    """Attention op by op (matmul, masked_fill, softmax, dropout, matmul): the path for what
+    the fused op does not take, and its composite for higher-order gradients."""
+    L, S = query.shape[-2], key.shape[-2]
     # scaling the (L, E) query costs less than scaling the (L, S) scores when E < S
     q_scaled = query * factor if query.shape[-1] <= S else None
     scores = (matmul(q_scaled, key.transpose(-2, -1)) if q_scaled is not None
@@ -106,7 +158,6 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     if is_causal:
         blocked = ~factories.ones((L, S), dtype=dtypes.bool, device=query.device).tril()
     if attn_mask is not None:
-        _check_mask_dtype(attn_mask, query)
         if attn_mask.dtype == dtypes.bool:
             blocked = ~attn_mask if blocked is None else blocked | ~attn_mask
     if blocked is not None:
