@@ -18,11 +18,9 @@ import math
 
 import numpy as np
 
-from .._blas import single_threaded
-from .._settings import get_num_threads
+from .._parallel import bounds, num_parts, run_jobs
 from ..autograd.function import Function
 from ..ops._util import xp_of
-from ..serialization._pool import submit
 
 _BLOCK = 32  # query rows per block under a causal mask (fewer blocks: more wasted tiles)
 
@@ -103,32 +101,17 @@ def _backward_part(xp, g, saved, blocks, scale, need, dq, dk, dv):
 
 
 def _parts(xp, q, add):
-    """Slices of the batch (dim 0) to run on separate threads: NumPy's matmul and ufuncs
-    release the GIL, and each part's GEMMs are too small for BLAS to spread over cores (the
-    exp and reductions never are), so this is how attention uses more than one core. One
-    part on a GPU, for a small problem, or without a batch dim to split."""
+    """Slices of the batch (dim 0) for ``run_jobs`` to run on separate threads (each part's
+    GEMMs are too small for BLAS to spread over cores, and the exp and reductions never are).
+    One part on a GPU, for a small problem, or without a batch dim to split."""
     n = 1
-    if xp is np and q.ndim >= 3 and q.size * q.shape[-2] >= 1 << 20:
-        n = min(get_num_threads(), q.shape[0])
-    if n <= 1:
-        return [(slice(None), add)]
-    bounds = [q.shape[0] * i // n for i in range(n + 1)]
+    if xp is np and q.ndim >= 3:
+        n = num_parts(q.shape[0], q.size * q.shape[-2] // 4)
     parts = []
-    for a, b in zip(bounds, bounds[1:]):
-        sl = slice(a, b)
+    for sl in bounds(q.shape[0], n) if n > 1 else [slice(None)]:
         m = add if add is None or add.ndim < q.ndim or add.shape[0] == 1 else add[sl]
         parts.append((sl, m))
     return parts
-
-
-def _run(fn, jobs):
-    """``fn(*job)`` for each job: the first on this thread, the rest on worker threads, with
-    BLAS on one thread meanwhile (each job's GEMMs are small; see ``_blas.py``)."""
-    if len(jobs) == 1:
-        return [fn(*jobs[0])]
-    with single_threaded():
-        futures = [submit(fn, *job) for job in jobs[1:]]
-        return [fn(*jobs[0])] + [f.result() for f in futures]
 
 
 class SDPA(Function):
@@ -149,7 +132,7 @@ class SDPA(Function):
         blocks = _row_blocks(q.shape[-2], is_causal)
         scale = q.dtype.type(scale)
         parts = _parts(xp, q, add)
-        saved = _run(_forward_part, [(xp, q[sl], k[sl], v[sl], m, blocks, is_causal, scale,
+        saved = run_jobs(_forward_part, [(xp, q[sl], k[sl], v[sl], m, blocks, is_causal, scale,
                                       out[sl]) for sl, m in parts])
         if any(ctx.needs_input_grad):
             ctx.q, ctx.k, ctx.v, ctx.out = q, k, v, out
@@ -162,7 +145,7 @@ class SDPA(Function):
         q, k, v, out = ctx.q, ctx.k, ctx.v, ctx.out
         need = ctx.needs_input_grad
         dq, dk, dv = xp.empty_like(q), xp.zeros_like(k), xp.zeros_like(v)
-        _run(_backward_part, [(xp, g[sl], (k[sl], v[sl], qs, out[sl], probs), ctx.blocks,
+        run_jobs(_backward_part, [(xp, g[sl], (k[sl], v[sl], qs, out[sl], probs), ctx.blocks,
                                ctx.scale, need, dq[sl], dk[sl], dv[sl])
                               for (sl, _), (qs, probs) in zip(ctx.parts, ctx.saved)])
         return (dq if need[0] else None), (dk if need[1] else None), \

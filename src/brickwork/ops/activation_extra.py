@@ -81,35 +81,70 @@ def _erf_low_precision(x):
 
 
 # Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7): the erf of PyTorch's vectorized
-# float GELU kernel, so float32 GELU rounds as PyTorch's does.
+# float GELU kernel, so float32 GELU agrees with PyTorch's to a few ulps.
 _AS_P = 0.3275911
 _AS_COEFFS = (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592)
 
 
-def _gelu_cdf_f32(x):
-    """``(Phi(x), exp(-x^2 / 2))`` for a float32/float16 ``x``, in float32 and in place: about
-    twenty passes, where the float64 erf above takes several times longer (GELU is the widest
-    activation of a transformer block)."""
+def _gelu_part(x, out, cdf, e):
+    """GELU of a 1-d float32 ``x`` into ``out``, keeping ``Phi(x)`` and ``exp(x^2 / 2)``
+    (backward's ``1 / pdf`` up to a constant) in ``cdf`` and ``e``: nineteen in-place passes.
+
+    With ``z = x / sqrt(2)``: ``erfc(|z|) / 2 = t * poly(t) / exp(z^2)``, ``t = 1 / (1 + p |z|)``
+    (the 1/2 folded into the coefficients), and ``Phi = |[x >= 0] - erfc(|z|) / 2|``, which is
+    ``1 - erfc/2`` for ``x >= 0`` and ``erfc/2`` below, with no cancellation and no branch.
+    ``exp(z^2)`` overflows to inf far out, where ``erfc / inf = 0`` is the right limit.
+    """
     xp = xp_of(x)
-    shape, x = x.shape, x.reshape(-1)  # 1-d: arithmetic on 0-d arrays returns scalars
-    z = x.astype(np.float32) * np.float32(1 / math.sqrt(2))
+    with np.errstate(over="ignore", invalid="ignore"):  # inf/nan inputs: as PyTorch's
+        _gelu_passes(xp, x, out, cdf, e)
+
+
+def _gelu_passes(xp, x, out, cdf, e):
+    z = xp.multiply(x, np.float32(1 / math.sqrt(2)), out=e)  # e holds z until exp(z^2)
     t = xp.abs(z)
     t *= np.float32(_AS_P)
     t += np.float32(1)
     xp.reciprocal(t, out=t)
-    r = t * np.float32(_AS_COEFFS[0])
+    xp.multiply(t, np.float32(_AS_COEFFS[0] / 2), out=cdf)
     for c in _AS_COEFFS[1:]:
-        r += np.float32(c)
-        r *= t
-    e = xp.multiply(z, z, out=z if z is not x else None)
-    xp.negative(e, out=e)
+        cdf += np.float32(c / 2)
+        cdf *= t
+    xp.multiply(z, z, out=e)
     xp.exp(e, out=e)
-    r *= e
-    xp.subtract(np.float32(1), r, out=r)  # |erf(z)|
-    xp.copysign(r, x, out=r)
-    r += np.float32(1)
-    r *= np.float32(0.5)
-    return r.reshape(shape), e.reshape(shape)
+    cdf /= e  # erfc(|z|) / 2
+    xp.subtract(x >= 0, cdf, out=cdf, dtype=np.float32)
+    xp.abs(cdf, out=cdf)
+    xp.multiply(x, cdf, out=out)
+
+
+def _gelu_grad_part(g, x, cdf, e, gx):
+    """``g * (Phi(x) + x * pdf(x))`` into ``gx``; ``e`` is ``exp(x^2 / 2)``."""
+    xp = xp_of(x)
+    with np.errstate(invalid="ignore"):  # inf / inf at x = +-inf: nan, as PyTorch
+        xp.divide(x, e, out=gx)
+    gx *= np.float32(1 / math.sqrt(2 * math.pi))
+    gx += cdf
+    gx *= g
+
+
+def _gelu_f32(x):
+    """``(gelu(x), Phi(x), exp(x^2/2))`` for float32/float16 ``x``, computed in float32 (GELU
+    is the widest activation of a transformer block: the float64 erf above took several times
+    longer)."""
+    xp = xp_of(x)
+    flat = xp.ascontiguousarray(x, dtype=np.float32).reshape(-1)
+    out, cdf, e = (xp.empty(flat.shape, np.float32) for _ in range(3))
+    _gelu_part(flat, out, cdf, e)
+    return out.reshape(x.shape), cdf.reshape(x.shape), e.reshape(x.shape)
+
+
+def _gelu_grad_f32(g, x, cdf, e):
+    xp = xp_of(x)
+    flat = [xp.ascontiguousarray(a, dtype=np.float32).reshape(-1) for a in (g, x, cdf, e)]
+    gx = xp.empty(flat[0].shape, np.float32)
+    _gelu_grad_part(*flat, gx)
+    return gx.reshape(x.shape)
 
 
 class Erf(Function):
@@ -147,8 +182,7 @@ class Gelu(Function):
             out = 0.5 * x * (1 + t)
             ctx.t = t
         elif x.dtype.itemsize <= 4 and x.__class__ is not Lifted:  # (Lifted: create_graph)
-            cdf, e = _gelu_cdf_f32(x)
-            out = x * cdf
+            out, cdf, e = _gelu_f32(x)
             ctx.cdf, ctx.e = cdf, e
         else:
             cdf = 0.5 * (1 + _erf_array(x / math.sqrt(2)))
@@ -164,10 +198,8 @@ class Gelu(Function):
             k = math.sqrt(2 / math.pi)
             t = ctx.t
             d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x)
-        elif "e" in ctx.__dict__:  # float32: exp(-x^2/2) was kept from forward
-            d = x * ctx.e
-            d *= 1 / math.sqrt(2 * math.pi)
-            d += ctx.cdf
+        elif "e" in ctx.__dict__:  # float32: exp(x^2/2) was kept from forward
+            return _gelu_grad_f32(g, x, ctx.cdf, ctx.e).astype(x.dtype, copy=False), None
         else:
             pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
             d = ctx.cdf + x * pdf
