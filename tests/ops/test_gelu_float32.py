@@ -39,7 +39,7 @@ def test_gelu_float32_against_exact_erf_without_torch():
 
 
 def test_gelu_float16_stays_float16():
-    x = brickwork.tensor(_inputs(61).astype(np.float16))
+    x = brickwork.tensor(np.clip(_inputs(61), -6e4, 6e4).astype(np.float16))
     y = brickwork.nn.functional.gelu(x)
     assert y.dtype == brickwork.float16
     np.testing.assert_allclose(y.numpy().astype(np.float64),

@@ -25,11 +25,52 @@ from ._loss_entropy import (binary_cross_entropy, binary_cross_entropy_with_logi
                             kl_div)
 from ._util import promote, unbroadcast, xp_of
 
+_ROWS_BYTES = 1 << 20  # a band of rows whose temporaries stay in the core's cache
+
+
+def _row_bands(x):
+    """Row slices of a 2-d NumPy array, each about ``_ROWS_BYTES``; None for small or GPU
+    arrays. A language model's logits (tokens x vocabulary) are the largest array of its step:
+    band by band, each pass after the first reads the band from cache, not from memory, and the
+    exp temporary is one band, not a fresh full-size array (which the allocator maps page by
+    page on every step)."""
+    if x.ndim != 2 or x.size < 4 * _ROWS_BYTES // x.itemsize or xp_of(x) is not np:
+        return None
+    rows = max(1, _ROWS_BYTES // (x.shape[1] * x.itemsize))
+    return [slice(r, r + rows) for r in range(0, x.shape[0], rows)]
+
+
 def _log_softmax(x, axis):
     if 0 in x.shape:  # nothing to normalize (and max() of an empty axis has no value)
         return x
-    shifted = x - x.max(axis=axis, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    bands = _row_bands(x) if axis in (1, -1) else None
+    if bands is None:
+        shifted = x - x.max(axis=axis, keepdims=True)
+        shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        return shifted
+    out = np.empty_like(x)
+    tmp = np.empty((bands[0].stop - bands[0].start, x.shape[1]), x.dtype)
+    for b in bands:
+        o = out[b]
+        t = tmp[:o.shape[0]]
+        np.subtract(x[b], x[b].max(axis=1, keepdims=True), out=o)
+        np.exp(o, out=t)
+        o -= np.log(t.sum(axis=1, keepdims=True))
+    return out
+
+
+def _exp_scaled(z, scale):
+    """``exp(z) * scale`` (a scalar), band by band for a large 2-d ``z``."""
+    bands = _row_bands(z)
+    if bands is None:
+        out = np.exp(z)
+        out *= scale
+        return out
+    out = np.empty_like(z)
+    for b in bands:
+        np.exp(z[b], out=out[b])
+        out[b] *= scale
+    return out
 
 
 # -- cross entropy and nll ---------------------------------------------------------------------
@@ -246,6 +287,13 @@ class _CrossEntropyIndices(Function):
 
     @staticmethod
     def backward(ctx, g):
+        if ctx.valid is None and (ctx.reduction == "sum" or
+                                  (ctx.reduction == "mean" and ctx.count)):
+            # the common case (every target counted, one scale): exp and scale in one sweep
+            scale = (g if ctx.reduction == "sum" else g / ctx.count).astype(ctx.z.dtype)
+            gx = _exp_scaled(ctx.z, scale)
+            gx[ctx.rows, ctx.tc] -= scale
+            return gx, None, None, None
         gx = np.exp(ctx.z)
         gx[ctx.rows, ctx.tc] -= 1
         if ctx.valid is not None:
