@@ -86,65 +86,43 @@ _AS_P = 0.3275911
 _AS_COEFFS = (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592)
 
 
-def _gelu_part(x, out, cdf, e):
-    """GELU of a 1-d float32 ``x`` into ``out``, keeping ``Phi(x)`` and ``exp(x^2 / 2)``
-    (backward's ``1 / pdf`` up to a constant) in ``cdf`` and ``e``: nineteen in-place passes.
+def _gelu_f32(x, need_grad: bool):
+    """``(gelu(x), gelu'(x) or None)`` for a float32/float16 ``x``, in float32, in nineteen
+    in-place passes over three arrays (GELU is the widest activation of a transformer block;
+    the float64 erf above took several times longer, and every extra full-size temporary costs
+    its page faults again on each step).
 
     With ``z = x / sqrt(2)``: ``erfc(|z|) / 2 = t * poly(t) / exp(z^2)``, ``t = 1 / (1 + p |z|)``
     (the 1/2 folded into the coefficients), and ``Phi = |[x >= 0] - erfc(|z|) / 2|``, which is
     ``1 - erfc/2`` for ``x >= 0`` and ``erfc/2`` below, with no cancellation and no branch.
     ``exp(z^2)`` overflows to inf far out, where ``erfc / inf = 0`` is the right limit.
+    The derivative ``Phi(x) + x * pdf(x)`` is formed here, so backward is one multiply.
     """
-    xp = xp_of(x)
-    with np.errstate(over="ignore", invalid="ignore"):  # inf/nan inputs: as PyTorch's
-        _gelu_passes(xp, x, out, cdf, e)
-
-
-def _gelu_passes(xp, x, out, cdf, e):
-    z = xp.multiply(x, np.float32(1 / math.sqrt(2)), out=e)  # e holds z until exp(z^2)
-    t = xp.abs(z)
-    t *= np.float32(_AS_P)
-    t += np.float32(1)
-    xp.reciprocal(t, out=t)
-    xp.multiply(t, np.float32(_AS_COEFFS[0] / 2), out=cdf)
-    for c in _AS_COEFFS[1:]:
-        cdf += np.float32(c / 2)
-        cdf *= t
-    xp.multiply(z, z, out=e)
-    xp.exp(e, out=e)
-    cdf /= e  # erfc(|z|) / 2
-    xp.subtract(x >= 0, cdf, out=cdf, dtype=np.float32)
-    xp.abs(cdf, out=cdf)
-    xp.multiply(x, cdf, out=out)
-
-
-def _gelu_grad_part(g, x, cdf, e, gx):
-    """``g * (Phi(x) + x * pdf(x))`` into ``gx``; ``e`` is ``exp(x^2 / 2)``."""
-    xp = xp_of(x)
-    with np.errstate(invalid="ignore"):  # inf / inf at x = +-inf: nan, as PyTorch
-        xp.divide(x, e, out=gx)
-    gx *= np.float32(1 / math.sqrt(2 * math.pi))
-    gx += cdf
-    gx *= g
-
-
-def _gelu_f32(x):
-    """``(gelu(x), Phi(x), exp(x^2/2))`` for float32/float16 ``x``, computed in float32 (GELU
-    is the widest activation of a transformer block: the float64 erf above took several times
-    longer)."""
     xp = xp_of(x)
     flat = xp.ascontiguousarray(x, dtype=np.float32).reshape(-1)
     out, cdf, e = (xp.empty(flat.shape, np.float32) for _ in range(3))
-    _gelu_part(flat, out, cdf, e)
-    return out.reshape(x.shape), cdf.reshape(x.shape), e.reshape(x.shape)
-
-
-def _gelu_grad_f32(g, x, cdf, e):
-    xp = xp_of(x)
-    flat = [xp.ascontiguousarray(a, dtype=np.float32).reshape(-1) for a in (g, x, cdf, e)]
-    gx = xp.empty(flat[0].shape, np.float32)
-    _gelu_grad_part(*flat, gx)
-    return gx.reshape(x.shape)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf/nan inputs: as PyTorch's
+        z = xp.multiply(flat, np.float32(1 / math.sqrt(2)), out=e)  # e holds z for now
+        t = xp.abs(z, out=out)  # out holds t until the end
+        t *= np.float32(_AS_P)
+        t += np.float32(1)
+        xp.reciprocal(t, out=t)
+        xp.multiply(t, np.float32(_AS_COEFFS[0] / 2), out=cdf)
+        for c in _AS_COEFFS[1:]:
+            cdf += np.float32(c / 2)
+            cdf *= t
+        xp.multiply(z, z, out=e)
+        xp.exp(e, out=e)  # exp(x^2 / 2)
+        cdf /= e  # erfc(|z|) / 2
+        xp.subtract(flat >= 0, cdf, out=cdf, dtype=np.float32)
+        xp.abs(cdf, out=cdf)
+        xp.multiply(flat, cdf, out=out)
+        if not need_grad:
+            return out.reshape(x.shape), None
+        d = xp.divide(flat, e, out=e)  # inf / inf at x = +-inf: nan, as PyTorch
+        d *= np.float32(1 / math.sqrt(2 * math.pi))
+        d += cdf
+    return out.reshape(x.shape), d.reshape(x.shape)
 
 
 class Erf(Function):
@@ -182,8 +160,7 @@ class Gelu(Function):
             out = 0.5 * x * (1 + t)
             ctx.t = t
         elif x.dtype.itemsize <= 4 and x.__class__ is not Lifted:  # (Lifted: create_graph)
-            out, cdf, e = _gelu_f32(x)
-            ctx.cdf, ctx.e = cdf, e
+            out, ctx.d = _gelu_f32(x, ctx.needs_input_grad[0])
         else:
             cdf = 0.5 * (1 + _erf_array(x / math.sqrt(2)))
             out = x * cdf
@@ -198,8 +175,8 @@ class Gelu(Function):
             k = math.sqrt(2 / math.pi)
             t = ctx.t
             d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x)
-        elif "e" in ctx.__dict__:  # float32: exp(x^2/2) was kept from forward
-            return _gelu_grad_f32(g, x, ctx.cdf, ctx.e).astype(x.dtype, copy=False), None
+        elif "d" in ctx.__dict__:  # float32: forward kept the derivative
+            return (g * ctx.d).astype(x.dtype, copy=False), None
         else:
             pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
             d = ctx.cdf + x * pdf
