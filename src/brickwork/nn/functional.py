@@ -11,6 +11,7 @@ from ..ops.pooling import *  # noqa: F401,F403
 from ._functional_more import *  # noqa: F401,F403
 from ._functional_spatial import *  # noqa: F401,F403
 from ._functional_attention import *  # noqa: F401,F403
+from ._functional_interpolate import *  # noqa: F401,F403
 
 
 def relu_(input):

@@ -12,6 +12,8 @@ from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 from .sparse_adam import SparseAdam
+from . import _more
+from ._more import *  # noqa: F401,F403
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "SparseAdam",
-           "lr_scheduler"]
+           "lr_scheduler"] + _more.__all__

@@ -543,3 +543,10 @@ class ReduceLROnPlateau(LRScheduler):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.__dict__.update(state_dict)
         self._init_is_better(self.mode, self.threshold, self.threshold_mode)
+
+
+# The second set of schedulers, in their own file (this one is near its size limit).
+from ._schedulers_more import *  # noqa: E402,F401,F403
+from . import _schedulers_more as _more  # noqa: E402
+
+__all__ = __all__ + _more.__all__

@@ -1,0 +1,2 @@
+"""Placeholder: interpolate, fold and unfold in functional form."""
+__all__: list = []

@@ -1,0 +1,2 @@
+"""Placeholder: the optimizers of the second set, imported into ``optim``."""
+__all__: list = []
