@@ -2,7 +2,9 @@
 
 Run: ``python benchmarks/train_step.py`` (``--only mlp256,lenet128`` to pick workloads).
 Also reports the peak memory of one LeNet step (``ru_maxrss`` growth of a fresh process).
-Targets (training issue): MLP b256 <= 1.0, MLP b32 <= 1.5, LeNet b128 <= 2.0, conv 64->64 <= 2.0.
+Targets (training issue): MLP b256 <= 1.0, MLP b32 <= 1.5, LeNet b128 <= 2.0, conv 64->64 <= 2.0;
+(nn/optim issue) ``lbfgs``: one ``LBFGS.step`` (20 iterations, no line search) of a 784-10
+logistic regression on a full batch of 2,000, <= 1.5.
 """
 from __future__ import annotations
 
@@ -14,8 +16,26 @@ sys.path.insert(0, os.path.dirname(__file__))
 from harness import framework, main, time_call  # noqa: E402
 from brickwork._cli_train import build_model  # noqa: E402  (the same networks)
 
-WORKLOADS = ["mlp256", "mlp32", "lenet128", "conv64", "lenet128_peak_mem"]
-TARGETS = {"mlp256": "<=1.0", "mlp32": "<=1.5", "lenet128": "<=2.0", "conv64": "<=2.0"}
+WORKLOADS = ["mlp256", "mlp32", "lenet128", "conv64", "lenet128_peak_mem", "lbfgs"]
+TARGETS = {"mlp256": "<=1.0", "mlp32": "<=1.5", "lenet128": "<=2.0", "conv64": "<=2.0",
+           "lbfgs": "<=1.5"}
+
+
+def _lbfgs_step(lib):
+    lib.manual_seed(0)
+    X, y = lib.randn(2000, 784), lib.randint(0, 10, (2000,))
+    model = lib.nn.Linear(784, 10)
+    opt = lib.optim.LBFGS(model.parameters())
+
+    def closure():
+        opt.zero_grad()
+        loss = lib.nn.functional.cross_entropy(model(X), y)
+        loss.backward()
+        return loss
+
+    def step():
+        opt.step(closure)
+    return step
 
 
 def _mlp(lib):
@@ -71,6 +91,8 @@ def run_worker(fw_name: str, names, extra) -> dict:
         out["lenet128"] = time_call(_train_step(lib, _lenet(lib), 128), min_time=2.0, repeat=3)
     if "conv64" in names:
         out["conv64"] = time_call(_conv_step(lib), min_time=2.0, repeat=3)
+    if "lbfgs" in names:
+        out["lbfgs"] = time_call(_lbfgs_step(lib), min_time=2.0, repeat=3)
     return out
 
 

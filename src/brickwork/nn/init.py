@@ -226,11 +226,64 @@ def orthogonal_(tensor: Tensor, gain: float = 1, generator=None) -> Tensor:
     return _write(tensor, (q * gain).reshape(shape))
 
 
-# PyTorch's deprecated spellings, still found in older code.
-uniform, normal, constant = uniform_, normal_, constant_
-xavier_uniform, xavier_normal = xavier_uniform_, xavier_normal_
-kaiming_uniform, kaiming_normal, orthogonal = kaiming_uniform_, kaiming_normal_, orthogonal_
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) -> Tensor:
+    """Fill a 2-D tensor with N(0, std^2) values, then zero ``ceil(sparsity * rows)`` randomly
+    chosen entries in each column (Martens, 2010).
+
+    Both the values and the zeroed rows are drawn from ``generator`` (PyTorch draws the rows
+    from its global generator), so a seeded generator makes the whole fill reproducible.
+
+    Example:
+        >>> nn.init.sparse_(brickwork.empty(3, 5), sparsity=0.1)
+
+    See: torch.nn.init.sparse_.
+    """
+    shape = _shape(tensor)
+    if len(shape) != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = shape
+    num_zeros = math.ceil(sparsity * rows)
+    rng = rng_for(generator)
+    vals = rng.normal(0.0, std, shape)
+    # An independent permutation of the row indices per column; its first num_zeros rows
+    # (a slice, so a negative count behaves as PyTorch's does) become zero.
+    perms = rng.permuted(np.broadcast_to(np.arange(rows)[:, None], shape), axis=0)
+    zero_rows = perms[:num_zeros]
+    vals[zero_rows, np.broadcast_to(np.arange(cols), zero_rows.shape)] = 0
+    return _write(tensor, vals)
+
+
+def _make_deprecate(meth):
+    """PyTorch's deprecated spelling of ``meth`` (no trailing underscore): warns, then calls it."""
+    new_name = meth.__name__
+    old_name = new_name[:-1]
+
+    def deprecated_init(*args, **kwargs):
+        warnings.warn(f"`nn.init.{old_name}` is now deprecated in favor of "
+                      f"`nn.init.{new_name}`.", FutureWarning, stacklevel=2)
+        return meth(*args, **kwargs)
+
+    deprecated_init.__doc__ = (f"{old_name}(...): deprecated in favor of {new_name}. "
+                               f"See: torch.nn.init.{new_name}.")
+    deprecated_init.__name__ = deprecated_init.__qualname__ = old_name
+    return deprecated_init
+
+
+# PyTorch's deprecated spellings, still found in older code; they warn as PyTorch's do.
+uniform = _make_deprecate(uniform_)
+normal = _make_deprecate(normal_)
+constant = _make_deprecate(constant_)
+eye = _make_deprecate(eye_)
+dirac = _make_deprecate(dirac_)
+xavier_uniform = _make_deprecate(xavier_uniform_)
+xavier_normal = _make_deprecate(xavier_normal_)
+kaiming_uniform = _make_deprecate(kaiming_uniform_)
+kaiming_normal = _make_deprecate(kaiming_normal_)
+orthogonal = _make_deprecate(orthogonal_)
+sparse = _make_deprecate(sparse_)
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_",
            "zeros_", "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
-           "kaiming_normal_", "orthogonal_"]
+           "kaiming_normal_", "orthogonal_", "sparse_", "uniform", "normal", "constant", "eye",
+           "dirac", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal",
+           "orthogonal", "sparse"]

@@ -8,6 +8,7 @@ Example:
 from . import lr_scheduler  # noqa: F401
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .lbfgs import LBFGS
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
@@ -15,5 +16,5 @@ from .sparse_adam import SparseAdam
 from . import _more
 from ._more import *  # noqa: F401,F403
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "SparseAdam",
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "SparseAdam", "LBFGS",
            "lr_scheduler"] + _more.__all__

@@ -300,11 +300,20 @@ class SequentialLR(LRScheduler):
         # Undo the steps the sub-schedulers took when they were built, then start the first.
         for group in optimizer.param_groups:
             group["lr"] = group["initial_lr"]
-        for sched in schedulers:
-            sched.last_epoch -= 1
+        self.recursive_undo()
         idx = bisect_right(milestones, 0)
         schedulers[idx]._initial_step()
         self._last_lr = schedulers[idx].get_last_lr()
+
+    def recursive_undo(self, sched=None) -> None:
+        """Undo the initial step of every wrapped scheduler, into nested ChainedScheduler and
+        SequentialLR too. See: torch.optim.lr_scheduler.SequentialLR.recursive_undo."""
+        scheds = self if sched is None else sched
+        if hasattr(scheds, "_schedulers"):
+            for s in scheds._schedulers:
+                self.recursive_undo(s)
+        elif hasattr(scheds, "last_epoch"):
+            scheds.last_epoch -= 1
 
     def step(self) -> None:  # type: ignore[override]
         self.last_epoch += 1
