@@ -12,6 +12,7 @@ from .dropout_more import *  # noqa: F401,F403
 from .embedding import *  # noqa: F401,F403
 from .embedding_bag import *  # noqa: F401,F403
 from .flatten import *  # noqa: F401,F403
+from .fold import *  # noqa: F401,F403
 from .lazy import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
