@@ -278,3 +278,18 @@ def test_module_stack_labels_errors():
 def test_missing_forward():
     with pytest.raises(NotImplementedError, match=r"Module \[Module\] is missing the required"):
         nn.Module()(1)
+
+
+def test_keys_for_none_parameters_and_buffers_are_unexpected():
+    # PyTorch lists a checkpoint key aimed at a None parameter or buffer as unexpected.
+    from tests.helpers import check_behaviour
+
+    def fn(lib):
+        m = lib.nn.Linear(2, 2, bias=False)
+        m.register_buffer("extra", None)
+        sd = dict(m.state_dict())
+        sd["bias"] = lib.zeros(2)
+        sd["extra"] = lib.zeros(1)
+        result = m.load_state_dict(sd, strict=False)
+        return sorted(result.unexpected_keys), sorted(result.missing_keys)
+    check_behaviour(fn)

@@ -138,7 +138,8 @@ def plan_load(self, state_dict: Mapping, prefix: str, plan: list, missing: list,
         if not key.startswith(prefix):
             continue
         head = key[len(prefix):].split(".", 1)[0]
-        if head not in self._modules and key[len(prefix):] not in local:
+        # a None parameter or buffer has no entry: a key aimed at it is unexpected (as PyTorch)
+        if head not in self._modules and local.get(key[len(prefix):]) is None:
             unexpected.append(key)
 
 

@@ -77,6 +77,7 @@ def get_ema_avg_fn(decay: float = 0.999) -> Callable:
     _check_decay(decay)
 
     def ema_update(ema_param: Tensor, current_param: Tensor, num_averaged):
+        """The EMA step; ``num_averaged`` is ignored (an EMA weighs by ``decay`` alone)."""
         with no_grad():
             return decay * ema_param + (1 - decay) * current_param
     return ema_update
