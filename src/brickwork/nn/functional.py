@@ -12,6 +12,7 @@ from ._functional_more import *  # noqa: F401,F403
 from ._functional_spatial import *  # noqa: F401,F403
 from ._functional_attention import *  # noqa: F401,F403
 from ._functional_interpolate import *  # noqa: F401,F403
+from ._functional_extra import *  # noqa: F401,F403
 from ._functional_pool_more import *  # noqa: F401,F403
 
 

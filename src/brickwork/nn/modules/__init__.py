@@ -3,6 +3,7 @@ from ..containers import *  # noqa: F401,F403
 from ..module import Module  # noqa: F401
 from .activation import *  # noqa: F401,F403
 from .activation_more import *  # noqa: F401,F403
+from .adaptive import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .conv_more import *  # noqa: F401,F403
