@@ -4,7 +4,10 @@ Run: ``python benchmarks/train_step.py`` (``--only mlp256,lenet128`` to pick wor
 Also reports the peak memory of one LeNet step (``ru_maxrss`` growth of a fresh process).
 Targets (training issue): MLP b256 <= 1.0, MLP b32 <= 1.5, LeNet b128 <= 2.0, conv 64->64 <= 2.0;
 (nn/optim issue) ``lbfgs``: one ``LBFGS.step`` (20 iterations, no line search) of a 784-10
-logistic regression on a full batch of 2,000, <= 1.5.
+logistic regression on a full batch of 2,000, <= 1.5; ``unet``: one Adam step of a small U-Net
+(three levels of 32/64/128 channels, each two blocks of ReflectionPad2d(1), 3x3 conv,
+InstanceNorm2d(affine) and ReLU, stride-2 convs down, bilinear ``interpolate`` up with the skips
+concatenated, a 1x1 conv to 12 channels and PixelShuffle(2); L1 loss; batch 8, 3x64x64), <= 2.0.
 """
 from __future__ import annotations
 
@@ -16,9 +19,54 @@ sys.path.insert(0, os.path.dirname(__file__))
 from harness import framework, main, time_call  # noqa: E402
 from brickwork._cli_train import build_model  # noqa: E402  (the same networks)
 
-WORKLOADS = ["mlp256", "mlp32", "lenet128", "conv64", "lenet128_peak_mem", "lbfgs"]
+WORKLOADS = ["mlp256", "mlp32", "lenet128", "conv64", "lenet128_peak_mem", "lbfgs", "unet"]
 TARGETS = {"mlp256": "<=1.0", "mlp32": "<=1.5", "lenet128": "<=2.0", "conv64": "<=2.0",
-           "lbfgs": "<=1.5"}
+           "lbfgs": "<=1.5", "unet": "<=2.0"}
+
+
+def _unet(lib):
+    nn, F = lib.nn, lib.nn.functional
+
+    def level(cin, cout):
+        layers = []
+        for c in (cin, cout):
+            layers += [nn.ReflectionPad2d(1), nn.Conv2d(c, cout, 3),
+                       nn.InstanceNorm2d(cout, affine=True), nn.ReLU()]
+        return nn.Sequential(*layers)
+
+    class UNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc1, self.down1 = level(3, 32), nn.Conv2d(32, 32, 3, stride=2, padding=1)
+            self.enc2, self.down2 = level(32, 64), nn.Conv2d(64, 64, 3, stride=2, padding=1)
+            self.bottom = level(64, 128)
+            self.dec2, self.dec1 = level(128 + 64, 64), level(64 + 32, 32)
+            self.head, self.shuffle = nn.Conv2d(32, 12, 1), nn.PixelShuffle(2)
+
+        def forward(self, x):
+            e1 = self.enc1(x)
+            e2 = self.enc2(self.down1(e1))
+            b = self.bottom(self.down2(e2))
+            up = F.interpolate(b, scale_factor=2, mode="bilinear", align_corners=False)
+            d2 = self.dec2(lib.cat([up, e2], 1))
+            up = F.interpolate(d2, scale_factor=2, mode="bilinear", align_corners=False)
+            d1 = self.dec1(lib.cat([up, e1], 1))
+            return self.shuffle(self.head(d1))
+
+    return UNet()
+
+
+def _unet_step(lib):
+    lib.manual_seed(0)
+    model = _unet(lib)
+    opt = lib.optim.Adam(model.parameters(), lr=1e-3)
+    x, y = lib.randn(8, 3, 64, 64), lib.randn(8, 3, 128, 128)
+
+    def step():
+        opt.zero_grad()
+        lib.nn.functional.l1_loss(model(x), y).backward()
+        opt.step()
+    return step
 
 
 def _lbfgs_step(lib):
@@ -93,6 +141,8 @@ def run_worker(fw_name: str, names, extra) -> dict:
         out["conv64"] = time_call(_conv_step(lib), min_time=2.0, repeat=3)
     if "lbfgs" in names:
         out["lbfgs"] = time_call(_lbfgs_step(lib), min_time=2.0, repeat=3)
+    if "unet" in names:
+        out["unet"] = time_call(_unet_step(lib), min_time=3.0, repeat=3)
     return out
 
 

@@ -49,6 +49,42 @@ def _deterministic_mode() -> bool:
     return are_deterministic_algorithms_enabled()
 
 
+def gather_grad(shape, axis: int, idx, g):
+    """Zeros of ``shape`` with ``g`` added back along ``axis`` at the 1-d ``idx``: the gradient
+    of ``x.take(idx, axis)`` (a pad, ``index_select``, an interpolation tap).
+
+    NumPy's ``add.at`` adds element by element (16 ms for one reflection pad of a U-Net level);
+    here the gradient's slices are sorted by index and each run of equal indices summed by one
+    ``add.reduceat``, which works on whole slices, in index order (so deterministic too). A pad
+    (every input read, a few twice) is one gather plus a few slice additions.
+    """
+    xp = xp_of(g)
+    out = xp.zeros(shape, g.dtype)
+    if xp is not np or idx.ndim != 1 or g.dtype.kind not in "fc" or idx.size == 0 \
+            or len(shape) == 0:
+        add_at(out, (slice(None),) * axis + (idx,), g)
+        return out
+    idx = np.where(idx < 0, idx + shape[axis], idx)
+    n = shape[axis]
+    if 0 < idx.size - n <= 64 and np.bincount(idx, minlength=n).all():
+        # A pad: every input read at least once and a few read again. Gather each input's
+        # first reader in one pass, then add the few repeats slice by slice.
+        first = np.empty(n, np.intp)
+        first[idx[::-1]] = np.arange(idx.size - 1, -1, -1)
+        out = np.take(g, first, axis=axis)
+        lead = (slice(None),) * axis
+        for j in np.flatnonzero(first[idx] != np.arange(idx.size)):
+            out[lead + (idx[j],)] += g[lead + (j,)]
+        return out
+    order = np.argsort(idx, kind="stable")
+    sidx = idx[order]
+    starts = np.flatnonzero(np.concatenate(([True], sidx[1:] != sidx[:-1])))
+    sums = np.add.reduceat(np.take(g, order, axis=axis), starts, axis=axis)
+    key = (slice(None),) * axis + (sidx[starts],)
+    out[key] = sums
+    return out
+
+
 def add_at_zeros(shape, key, g):
     """Zeros of ``shape`` with ``g`` added at ``key``: the gradient of reading ``x[key]``.
 

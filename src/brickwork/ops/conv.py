@@ -17,7 +17,7 @@ from . import _conv_chwn as CHWN
 from . import _conv_composite as C
 from . import _im2col as K
 from ._bf16 import float32_compute
-from ._util import add_at, wrap, xp_of
+from ._util import gather_grad, wrap, xp_of
 
 # -- argument checking -------------------------------------------------------------------------
 
@@ -409,15 +409,11 @@ class IndexPad(Function):
 
     @staticmethod
     def backward(ctx, g):
-        xp = xp_of(g)
         for axis, idx in reversed(ctx.indices):
             shape = list(g.shape)
             shape[axis] = ctx.in_shape[axis]
-            acc = xp.zeros(shape, dtype=g.dtype)
             # Several outputs read the same input element: add them all back.
-            moved = xp.moveaxis(acc, axis, 0)
-            add_at(moved, idx, xp.moveaxis(g, axis, 0))
-            g = acc
+            g = gather_grad(tuple(shape), axis, idx, g)
         return g, None
 
     @staticmethod

@@ -12,7 +12,8 @@ from ..autograd.function import Function
 from ..device import runs_on_input_device
 from ..tensor import Tensor
 from ._bf16 import float32_compute
-from ._util import add_at, add_at_zeros, normalize_dim, out_of_range, unbroadcast, xp_of
+from ._util import (add_at, add_at_zeros, gather_grad, normalize_dim, out_of_range, unbroadcast,
+                    xp_of)
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -219,7 +220,7 @@ class IndexSelect(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return add_at_zeros(ctx.in_shape, (slice(None),) * ctx.dim + (ctx.idx,), g), None, None
+        return gather_grad(ctx.in_shape, ctx.dim, ctx.idx, g), None, None
 
 
 def _vector_index(input: Tensor, dim: int, index: Tensor, op: str):

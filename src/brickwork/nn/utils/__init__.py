@@ -1,8 +1,21 @@
 """Utilities on parameters and gradients. See: torch.nn.utils."""
+from . import parametrizations, parametrize, rnn, stateless
 from .clip_grad import (clip_grad_norm, clip_grad_norm_, clip_grad_value_,
                         clip_grads_with_norm_, get_total_norm)
-from . import rnn  # noqa: F401
 from .convert_parameters import parameters_to_vector, vector_to_parameters
+from .fusion import (fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval,
+                     fuse_linear_bn_weights)
+from .init import skip_init
+from .memory_format import convert_conv2d_weight_memory_format, convert_conv3d_weight_memory_format
+from .spectral_norm import remove_spectral_norm, spectral_norm
+from .weight_norm import remove_weight_norm, weight_norm
+
+# submodules reachable as attributes, as in torch.nn.utils (not star-exported)
+_SUBMODULES = (parametrizations, parametrize, rnn, stateless)
 
 __all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_",
-           "get_total_norm", "parameters_to_vector", "vector_to_parameters"]
+           "convert_conv2d_weight_memory_format", "convert_conv3d_weight_memory_format",
+           "fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval",
+           "fuse_linear_bn_weights", "get_total_norm", "parameters_to_vector",
+           "remove_spectral_norm", "remove_weight_norm", "skip_init", "spectral_norm",
+           "vector_to_parameters", "weight_norm"]
