@@ -46,6 +46,15 @@ FAMILIES = [
      r"unify_type_list$)|\w+Type$",
      "TorchScript IR, types and C++ internals"),
     (r"_copy$", "functionalization's view-copy ops"),
+    (r"^(Container|NLLLoss2d)$", "nn classes PyTorch itself deprecates (NLLLoss2d is NLLLoss)"),
+    (r"^(DataParallel|SyncBatchNorm|parallel)$",
+     "data-parallel modules, which come with distributed training"),
+    (r"^intrinsic$", "quantization's fused intrinsic modules"),
+    (r"^(BroadcastingList\d|boolean_dispatch|assert_int_or_pair)$",
+     "TorchScript's annotations and dispatch helpers in nn.functional"),
+    (r"^(handle_torch_function|has_torch_function\w*)$",
+     "the __torch_function__ override protocol (brickwork has no subclass dispatch)"),
+    (r"^scaled_(grouped_)?mm$", "float8 scaled matrix multiplies (no float8 dtypes)"),
     (r"^(distributed|multiprocessing|testing|hub|profiler|autograd\.profiler|futures|"
      r"monitor|utils|contrib|functorch|func|signal|masked|nested|mtia|xpu|mps|cpu|amp|"
      r"ao|backends|cuda|accelerator|serialization|random|return_types|types|storage|"

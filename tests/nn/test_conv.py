@@ -276,3 +276,13 @@ def test_small_cnn_training_follows_torch():
                     p.grad = None
             losses[lib.__name__].append(loss.item())
     np.testing.assert_allclose(losses["brickwork"], losses["torch"], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("output_size", [[12, 12], [1, 3, 9, 9, 9], [9], [3, 10, 9]])
+def test_conv_transpose_output_size_checked_as_torch(output_size):
+    # at most stride - 1 extra (dilation does not widen it), 2 or 2+2 entries
+    def fn(lib, x):
+        lib.manual_seed(0)
+        return lib.nn.ConvTranspose2d(2, 3, 3, stride=2, dilation=3)(x, output_size=output_size)
+    err = check_error(fn, [np.ones((1, 2, 4, 4), np.float32)], match_message=False)
+    assert "output size" in str(err) or "output_size" in str(err)

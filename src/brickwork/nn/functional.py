@@ -14,6 +14,7 @@ from ._functional_attention import *  # noqa: F401,F403
 from ._functional_interpolate import *  # noqa: F401,F403
 from ._functional_extra import *  # noqa: F401,F403
 from ._functional_pool_more import *  # noqa: F401,F403
+from ..tensor import Tensor  # noqa: F401,E402 - PyTorch's F exposes the class too
 
 
 def relu_(input):

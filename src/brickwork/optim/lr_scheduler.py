@@ -553,6 +553,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.__dict__.update(state_dict)
         self._init_is_better(self.mode, self.threshold, self.threshold_mode)
 
+from ..tensor import Tensor  # noqa: E402,F401 - PyTorch's module exposes the class too
 
 # The second set of schedulers, in their own file (this one is near its size limit).
 from ._schedulers_more import *  # noqa: E402,F401,F403

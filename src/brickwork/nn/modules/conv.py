@@ -166,23 +166,28 @@ class _ConvTransposeNd(_ConvNd):
                          True, output_padding, groups, bias, padding_mode, device, dtype)
 
     def _output_padding(self, input: Tensor, output_size) -> tuple:
+        """The output padding that gives ``output_size`` (its spatial sizes, or with the
+        batch and channel sizes too), checked as PyTorch: at most ``stride - 1`` extra."""
         if output_size is None:
             return self.output_padding
         nd = self._nd
-        output_size = list(output_size)[-nd:]
-        out = []
-        for i in range(nd):
-            size = input.shape[input.ndim - nd + i]
-            smallest = ((size - 1) * self.stride[i] - 2 * self.padding[i]
-                        + self.dilation[i] * (self.kernel_size[i] - 1) + 1)
-            extra = output_size[i] - smallest
-            if not 0 <= extra < max(self.stride[i], self.dilation[i]):
+        output_size = list(output_size)
+        non_spatial = 2 if input.ndim == nd + 2 else 1
+        if len(output_size) == non_spatial + nd:
+            output_size = output_size[non_spatial:]
+        if len(output_size) != nd:
+            raise ValueError(f"ConvTranspose{nd}D: for {input.ndim}D input, output_size must "
+                             f"have {nd} or {non_spatial + nd} elements (got "
+                             f"{len(output_size)})")
+        smallest = [(input.shape[d + non_spatial] - 1) * self.stride[d] - 2 * self.padding[d]
+                    + self.dilation[d] * (self.kernel_size[d] - 1) + 1 for d in range(nd)]
+        largest = [smallest[d] + self.stride[d] - 1 for d in range(nd)]
+        for size, low, high in zip(output_size, smallest, largest):
+            if size < low or size > high:
                 raise ValueError(f"requested an output size of {output_size}, but valid sizes "
-                                 f"range from {smallest} to "
-                                 f"{smallest + max(self.stride[i], self.dilation[i]) - 1} (for "
-                                 f"an input of {list(input.shape[-nd:])})")
-            out.append(extra)
-        return tuple(out)
+                                 f"range from {smallest} to {largest} (for an input of "
+                                 f"{input.shape[2:]})")
+        return tuple(size - low for size, low in zip(output_size, smallest))
 
 
 class ConvTranspose1d(_ConvTransposeNd):
