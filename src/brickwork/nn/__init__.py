@@ -2,7 +2,8 @@
 
 See: torch.nn.
 """
-from . import functional, init, utils  # noqa: F401
+from . import common_types, functional, grad, init, utils  # noqa: F401
+from ._factory_kwargs import factory_kwargs  # noqa: F401
 from .containers import (ModuleDict, ModuleList, ParameterDict, ParameterList,  # noqa: F401
                          Sequential)
 from .module import Module  # noqa: F401

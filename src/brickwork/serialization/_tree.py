@@ -6,7 +6,8 @@ Used by the safetensors format, whose ``__metadata__`` can hold only strings. En
   ``inf`` and ``1.0`` vs ``1`` survive);
 - lists ``{"l": [...]}``, tuples ``{"t": [...]}``, dicts ``{"d": [[key, value], ...]}`` (keys are
   encoded too: optimizer states use int keys), OrderedDicts ``{"od": [...], "attrs": {...}}``
-  (a ``state_dict``'s ``_metadata`` rides in ``attrs``);
+  (a ``state_dict``'s ``_metadata`` rides in ``attrs``), Counters ``{"ct": [...]}`` (a
+  MultiStepLR's milestones);
 - a container met before ``{"r": n}``: the n-th container written (counting from 0, in the
   order their opening tags appear), so a structure that holds one object in many places is
   written, and comes back, as one object, as pickle does (``(x, x)`` nested 40 deep stays 40
@@ -28,11 +29,11 @@ from ..size import Size
 from ..tensor import Tensor
 from ._common import CorruptFileError
 
-SUPPORTED = ("Tensor, Parameter, dict, OrderedDict, list, tuple, int, float, str, bool, None, "
-             "dtype, device")
+SUPPORTED = ("Tensor, Parameter, dict, OrderedDict, Counter, list, tuple, int, float, str, bool, "
+             "None, dtype, device")
 MAX_DEPTH = 200  # containers nested deeper than this are refused on save
 _MAX_READ_DEPTH = MAX_DEPTH + 2  # what save can write (leaf values sit one level below)
-_CONTAINERS = (list, tuple, dict, collections.OrderedDict)
+_CONTAINERS = (list, tuple, dict, collections.OrderedDict, collections.Counter)
 _PLAIN = frozenset({int, str, bool, type(None)})
 
 
@@ -122,6 +123,8 @@ class _Encoder:
                                                                           depth)])
         if type(obj) is dict:
             return {"d": items}
+        if type(obj) is collections.Counter:  # MultiStepLR's milestones
+            return {"ct": items}
         out = {"od": items}
         attrs = obj.__dict__
         if attrs:
@@ -178,7 +181,7 @@ class _Decoder:
             raise self.fail(node, f"containers nested more than {_MAX_READ_DEPTH} deep")
         tag = next(iter(node))
         val = node[tag]
-        if tag in ("l", "t", "d", "od"):
+        if tag in ("l", "t", "d", "od", "ct"):
             return self._container(node, tag, val, depth + 1)
         if tag == "r":
             if not _is_index(val) or val >= len(self.containers):
@@ -224,7 +227,8 @@ class _Decoder:
                 values.append(v if type(v) in _PLAIN else self.decode(v, depth))
             out = self.containers[slot] = tuple(values)
             return out
-        out = {} if tag == "d" else collections.OrderedDict()
+        out = {} if tag == "d" else collections.Counter() if tag == "ct" \
+            else collections.OrderedDict()
         self.containers.append(out)
         for k, v in self.items(node, val, True):
             key = self.decode(k, depth)

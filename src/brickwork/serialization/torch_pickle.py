@@ -106,6 +106,11 @@ class TorchPickler:
             self._tuple((tuple(obj),), path, depth)
             out += b"R"
             self._put_obj(obj)
+        elif type(obj) is collections.Counter:  # MultiStepLR's milestones, as PyTorch's
+            self._global("collections", "Counter")
+            self._tuple((dict(obj),), path, depth)
+            out += b"R"
+            self._put_obj(obj)
         elif type(obj) is tuple:
             self._shared_tuple(obj, path, depth)
         elif type(obj) is list:
@@ -265,8 +270,9 @@ class TorchPickler:
 # built-in containers only (iterating a crafted tensor of 10**12 zero-stride elements would hang).
 _CALLABLE = {id(f): f for f in (collections.OrderedDict, _rebuild_tensor_v2, _rebuild_tensor_v3,
                                 _rebuild_parameter, _device, Size, _codecs_encode, set,
-                                frozenset)}
-_ITERATED = {id(set), id(frozenset), id(collections.OrderedDict), id(Size)}
+                                frozenset, collections.Counter)}
+_ITERATED = {id(set), id(frozenset), id(collections.OrderedDict), id(Size),
+             id(collections.Counter)}
 _CONTAINERS = (list, tuple, dict, collections.OrderedDict, set, frozenset)
 # Hashing a tuple recurses in C without a depth check (CPython 3.11): a key nested a million
 # tuples deep crashes the interpreter. torch.save's pickler stops near 1000 levels.
