@@ -70,10 +70,13 @@ def _unet_step(lib):
 
 
 def _lbfgs_step(lib):
+    """One full ``LBFGS.step`` (up to 20 iterations) from the same starting weights each time
+    (after the first, a reused optimizer has converged and evaluates the loss once)."""
     lib.manual_seed(0)
     X, y = lib.randn(2000, 784), lib.randint(0, 10, (2000,))
     model = lib.nn.Linear(784, 10)
-    opt = lib.optim.LBFGS(model.parameters())
+    start = [p.detach().clone() for p in model.parameters()]
+    opt = None
 
     def closure():
         opt.zero_grad()
@@ -82,6 +85,11 @@ def _lbfgs_step(lib):
         return loss
 
     def step():
+        nonlocal opt
+        with lib.no_grad():
+            for p, p0 in zip(model.parameters(), start):
+                p.copy_(p0)
+        opt = lib.optim.LBFGS(model.parameters())
         opt.step(closure)
     return step
 
