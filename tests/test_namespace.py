@@ -1,6 +1,8 @@
-"""Every public name of ``torch``, ``torch.Tensor``, ``torch.linalg``, ``torch.fft`` and
-``torch.special`` exists in brickwork, except whole families excluded by pattern, each with its
-reason (``tools/namespace_coverage.py``: quantization, TorchScript, vendor kernels, ...).
+"""Every public name of ``torch``, ``torch.Tensor``, ``torch.linalg``, ``torch.fft``,
+``torch.special``, ``torch.nn`` (with ``functional``, ``init``, ``utils``), ``torch.optim`` and
+``torch.optim.lr_scheduler`` exists in brickwork, except whole families excluded by pattern,
+each with its reason (``tools/namespace_coverage.py``: quantization, TorchScript, vendor
+kernels, the data-parallel modules, ...).
 
 A new PyTorch name, or a name lost in brickwork, fails here with the list of what is missing;
 the coverage per namespace is printed (``pytest -s``) as the tool prints it.
@@ -25,6 +27,12 @@ PAIRS = {
     "linalg": (torch.linalg, brickwork.linalg),
     "fft": (torch.fft, brickwork.fft),
     "special": (torch.special, brickwork.special),
+    "nn": (torch.nn, brickwork.nn),
+    "nn.functional": (torch.nn.functional, brickwork.nn.functional),
+    "nn.init": (torch.nn.init, brickwork.nn.init),
+    "nn.utils": (torch.nn.utils, brickwork.nn.utils),
+    "optim": (torch.optim, brickwork.optim),
+    "lr_scheduler": (torch.optim.lr_scheduler, brickwork.optim.lr_scheduler),
 }
 
 
