@@ -286,3 +286,21 @@ def test_conv_transpose_output_size_checked_as_torch(output_size):
         return lib.nn.ConvTranspose2d(2, 3, 3, stride=2, dilation=3)(x, output_size=output_size)
     err = check_error(fn, [np.ones((1, 2, 4, 4), np.float32)], match_message=False)
     assert "output size" in str(err) or "output_size" in str(err)
+
+
+@pytest.mark.parametrize("mode,pad,shape", [
+    ("reflect", (3, 3), (1, 2, 3)),            # padding not smaller than the dimension
+    ("reflect", (1, 1), (1, 0, 4)),            # an empty non-batch dimension
+    ("circular", (5, 0), (1, 2, 4)),           # wraps around more than once
+    ("replicate", (1, 1), (2, 3, 4, 5, 6)),    # 2 pads for a 5-d input: not supported
+    ("replicate", (-3, -2), (1, 2, 4)),        # the output would be empty
+])
+def test_functional_pad_checks_as_torch(mode, pad, shape):
+    # F.pad itself runs the kernels' checks (the padding layers call it)
+    check_error(lambda lib, x: lib.nn.functional.pad(x, pad, mode=mode),
+                [np.ones(shape, np.float32)])
+
+
+def test_functional_pad_negative_reflect_crops_as_torch():
+    check_op(lambda lib, x: lib.nn.functional.pad(x, (2, -1), mode="reflect"),
+             [rand_array((1, 2, 5))])

@@ -17,6 +17,7 @@ from . import _conv_chwn as CHWN
 from . import _conv_composite as C
 from . import _im2col as K
 from ._bf16 import float32_compute
+from ._pad_checks import checked_pad
 from ._util import gather_grad, wrap, xp_of
 
 # -- argument checking -------------------------------------------------------------------------
@@ -433,6 +434,13 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
     Modes: 'constant' (negative amounts crop), 'reflect', 'replicate', 'circular'.
     See: torch.nn.functional.pad.
     """
+    if mode in _NP_MODES:
+        return checked_pad(input, tuple(int(p) for p in pad), mode, _pad_raw)
+    return _pad_raw(input, pad, mode, value)
+
+
+def _pad_raw(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
+    """``pad`` without the non-constant modes' checks (``_pad_checks`` calls it)."""
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2:
         raise RuntimeError("Padding length must be divisible by 2")
