@@ -1,0 +1,43 @@
+"""The convolution kernels agree with each other and with PyTorch: the (C, H, W, N) kernels (the
+shifted-view GEMMs for stride 1, the column matrix otherwise) against the (N, C, H, W) im2col
+kernels, over kernel sizes, dilations and asymmetric padding, forward and both gradients."""
+import numpy as np
+import pytest
+from helpers import check_op, rand_array
+
+from brickwork.ops import _conv_chwn as CHWN
+from brickwork.ops import _im2col as K
+
+CASES = [  # (C, O, H, W, kernel, stride, pad (t, b, l, r), dilation)
+    (5, 4, 7, 6, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
+    (6, 3, 8, 9, (2, 5), (1, 1), (0, 2, 1, 0), (1, 1)),
+    (4, 7, 9, 8, (3, 2), (1, 1), (2, 0, 0, 3), (2, 3)),
+    (8, 2, 5, 5, (1, 1), (1, 1), (0, 0, 0, 0), (1, 1)),
+    (4, 4, 9, 9, (3, 3), (2, 2), (1, 1, 1, 1), (1, 1)),
+    (5, 3, 10, 7, (3, 3), (2, 1), (0, 1, 1, 0), (1, 2)),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[str(c[:5]) for c in CASES])
+def test_chwn_kernels_match_im2col_without_torch(case):
+    c, o, h, w, k, stride, pad, dil = case
+    x = rand_array((3, c, h, w), "float64", seed=1)
+    wt = rand_array((o, c) + k, "float64", seed=2)
+    want, cols = K.conv_forward(x, wt, stride, pad, dil, 1)
+    got, saved = CHWN.conv_forward(x, wt, stride, pad, dil)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    gy = rand_array(want.shape, "float64", seed=3)
+    gm = K.gy_matrix(gy)
+    want_gx = K.conv_input_grad(gm, wt, x.shape, gy.shape[2], gy.shape[3], stride, pad, dil, 1)
+    want_gw = K.conv_weight_grad(gm, cols, wt.shape, 1)
+    gx, gw = CHWN.conv_backward(gy, wt, saved, x.shape, stride, pad, dil, True, True)
+    np.testing.assert_allclose(gx, want_gx, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(gw, want_gw.reshape(wt.shape), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kw", [dict(padding=1), dict(padding=(0, 2), dilation=(2, 1)),
+                                dict(padding="same", dilation=2), dict(stride=2, padding=1)])
+def test_conv2d_many_channels_against_torch(kw):
+    check_op(lambda L, x, w, b: L.nn.functional.conv2d(x, w, b, **kw),
+             [rand_array((2, 6, 9, 8)), rand_array((5, 6, 3, 3)), rand_array((5,))],
+             second_order=False)
