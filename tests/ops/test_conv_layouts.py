@@ -18,8 +18,11 @@ CASES = [  # (C, O, H, W, kernel, stride, pad (t, b, l, r), dilation)
 ]
 
 
+@pytest.mark.parametrize("shifted", [True, False])
 @pytest.mark.parametrize("case", CASES, ids=[str(c[:5]) for c in CASES])
-def test_chwn_kernels_match_im2col_without_torch(case):
+def test_chwn_kernels_match_im2col_without_torch(case, shifted, monkeypatch):
+    # both stride-1 paths, whatever the channel count picks in use
+    monkeypatch.setattr(CHWN, "SHIFTED_MIN_CHANNELS", 0 if shifted else 10 ** 9)
     c, o, h, w, k, stride, pad, dil = case
     x = rand_array((3, c, h, w), "float64", seed=1)
     wt = rand_array((o, c) + k, "float64", seed=2)
@@ -39,5 +42,5 @@ def test_chwn_kernels_match_im2col_without_torch(case):
                                 dict(padding="same", dilation=2), dict(stride=2, padding=1)])
 def test_conv2d_many_channels_against_torch(kw):
     check_op(lambda L, x, w, b: L.nn.functional.conv2d(x, w, b, **kw),
-             [rand_array((2, 6, 9, 8)), rand_array((5, 6, 3, 3)), rand_array((5,))],
+             [rand_array((2, 17, 9, 8)), rand_array((5, 17, 3, 3)), rand_array((5,))],
              second_order=False)

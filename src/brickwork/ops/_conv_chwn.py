@@ -14,6 +14,11 @@ from ._im2col import out_size
 from ._util import xp_of
 
 
+# Below this many input channels each offset's GEMM is too thin (K = C) and the column matrix's
+# one GEMM with K = kh*kw*C wins.
+SHIFTED_MIN_CHANNELS = 16
+
+
 def _slab(i: int, j: int, oh: int, ow: int, stride, dilation):
     """The (H, W) slices of kernel offset (i, j) in the padded input."""
     hi, wj = i * dilation[0], j * dilation[1]
@@ -24,7 +29,7 @@ def _slab(i: int, j: int, oh: int, ow: int, stride, dilation):
 def conv_forward(x, w, stride, pad, dilation):
     """``(y, cols)``: y (N, O, OH, OW) and the columns (kh*kw*C, OH*OW*N) kept for backward
     (for stride 1, the padded input instead: see ``_shifted_forward``)."""
-    if tuple(stride) == (1, 1):
+    if tuple(stride) == (1, 1) and x.shape[1] >= SHIFTED_MIN_CHANNELS:
         return _shifted_forward(x, w, pad, dilation)
     xp = xp_of(x)
     n, c, h, wd = x.shape
@@ -46,7 +51,7 @@ def conv_forward(x, w, stride, pad, dilation):
 
 def conv_backward(gy, w, cols, x_shape, stride, pad, dilation, need_x: bool, need_w: bool):
     """``(gx, gw)`` for the convolution ``conv_forward`` computed (None where not needed)."""
-    if tuple(stride) == (1, 1):
+    if tuple(stride) == (1, 1) and x_shape[1] >= SHIFTED_MIN_CHANNELS:
         return _shifted_backward(gy, w, cols, x_shape, pad, dilation, need_x, need_w)
     xp = xp_of(gy)
     n, c, h, wd = x_shape
