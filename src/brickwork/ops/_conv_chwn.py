@@ -135,10 +135,12 @@ def _shifted_backward(gy, w, buf, x_shape, pad, dilation, need_x: bool, need_w: 
     gw = xp.empty(w.shape, dtype=gy.dtype) if need_w else None
     dbuf = xp.zeros((c, hp * wp * n + (kw - 1) * dilation[1] * n), dtype=gy.dtype) \
         if need_x else None
+    # g^T made contiguous once: each weight gradient is (C, L) @ (L, O), the long dimension
+    # inner to both operands (see conv_backward), without a transposed copy per offset
+    gt = xp.ascontiguousarray(g.T) if need_w else None
     for i, j, start in _offsets(kh, kw, wp, n, dilation):
         if need_w:
-            # the long dimension inner to both operands (see conv_backward)
-            gw[:, :, i, j] = (buf[:, start:start + length] @ g.T).T
+            gw[:, :, i, j] = (buf[:, start:start + length] @ gt).T
         if need_x:
             dbuf[:, start:start + length] += w[:, :, i, j].T @ g
     gx = None
