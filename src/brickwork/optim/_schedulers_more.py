@@ -10,7 +10,8 @@ import types
 from functools import partial
 from typing import Any, Callable, Literal, Sequence
 
-from .lr_scheduler import LRScheduler, ReduceLROnPlateau, _lrs, _per_group
+from .lr_scheduler import (LRScheduler, ReduceLROnPlateau, _lrs, _per_group,
+                           _load_wrapped_state_dict, _wrapped_state_dict)
 from .optimizer import Optimizer
 
 __all__ = ["MultiplicativeLR", "ConstantLR", "PolynomialLR", "ChainedScheduler", "CyclicLR",
@@ -189,17 +190,11 @@ class ChainedScheduler(LRScheduler):
 
         See: torch.optim.lr_scheduler.ChainedScheduler.state_dict.
         """
-        sd = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
-        sd["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return sd
+        return _wrapped_state_dict(self)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore ``state_dict()``'s output. See: torch.optim.lr_scheduler.ChainedScheduler."""
-        state_dict = dict(state_dict)
-        saved = state_dict.pop("_schedulers")
-        self.__dict__.update(state_dict)
-        for sched, sd in zip(self._schedulers, saved):
-            sched.load_state_dict(sd)
+        _load_wrapped_state_dict(self, state_dict)
 
 
 class CyclicLR(LRScheduler):

@@ -6,7 +6,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from .._sparse_coo import SparseCOO
-from .optimizer import Optimizer, _arr, _check
+from .optimizer import Optimizer, _arr, _check, _check_adam_args
 
 
 class Adam(Optimizer):
@@ -28,10 +28,7 @@ class Adam(Optimizer):
                  differentiable: bool = False, fused: bool | None = None,
                  decoupled_weight_decay: bool = False) -> None:
         _check(0.0 <= lr, "learning rate", lr)
-        _check(0.0 <= eps, "epsilon value", eps)
-        _check(0.0 <= betas[0] < 1.0, "beta parameter at index 0", betas[0])
-        _check(0.0 <= betas[1] < 1.0, "beta parameter at index 1", betas[1])
-        _check(0.0 <= weight_decay, "weight_decay value", weight_decay)
+        _check_adam_args(eps, betas, weight_decay)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         amsgrad=amsgrad, maximize=maximize, foreach=foreach,
                         capturable=capturable, differentiable=differentiable, fused=fused,

@@ -326,16 +326,26 @@ class SequentialLR(LRScheduler):
         self._last_lr = sched.get_last_lr()
 
     def state_dict(self) -> dict[str, Any]:
-        sd = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
-        sd["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return sd
+        return _wrapped_state_dict(self)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        state_dict = dict(state_dict)
-        saved = state_dict.pop("_schedulers")
-        self.__dict__.update(state_dict)
-        for sched, sd in zip(self._schedulers, saved):
-            sched.load_state_dict(sd)
+        _load_wrapped_state_dict(self, state_dict)
+
+
+def _wrapped_state_dict(sched) -> dict[str, Any]:
+    """A scheduler of schedulers' state: its own attributes and each wrapped one's state_dict."""
+    sd = {k: v for k, v in sched.__dict__.items() if k not in ("optimizer", "_schedulers")}
+    sd["_schedulers"] = [s.state_dict() for s in sched._schedulers]
+    return sd
+
+
+def _load_wrapped_state_dict(sched, state_dict: dict[str, Any]) -> None:
+    """Restore ``_wrapped_state_dict``'s output into ``sched`` and its wrapped schedulers."""
+    state_dict = dict(state_dict)
+    saved = state_dict.pop("_schedulers")
+    sched.__dict__.update(state_dict)
+    for inner, sd in zip(sched._schedulers, saved):
+        inner.load_state_dict(sd)
 
 
 class OneCycleLR(LRScheduler):

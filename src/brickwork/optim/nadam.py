@@ -7,7 +7,7 @@ import numpy as np
 
 from ._more_common import check_lr, group_lr, lerp_, real, refuse_differentiable, \
     refuse_sparse, scalar_like, state_arr
-from .optimizer import Optimizer, _arr, _check
+from .optimizer import Optimizer, _arr, _check, _check_adam_args
 
 
 class NAdam(Optimizer):
@@ -32,10 +32,7 @@ class NAdam(Optimizer):
                  maximize: bool = False, capturable: bool = False,
                  differentiable: bool = False) -> None:
         check_lr(lr)
-        _check(0.0 <= eps, "epsilon value", eps)
-        _check(0.0 <= betas[0] < 1.0, "beta parameter at index 0", betas[0])
-        _check(0.0 <= betas[1] < 1.0, "beta parameter at index 1", betas[1])
-        _check(0.0 <= weight_decay, "weight_decay value", weight_decay)
+        _check_adam_args(eps, betas, weight_decay)
         _check(0.0 <= momentum_decay, "momentum_decay value", momentum_decay)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         momentum_decay=momentum_decay,

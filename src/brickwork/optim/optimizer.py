@@ -293,3 +293,11 @@ def _check(cond: bool, what: str, value) -> None:
     """PyTorch's hyper-parameter validation message: ``Invalid <what>: <value>``."""
     if not cond:
         raise ValueError(f"Invalid {what}: {value}")
+
+
+def _check_adam_args(eps: float, betas, weight_decay: float) -> None:
+    """The Adam family's checks of ``eps``, ``betas`` and ``weight_decay``, in PyTorch's words."""
+    _check(0.0 <= eps, "epsilon value", eps)
+    _check(0.0 <= betas[0] < 1.0, "beta parameter at index 0", betas[0])
+    _check(0.0 <= betas[1] < 1.0, "beta parameter at index 1", betas[1])
+    _check(0.0 <= weight_decay, "weight_decay value", weight_decay)

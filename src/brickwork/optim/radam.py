@@ -7,7 +7,7 @@ import numpy as np
 
 from ._more_common import check_lr, group_lr, lerp_, real, refuse_differentiable, \
     refuse_sparse, state_arr
-from .optimizer import Optimizer, _check
+from .optimizer import Optimizer, _check_adam_args
 
 
 class RAdam(Optimizer):
@@ -31,10 +31,7 @@ class RAdam(Optimizer):
                  foreach: bool | None = None, maximize: bool = False,
                  capturable: bool = False, differentiable: bool = False) -> None:
         check_lr(lr)
-        _check(0.0 <= eps, "epsilon value", eps)
-        _check(0.0 <= betas[0] < 1.0, "beta parameter at index 0", betas[0])
-        _check(0.0 <= betas[1] < 1.0, "beta parameter at index 1", betas[1])
-        _check(0.0 <= weight_decay, "weight_decay value", weight_decay)
+        _check_adam_args(eps, betas, weight_decay)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         maximize=maximize, foreach=foreach, capturable=capturable,
                         decoupled_weight_decay=decoupled_weight_decay,
