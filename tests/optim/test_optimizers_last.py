@@ -11,11 +11,17 @@ import numpy as np
 import pytest
 
 import brickwork
+from tests.optim._trajectory import _compare_state, _np, _run
+from tests.optim._trajectory import _data as _random_data
 from brickwork import optim
 from brickwork.optim.muon import _round_bf16, _zeropower_via_newtonschulz
 from helpers import check_error, requires_torch, torch
 
 SHAPES = [(4, 3), (3,), (), (2, 3, 4)]  # 2-d, 1-d, 0-d and 3-d (factored over its last two)
+
+
+def _data(steps, dtype="float64", seed=0, shapes=SHAPES):
+    return _random_data(steps, dtype, seed, shapes)
 MUON_SHAPES = [(4, 3), (3, 5), (6, 6)]  # tall (transposed for the iteration), wide, square
 ADAFACTOR = [
     {},
@@ -37,46 +43,6 @@ MUON = [
 
 def _ids(cases):
     return ["-".join(f"{k}={v}" for k, v in kw.items()) or "plain" for kw in cases]
-
-
-def _data(steps, dtype="float64", seed=0, shapes=SHAPES):
-    rng = np.random.default_rng(seed)
-    init = [rng.standard_normal(s).astype(dtype) for s in shapes]
-    base = [rng.standard_normal(s).astype(dtype) for s in shapes]
-    grads = [[(b + 0.7 * rng.standard_normal(s)).astype(dtype) for b, s in zip(base, shapes)]
-             for _ in range(steps)]
-    return init, grads
-
-
-def _run(lib, cls, kw, init, grads, opt=None, params=None):
-    params = params or [lib.tensor(a.copy(), requires_grad=True) for a in init]
-    opt = opt or getattr(lib.optim, cls)(params, **kw)
-    for gs in grads:
-        opt.zero_grad()
-        for p, g in zip(params, gs):
-            p.grad = lib.tensor(g.copy())
-        opt.step()
-    return params, opt
-
-
-def _np(t):
-    return np.array(t.detach().cpu().numpy())
-
-
-def _compare_state(bopt, topt, rtol, atol):
-    bsd, tsd = bopt.state_dict(), topt.state_dict()
-    assert bsd["param_groups"] == tsd["param_groups"]
-    assert bsd["state"].keys() == tsd["state"].keys()
-    for i, tstate in tsd["state"].items():
-        bstate = bsd["state"][i]
-        assert list(bstate) == list(tstate), f"state keys of param {i}"
-        for key, tv in tstate.items():
-            bv = bstate[key]
-            assert isinstance(bv, brickwork.Tensor), f"state[{i}][{key!r}]"
-            assert bv.dtype.name == str(tv.dtype)[6:], f"state[{i}][{key!r}] dtype"
-            assert tuple(bv.shape) == tuple(tv.shape) and bv.device.type == tv.device.type
-            np.testing.assert_allclose(_np(bv), _np(tv), rtol=rtol, atol=atol,
-                                       err_msg=f"state[{i}][{key!r}]")
 
 
 # -- Adafactor against PyTorch -----------------------------------------------------------------

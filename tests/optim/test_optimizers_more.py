@@ -10,11 +10,17 @@ import numpy as np
 import pytest
 
 import brickwork
+from tests.optim._trajectory import _compare_state, _np, _run
+from tests.optim._trajectory import _data as _random_data
 from brickwork import optim
 from helpers import check_error, requires_torch, torch
 
 NAMES = ["Adadelta", "Adamax", "NAdam", "RAdam", "ASGD", "Rprop"]
 SHAPES = [(4, 3), (3,), (), (0, 2)]
+
+
+def _data(steps, dtype="float64", seed=0, shapes=SHAPES):
+    return _random_data(steps, dtype, seed, shapes)
 CASES = [
     ("Adadelta", {}),
     ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-5, weight_decay=0.1)),
@@ -38,47 +44,6 @@ CASES = [
     ("Rprop", dict(maximize=True, step_sizes=(0.005, 0.03))),
 ]
 IDS = [f"{c}-{'-'.join(kw) or 'plain'}" for c, kw in CASES]
-
-
-def _data(steps, dtype="float64", seed=0, shapes=SHAPES):
-    rng = np.random.default_rng(seed)
-    init = [rng.standard_normal(s).astype(dtype) for s in shapes]
-    # sign-repeating gradients exercise Rprop's growth as well as its sign flips
-    base = [rng.standard_normal(s).astype(dtype) for s in shapes]
-    grads = [[(b + 0.7 * rng.standard_normal(s)).astype(dtype) for b, s in zip(base, shapes)]
-             for _ in range(steps)]
-    return init, grads
-
-
-def _run(lib, cls, kw, init, grads, opt=None, params=None):
-    params = params or [lib.tensor(a.copy(), requires_grad=True) for a in init]
-    opt = opt or getattr(lib.optim, cls)(params, **kw)
-    for gs in grads:
-        opt.zero_grad()
-        for p, g in zip(params, gs):
-            p.grad = lib.tensor(g.copy())
-        opt.step()
-    return params, opt
-
-
-def _np(t):
-    return np.array(t.detach().cpu().numpy())
-
-
-def _compare_state(bopt, topt, rtol, atol):
-    bsd, tsd = bopt.state_dict(), topt.state_dict()
-    assert bsd["param_groups"] == tsd["param_groups"]
-    assert bsd["state"].keys() == tsd["state"].keys()
-    for i, tstate in tsd["state"].items():
-        bstate = bsd["state"][i]
-        assert list(bstate) == list(tstate), f"state keys of param {i}"
-        for key, tv in tstate.items():
-            bv = bstate[key]
-            assert isinstance(bv, brickwork.Tensor), f"state[{i}][{key!r}]"
-            assert bv.dtype.name == str(tv.dtype)[6:], f"state[{i}][{key!r}] dtype"
-            assert tuple(bv.shape) == tuple(tv.shape) and bv.device.type == tv.device.type
-            np.testing.assert_allclose(_np(bv), _np(tv), rtol=rtol, atol=atol,
-                                       err_msg=f"state[{i}][{key!r}]")
 
 
 # -- against PyTorch ---------------------------------------------------------------------------
