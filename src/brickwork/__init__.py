@@ -67,7 +67,7 @@ from ._out import install_out as _install_out  # noqa: E402
 _install_out(globals())  # out= on each function that has it in PyTorch (see _out.py)
 
 
-from . import nn, optim, training, utils  # noqa: E402,F401
+from . import func, nn, optim, training, utils  # noqa: E402,F401
 from . import accelerator, amp, backends, distributions, special, version  # noqa: E402,F401
 from . import cpu, fft, sparse  # noqa: E402,F401
 from .amp.autocast_mode import *  # noqa: E402,F401,F403
