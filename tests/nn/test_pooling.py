@@ -138,3 +138,25 @@ def test_pool_modules_match_torch(name, args, kw):
 def test_max_pool_module_return_indices():
     out, idx = nn.MaxPool2d(2, return_indices=True)(brickwork.randn(1, 2, 4, 4))
     assert tuple(out.shape) == tuple(idx.shape) == (1, 2, 2, 2)
+
+
+def _ties_and_nans(shape, seed=0):
+    """Values from a few levels (many ties within windows) and a few NaNs."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 3, shape).astype(np.float32)
+    flat = x.reshape(-1)
+    flat[rng.choice(flat.size, 5, replace=False)] = np.nan
+    return x
+
+
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=(2, 3)),
+                                dict(kernel_size=3, stride=2, padding=1),
+                                dict(kernel_size=2, dilation=3, stride=1)])
+def test_max_pool_ties_nans_and_indices_as_torch(kw):
+    # windows that tile the input take the direct-write backward; the index of the first
+    # maximum (or first NaN) must match PyTorch's, also through the returned indices
+    x = _ties_and_nans((2, 3, 12, 12))
+    check_op(lambda L, t: L.nn.functional.max_pool2d(t, return_indices=True, **kw), [x],
+             second_order=False)
+    clean = np.random.default_rng(1).integers(0, 3, (2, 3, 12, 12)).astype(np.float32)
+    check_op(lambda L, t: L.nn.functional.max_pool2d(t, **kw), [clean])

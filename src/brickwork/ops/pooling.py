@@ -95,6 +95,21 @@ def _scatter(xp, parts, x_shape, k, s, p, d, out, extra, dtype):
     return gx[:, :, p[0]:p[0] + x_shape[2], p[1]:p[1] + x_shape[3]]
 
 
+def _tiled_grad(xp, gy, arg, x_shape, k, out):
+    """Max pooling's input gradient when the windows tile the input (stride = kernel, no
+    padding or dilation, sizes that are multiples of it): every input element is in exactly
+    one window, so each offset's masked gradient is written straight into its strided
+    positions, with no zero fill and no additions."""
+    n, c, h, w = x_shape
+    (oh, ow), (kh, kw) = out, k
+    gx = xp.empty(x_shape, dtype=gy.dtype)
+    tiles = gx.reshape(n, c, oh, kh, ow, kw)  # a view: the windows cover the input exactly
+    for i in range(kh):
+        for j in range(kw):
+            xp.multiply(gy, arg == i * kw + j, out=tiles[:, :, :, i, :, j])
+    return gx
+
+
 class MaxPool2d(Function):
     _array_level = True
     _backward_name = "MaxPool2DWithIndicesBackward0"
@@ -114,17 +129,25 @@ class MaxPool2d(Function):
 
         # kh*kw elementwise maxima over strided slabs: no window copy, no argmax over a tiny
         # trailing axis (both measured several times slower).
+        xp = xp_of(x)
+        # The maximum and the first offset reaching it (PyTorch's choice among ties) in one
+        # sweep: an offset takes over only where it is strictly greater. int8 offsets when they
+        # fit: backward's comparisons over them read an eighth of the bytes.
         y = slab(0, 0).copy()
+        arg = xp.zeros(y.shape, dtype=np.int8 if k[0] * k[1] <= 127 else np.int64)
         for i in range(k[0]):
             for j in range(k[1]):
                 if i or j:
-                    np.maximum(y, slab(i, j), out=y)
-        xp = xp_of(x)
-        # The first offset reaching the maximum, PyTorch's choice among ties.
-        arg = xp.full(y.shape, -1, dtype=np.int64)
-        for i in range(k[0] - 1, -1, -1):
-            for j in range(k[1] - 1, -1, -1):
-                xp.copyto(arg, i * k[1] + j, where=slab(i, j) == y)
+                    cand = slab(i, j)
+                    better = cand > y
+                    np.maximum(y, cand, out=y)
+                    xp.copyto(arg, i * k[1] + j, where=better)
+        if x.dtype.kind in "fV" and xp.isnan(y).any():
+            # A NaN window points at its first NaN (comparisons with NaN are all False above)
+            arg[...] = -1
+            for i in range(k[0] - 1, -1, -1):
+                for j in range(k[1] - 1, -1, -1):
+                    xp.copyto(arg, i * k[1] + j, where=slab(i, j) == y)
         if (p[0] or p[1] or extra[0] or extra[1]) and (y == neg).any():
             arg = _first_inside(xp, slab, y, x4.shape, k, s, p, d, out)
         if x.dtype.kind in "fV" and (arg < 0).any():  # NaN windows: point at the first NaN
@@ -137,6 +160,7 @@ class MaxPool2d(Function):
         y = y.reshape(out_shape)
         if not with_indices:
             return y
+        arg = arg.astype(np.int64)  # int8 offsets times a dilation could overflow
         rows = (xp.arange(oh) * s[0])[:, None] + (arg // k[1]) * d[0] - p[0]
         cols = (xp.arange(ow) * s[1])[None, :] + (arg % k[1]) * d[1] - p[1]
         return y, (rows * x4.shape[3] + cols).reshape(out_shape)
@@ -146,8 +170,13 @@ class MaxPool2d(Function):
         x4_shape, k, s, p, d, out, extra = ctx.cfg
         gy = gy.reshape(x4_shape[:2] + tuple(out))
         arg = ctx.arg
+        xp = xp_of(gy)
+        if tuple(s) == tuple(k) and tuple(d) == (1, 1) and not any(p) and not any(extra) \
+                and x4_shape[2] == out[0] * k[0] and x4_shape[3] == out[1] * k[1]:
+            return (_tiled_grad(xp, gy, arg, x4_shape, k, out).reshape(ctx.in_shape),) + \
+                (None,) * 7
         # Each output's gradient goes to its window's argmax: one masked slab per offset.
-        gx = _scatter(xp_of(gy), lambda i, j: gy * (arg == i * k[1] + j), x4_shape, k, s, p,
+        gx = _scatter(xp, lambda i, j: gy * (arg == i * k[1] + j), x4_shape, k, s, p,
                       d, out, extra, gy.dtype)
         return (xp_of(gy).ascontiguousarray(gx).reshape(ctx.in_shape),) + (None,) * 7
 
