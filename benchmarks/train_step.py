@@ -7,7 +7,13 @@ Targets (training issue): MLP b256 <= 1.0, MLP b32 <= 1.5, LeNet b128 <= 2.0, co
 logistic regression on a full batch of 2,000, <= 1.5; ``unet``: one Adam step of a small U-Net
 (three levels of 32/64/128 channels, each two blocks of ReflectionPad2d(1), 3x3 conv,
 InstanceNorm2d(affine) and ReLU, stride-2 convs down, bilinear ``interpolate`` up with the skips
-concatenated, a 1x1 conv to 12 channels and PixelShuffle(2); L1 loss; batch 8, 3x64x64), <= 2.0.
+concatenated, a 1x1 conv to 12 channels and PixelShuffle(2); L1 loss; batch 8, 3x64x64), <= 2.0;
+(CPU speed issue) ``resnet18``: one SGD step (lr 0.1, momentum 0.9, cross-entropy) of ResNet-18
+with the CIFAR stem (3x3 stride-1 conv, no max pool; BasicBlocks [2, 2, 2, 2] of 64/128/256/512
+channels with batch norm and 1x1 stride-2 downsamples; average pool, linear to 10), batch 32,
+3x32x32, <= 1.5; ``alexnet``: one SGD step of the d2l book's AlexNet (five convs, three max pools,
+two 4096-wide linears with dropout 0.5, linear to 10), batch 16, 1x224x224, <= 1.5. The networks
+are in ``models.py``, shared with ``tests/test_models_reference.py``.
 """
 from __future__ import annotations
 
@@ -18,10 +24,12 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import framework, main, time_call  # noqa: E402
 from brickwork._cli_train import build_model  # noqa: E402  (the same networks)
+from models import alexnet, resnet18  # noqa: E402
 
-WORKLOADS = ["mlp256", "mlp32", "lenet128", "conv64", "lenet128_peak_mem", "lbfgs", "unet"]
+WORKLOADS = ["mlp256", "mlp32", "lenet128", "conv64", "lenet128_peak_mem", "lbfgs", "unet",
+             "resnet18", "alexnet"]
 TARGETS = {"mlp256": "<=1.0", "mlp32": "<=1.5", "lenet128": "<=2.0", "conv64": "<=2.0",
-           "lbfgs": "<=1.5", "unet": "<=2.0"}
+           "lbfgs": "<=1.5", "unet": "<=2.0", "resnet18": "<=1.5", "alexnet": "<=1.5"}
 
 
 def _unet(lib):
@@ -67,6 +75,30 @@ def _unet_step(lib):
         lib.nn.functional.l1_loss(model(x), y).backward()
         opt.step()
     return step
+
+
+def _sgd_step(lib, model, x_shape):
+    """One cross-entropy SGD(lr=0.1, momentum=0.9) step of ``model`` (in train mode: batch norm
+    on batch statistics, dropout on) on a fixed random batch of shape ``x_shape``."""
+    model.train()
+    X, y = lib.randn(*x_shape), lib.randint(0, 10, (x_shape[0],))
+    opt = lib.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+    def step():
+        opt.zero_grad()
+        lib.nn.functional.cross_entropy(model(X), y).backward()
+        opt.step()
+    return step
+
+
+def _resnet18_step(lib):
+    lib.manual_seed(0)
+    return _sgd_step(lib, resnet18(lib), (32, 3, 32, 32))
+
+
+def _alexnet_step(lib):
+    lib.manual_seed(0)
+    return _sgd_step(lib, alexnet(lib), (16, 1, 224, 224))
 
 
 def _lbfgs_step(lib):
@@ -151,6 +183,10 @@ def run_worker(fw_name: str, names, extra) -> dict:
         out["lbfgs"] = time_call(_lbfgs_step(lib), min_time=2.0, repeat=3)
     if "unet" in names:
         out["unet"] = time_call(_unet_step(lib), min_time=3.0, repeat=3)
+    if "resnet18" in names:
+        out["resnet18"] = time_call(_resnet18_step(lib), min_time=3.0, repeat=3)
+    if "alexnet" in names:
+        out["alexnet"] = time_call(_alexnet_step(lib), min_time=3.0, repeat=3)
     return out
 
 
