@@ -10,8 +10,8 @@ import types
 from functools import partial
 from typing import Any, Callable, Literal, Sequence
 
-from .lr_scheduler import (LRScheduler, ReduceLROnPlateau, _lrs, _per_group,
-                           _load_wrapped_state_dict, _wrapped_state_dict)
+from .lr_scheduler import (LRScheduler, _check_wrapped, _load_wrapped_state_dict, _lrs,
+                           _per_group, _wrapped_state_dict)
 from .optimizer import Optimizer
 
 __all__ = ["MultiplicativeLR", "ConstantLR", "PolynomialLR", "ChainedScheduler", "CyclicLR",
@@ -162,19 +162,7 @@ class ChainedScheduler(LRScheduler):
             raise ValueError(f"{name} expects at least one scheduler to be chained, but got no "
                              "scheduler.")
         optimizer = optimizer or schedulers[0].optimizer
-        for i, sched in enumerate(schedulers):
-            if not hasattr(sched, "optimizer"):
-                raise TypeError(f"{name} at index {i} should have `optimizer` as its attribute.")
-            if isinstance(sched, ReduceLROnPlateau):
-                raise ValueError(f"{name} does not support `ReduceLROnPlateau` scheduler as it "
-                                 "requires additional kwargs to be specified when calling "
-                                 f"`step`, but got one at index {i} in the given schedulers "
-                                 "sequence.")
-            if optimizer != sched.optimizer:
-                raise ValueError(f"{name} expects all schedulers to belong to the same "
-                                 f"optimizer, but got scheduler {type(sched).__name__} at index "
-                                 f"{i} has {sched.optimizer}, which is different from "
-                                 f"{type(optimizer).__name__}.")
+        _check_wrapped(name, optimizer, schedulers)
         self._schedulers = schedulers
         self.optimizer = optimizer
         self._last_lr = _lrs(self._schedulers[-1].optimizer)

@@ -275,19 +275,7 @@ class SequentialLR(LRScheduler):
         name = type(self).__name__
         if len(schedulers) < 1:
             raise ValueError(f"{name} expects at least one scheduler, but got no scheduler.")
-        for i, sched in enumerate(schedulers):
-            if not hasattr(sched, "optimizer"):
-                raise TypeError(f"{name} at index {i} should have `optimizer` as its attribute.")
-            if isinstance(sched, ReduceLROnPlateau):
-                raise ValueError(f"{name} does not support `ReduceLROnPlateau` scheduler as it "
-                                 "requires additional kwargs to be specified when calling "
-                                 f"`step`, but got one at index {i} in the given schedulers "
-                                 "sequence.")
-            if optimizer != sched.optimizer:
-                raise ValueError(f"{name} expects all schedulers to belong to the same "
-                                 f"optimizer, but got scheduler {type(sched).__name__} at index "
-                                 f"{i} has {sched.optimizer}, which is different from "
-                                 f"{type(optimizer).__name__}.")
+        _check_wrapped(name, optimizer, schedulers)
         if len(milestones) != len(schedulers) - 1:
             raise ValueError("Sequential Schedulers expects number of schedulers provided to be "
                              "one more than the number of milestone points, but got number of "
@@ -330,6 +318,24 @@ class SequentialLR(LRScheduler):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         _load_wrapped_state_dict(self, state_dict)
+
+
+def _check_wrapped(name: str, optimizer, schedulers) -> None:
+    """PyTorch's checks of the schedulers a SequentialLR or ChainedScheduler wraps: each has an
+    optimizer, the same one, and none is a ReduceLROnPlateau."""
+    for i, sched in enumerate(schedulers):
+        if not hasattr(sched, "optimizer"):
+            raise TypeError(f"{name} at index {i} should have `optimizer` as its attribute.")
+        if isinstance(sched, ReduceLROnPlateau):
+            raise ValueError(f"{name} does not support `ReduceLROnPlateau` scheduler as it "
+                             "requires additional kwargs to be specified when calling "
+                             f"`step`, but got one at index {i} in the given schedulers "
+                             "sequence.")
+        if optimizer != sched.optimizer:
+            raise ValueError(f"{name} expects all schedulers to belong to the same "
+                             f"optimizer, but got scheduler {type(sched).__name__} at index "
+                             f"{i} has {sched.optimizer}, which is different from "
+                             f"{type(optimizer).__name__}.")
 
 
 def _wrapped_state_dict(sched) -> dict[str, Any]:
