@@ -67,8 +67,8 @@ class AvgPool1d(Module):
                           self.count_include_pad)
 
 
-class AvgPool2d(Module):
-    """2-d average pooling. See: torch.nn.AvgPool2d."""
+class _AvgPoolNd(Module):
+    """The 2-d and 3-d average pools' options (``stride`` defaults to the kernel size)."""
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                  count_include_pad: bool = True, divisor_override: int | None = None) -> None:
@@ -82,6 +82,10 @@ class AvgPool2d(Module):
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool2d(_AvgPoolNd):
+    """2-d average pooling. See: torch.nn.AvgPool2d."""
 
     def forward(self, input: Tensor) -> Tensor:
         return avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,

@@ -15,7 +15,7 @@ from ...ops._spatial_pool import (adaptive_avg_pool3d, adaptive_max_pool1d, adap
                                   max_unpool3d)
 from ...tensor import Tensor
 from ..module import Module
-from .pooling import _AdaptiveAvgPoolNd, _MaxPoolNd
+from .pooling import _AdaptiveAvgPoolNd, _AvgPoolNd, _MaxPoolNd
 
 
 def _ntuple(v, n: int) -> tuple:
@@ -46,24 +46,11 @@ class MaxPool3d(_MaxPoolNd):
                           ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
 
-class AvgPool3d(Module):
+class AvgPool3d(_AvgPoolNd):
     """3-d average pooling over (N, C, D, H, W) or (C, D, H, W). See: torch.nn.AvgPool3d."""
 
     __constants__ = ["kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
                      "divisor_override"]
-
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-                 count_include_pad: bool = True, divisor_override: int | None = None) -> None:
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride if (stride is not None) else kernel_size
-        self.padding = padding
-        self.ceil_mode = ceil_mode
-        self.count_include_pad = count_include_pad
-        self.divisor_override = divisor_override
-
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
     def forward(self, input: Tensor) -> Tensor:
         return avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
