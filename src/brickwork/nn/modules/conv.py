@@ -16,14 +16,9 @@ from ..module import Module
 from ..parameter import Parameter, UninitializedParameter
 from .dropout import _DropoutNd
 from .lazy import LazyModuleMixin
+from ._utils import _ntuple
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
-
-
-def _ntuple(v, n: int) -> tuple:
-    if isinstance(v, (list, tuple)):
-        return tuple(v)
-    return (v,) * n
 
 
 class _ConvNd(Module):

@@ -5,18 +5,10 @@
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from ...ops.conv import pad as _pad
 from ...tensor import Tensor
 from ..module import Module
-
-def _ntuple(padding, n: int) -> tuple:
-    """PyTorch's ``_ntuple(n)``: an iterable is kept as given (its length is checked later, by
-    ``F.pad``), a single number is repeated ``n`` times."""
-    if isinstance(padding, Iterable) and not isinstance(padding, str):
-        return tuple(padding)
-    return (padding,) * n
+from ._utils import _ntuple
 
 
 class _ConstantPadNd(Module):

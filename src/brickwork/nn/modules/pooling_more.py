@@ -6,7 +6,6 @@ Thin wrappers around the functionals in ``ops/_spatial_pool.py`` and
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
 
 from ...ops._spatial_fractional import fractional_max_pool2d, fractional_max_pool3d
 from ...ops._spatial_pool import (adaptive_avg_pool3d, adaptive_max_pool1d, adaptive_max_pool2d,
@@ -16,13 +15,7 @@ from ...ops._spatial_pool import (adaptive_avg_pool3d, adaptive_max_pool1d, adap
 from ...tensor import Tensor
 from ..module import Module
 from .pooling import _AdaptiveAvgPoolNd, _AvgPoolNd, _MaxPoolNd
-
-
-def _ntuple(v, n: int) -> tuple:
-    """PyTorch's ``_ntuple``: any iterable becomes a tuple as is, a scalar is repeated."""
-    if isinstance(v, Iterable):
-        return tuple(v)
-    return (v,) * n
+from ._utils import _ntuple
 
 
 # -- 3-d max / average pooling -----------------------------------------------------------------
