@@ -142,15 +142,12 @@ class MaxPool2d(Function):
                     better = cand > y
                     np.maximum(y, cand, out=y)
                     xp.copyto(arg, i * k[1] + j, where=better)
-        if x.dtype.kind in "fV" and xp.isnan(y).any():
-            # A NaN window points at its first NaN (comparisons with NaN are all False above)
-            arg[...] = -1
-            for i in range(k[0] - 1, -1, -1):
-                for j in range(k[1] - 1, -1, -1):
-                    xp.copyto(arg, i * k[1] + j, where=slab(i, j) == y)
+        nan = xp.isnan(y) if x.dtype.kind in "fV" else None
         if (p[0] or p[1] or extra[0] or extra[1]) and (y == neg).any():
             arg = _first_inside(xp, slab, y, x4.shape, k, s, p, d, out)
-        if x.dtype.kind in "fV" and (arg < 0).any():  # NaN windows: point at the first NaN
+        if nan is not None and nan.any():
+            # A NaN window points at its first NaN (the comparisons above never pick one)
+            arg[nan] = -1
             for i in range(k[0] - 1, -1, -1):
                 for j in range(k[1] - 1, -1, -1):
                     xp.copyto(arg, i * k[1] + j, where=(arg < 0) & np.isnan(slab(i, j)))
