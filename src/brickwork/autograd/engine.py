@@ -177,6 +177,23 @@ def _materialize(node, grads, create_graph=False):
     return [xp.zeros(m[0], m[1]) if g is None else g for g, m in zip(grads, meta)]
 
 
+class ExecutionEngine:
+    """``Variable._execution_engine``: ``queue_callback(fn)`` runs ``fn()`` once the backward
+    pass now running has finished (DistributedDataParallel waits for its last gradient
+    all-reduce there). See: torch.autograd.Variable._execution_engine."""
+
+    def __init__(self) -> None:
+        self._callbacks: list | None = None  # a list while a backward pass runs
+
+    def queue_callback(self, callback) -> None:
+        if self._callbacks is None:
+            raise RuntimeError("Final callbacks can only be installed during backward pass.")
+        self._callbacks.append(callback)
+
+
+EXECUTION_ENGINE = ExecutionEngine()
+
+
 def run_backward(roots, root_grads, retain_graph: bool, capture=None,
                  create_graph: bool = False) -> dict | None:
     """Propagate ``root_grads`` from ``roots`` (a list of ``(node, output_nr)``).
@@ -202,6 +219,7 @@ def run_backward(roots, root_grads, retain_graph: bool, capture=None,
     devices = DeviceFollower()
     call = _call_graph_backward if create_graph else _call_backward
     prev, STATE.enabled = STATE.enabled, create_graph
+    outer_callbacks, EXECUTION_ENGINE._callbacks = EXECUTION_ENGINE._callbacks, []
     try:
         while ready:
             node = ready.pop()
@@ -272,7 +290,11 @@ def run_backward(roots, root_grads, retain_graph: bool, capture=None,
                     ready.append(nxt)
             if not retain_graph:
                 node._release()
+        callbacks = EXECUTION_ENGINE._callbacks
+        while callbacks:  # a callback may queue more
+            callbacks.pop(0)()
     finally:
+        EXECUTION_ENGINE._callbacks = outer_callbacks
         STATE.enabled = prev
         devices.restore()
     return capture

@@ -9,6 +9,7 @@ from __future__ import annotations
 import warnings
 
 from ..tensor import Tensor
+from .engine import EXECUTION_ENGINE
 
 
 class VariableMeta(type):
@@ -32,6 +33,8 @@ class Variable(metaclass=VariableMeta):
 
     See: torch.autograd.Variable.
     """
+
+    _execution_engine = EXECUTION_ENGINE
 
     def __new__(cls, data: Tensor | None = None, requires_grad: bool = False,
                 volatile: bool = False) -> Tensor:
