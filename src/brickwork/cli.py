@@ -1,4 +1,4 @@
-"""The ``brickwork`` command: train, inspect, convert, tour, info.
+"""The ``brickwork`` command: train, inspect, convert, tour, info, run.
 
 Every failure prints one line, ``brickwork <command>: error: <what>``, naming the file or the
 option at fault, and exits with status
@@ -8,7 +8,10 @@ option at fault, and exits with status
   ``--data full`` without the full data set) and options that contradict each other
   (``convert`` onto its own input, ``--resume`` without ``--out``);
 - 1 for failures while doing the work: a missing, unreadable, damaged or foreign file or
-  folder, an output that cannot be written, training whose loss stops being finite.
+  folder, an output that cannot be written, training whose loss stops being finite, no MPI
+  installed for ``run``.
+
+``brickwork run`` itself exits with its script's status (the first failing rank's).
 
 Warnings also print on one line (``brickwork <command>: warning: ...``). ``--debug`` shows the
 traceback instead of the one-line error.
@@ -95,6 +98,31 @@ def _cmd_tour(args) -> int:
     return 0
 
 
+def _cmd_run(args) -> int:
+    from .distributed.run import launch
+
+    return launch(args.nproc, args.script, args.script_args, module=args.module)
+
+
+def _add_run_parser(sub) -> None:
+    p = sub.add_parser(
+        "run", help="run a script on N processes under mpiexec, like torchrun",
+        description="Run SCRIPT on N processes under mpiexec with torchrun's variables (RANK, "
+                    "LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT) set, "
+                    "so scripts written for torchrun run unchanged. Exits with the script's "
+                    "status.")
+    # torchrun spells it --nproc-per-node (and --nproc_per_node); -n is mpiexec's name.
+    p.add_argument("-n", "--nproc-per-node", "--nproc_per_node", dest="nproc", metavar="N",
+                   type=int_at_least(1, "a positive integer"), default=1,
+                   help="number of processes (default 1)")
+    p.add_argument("-m", "--module", action="store_true",
+                   help="SCRIPT is a module name, run as 'python -m SCRIPT'")
+    p.add_argument("script", metavar="SCRIPT", help="the Python script (or module) to run")
+    p.add_argument("script_args", metavar="ARGS", nargs=argparse.REMAINDER,
+                   help="arguments passed on to SCRIPT")
+    p.set_defaults(func=_cmd_run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="brickwork", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"brickwork {__version__}")
@@ -110,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _cli_train.add_parser(sub)
     _cli_files.add_parsers(sub)
+    _add_run_parser(sub)
     return parser
 
 

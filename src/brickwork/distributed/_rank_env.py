@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     rank's.
     """
     argv = sys.argv[1:] if argv is None else list(argv)
-    if not argv or argv[0] == "-m" and len(argv) < 2:
+    if not argv or (argv[0] == "-m" and len(argv) < 2):
         raise SystemExit(_USAGE)
     os.environ.update(torchrun_env())
     if argv[0] == "-m":
