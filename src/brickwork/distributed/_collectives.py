@@ -17,7 +17,7 @@ from ..tensor import Tensor
 from . import _mpi
 from ._group import ProcessGroup, group_peer, resolve
 from ._reduce_op import ReduceOp, as_op
-from ._work import Work
+from ._work import Work, wait_request
 
 _KINDS = ["all_reduce", "reduce", "broadcast", "all_gather", "all_gather_into_tensor",
           "gather", "scatter", "reduce_scatter", "reduce_scatter_tensor", "all_to_all",
@@ -52,16 +52,28 @@ def _same_device(what: str, tensors) -> str:
 # -- the metadata exchange ------------------------------------------------------------------------
 def _describe(kind: str, piece: Tensor | None, root: int = -1, op: int = -1) -> np.ndarray:
     d = np.full(8 + _MAX_DIMS, -1, np.int64)
-    d[0] = _KINDS.index(kind)
+    d[0] = _KIND_CODE[kind]
     d[3], d[4] = root, op
     if piece is not None:
-        d[1] = _DTYPES.index(str(piece.dtype).replace("torch.", "").replace("brickwork.", ""))
-        shape = tuple(piece.shape)
+        data = piece._data
+        d[1] = _dtype_code(data.dtype)
+        shape = data.shape
         d[2] = len(shape)
-        d[5] = piece.numel()
+        d[5] = data.size
         dims = shape[:_MAX_DIMS]
         d[8:8 + len(dims)] = dims
     return d
+
+
+_KIND_CODE = {k: i for i, k in enumerate(_KINDS)}
+_DTYPE_CODE: dict = {}
+
+
+def _dtype_code(dtype) -> int:
+    code = _DTYPE_CODE.get(dtype)
+    if code is None:
+        code = _DTYPE_CODE[dtype] = _DTYPES.index(np.dtype(dtype).name)
+    return code
 
 
 def _piece_text(row: np.ndarray) -> str:
@@ -76,7 +88,9 @@ def _agree(pg: ProcessGroup, desc: np.ndarray, what: str, same_piece: bool = Tru
     if pg.size() == 1:
         return
     table = np.empty((pg.size(), desc.size), np.int64)
-    pg._comm.Allgather(desc, table)
+    wait_request(pg._comm.Iallgather(desc, table), what, pg._timeout_s, pg._global_rank)
+    if same_piece and (table == desc).all():
+        return  # the usual case; the loop below finds who differs
     me = pg.rank()
     for r in range(pg.size()):
         row = table[r]
@@ -147,7 +161,7 @@ def xp_of(arr):
 def _submit(pg: ProcessGroup, what: str, body, async_op: bool, outputs=()) -> Work | None:
     """Run ``body()`` on the group's thread; return the work or wait for it."""
     work = Work(what, pg, outputs=lambda: outputs)
-    pg._worker.submit(work, body)
+    pg._worker.submit(work, body, inline=not async_op)
     if async_op:
         return work
     work.wait()
@@ -393,10 +407,10 @@ def barrier(group=None, async_op: bool = False, device_ids=None, timeout=None):
 
     def body():
         _agree(pg, desc, "barrier")
-        _mpi.barrier(pg._comm)
+        wait_request(pg._comm.Ibarrier(), "barrier", pg._timeout_s, pg._global_rank)
 
     work = Work("barrier", pg)
-    pg._worker.submit(work, body)
+    pg._worker.submit(work, body, inline=not async_op)
     if async_op:
         return work
     work.wait(timeout)

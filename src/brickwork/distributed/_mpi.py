@@ -17,6 +17,8 @@ import numpy as np
 from ._reduce_op import RedOpType
 
 _INTEGER_OPS = (RedOpType.BAND, RedOpType.BOR, RedOpType.BXOR)
+_PLAIN = {RedOpType.SUM: lambda: MPI().SUM, RedOpType.AVG: lambda: MPI().SUM,
+          RedOpType.MAX: lambda: MPI().MAX, RedOpType.MIN: lambda: MPI().MIN}
 
 
 def available() -> bool:
@@ -72,9 +74,11 @@ def _half_op(kind: str, op: RedOpType):
 
 def reduction(arr: np.ndarray, op: RedOpType, what: str):
     """``(buffer, mpi_op)`` for reducing ``arr`` with ``op`` (AVG is reduced as SUM)."""
-    mpi = MPI()
     dtype = arr.dtype
     flat = arr.reshape(-1)
+    if dtype.kind == "f" and dtype.itemsize >= 4 and op in _PLAIN:  # the usual case, first
+        return flat, _PLAIN[op]()
+    mpi = MPI()
     if op == RedOpType.PREMUL_SUM:
         raise ValueError(f"{what}: ReduceOp.PREMUL_SUM is not supported by brickwork's MPI "
                          "backend; scale the tensor and use ReduceOp.SUM")

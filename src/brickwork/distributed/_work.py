@@ -102,23 +102,35 @@ def _seconds(timeout) -> float:
 
 
 class Worker:
-    """One thread running a group's operations in issue order (inline when MPI is not
-    thread-safe)."""
+    """Runs a group's operations in issue order: on its thread, or on the caller's thread
+    when nothing is queued (a synchronous collective then costs no thread switch; the thread
+    switch costs about 0.1 ms, a tenth of a 4 MB all-reduce). Without a thread-safe MPI
+    everything runs on the caller's thread."""
 
     def __init__(self, name: str, threaded: bool) -> None:
         self._threaded = threaded
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._name = name
+        self._lock = threading.Lock()  # held while an operation runs, on either thread
+        self._pending = 0  # operations queued and not yet finished
 
-    def submit(self, work: Work, fn: Callable[[], Any]) -> Work:
+    def submit(self, work: Work, fn: Callable[[], Any], inline: bool = False) -> Work:
+        """Queue ``fn``; with ``inline`` run it here instead when nothing is queued."""
         if not self._threaded:
             _run(work, fn)
             return work
+        if inline:
+            with self._lock:
+                if self._pending == 0:
+                    _run(work, fn)
+                    return work
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name=f"brickwork-{self._name}",
                                             daemon=True)
             self._thread.start()
+        with self._lock:
+            self._pending += 1
         self._queue.put((work, fn))
         return work
 
@@ -127,7 +139,9 @@ class Worker:
             item = self._queue.get()
             if item is None:
                 return
-            _run(*item)
+            with self._lock:
+                _run(*item)
+                self._pending -= 1
 
     def stop(self) -> None:
         """Finish the queued operations and end the thread."""
@@ -135,6 +149,24 @@ class Worker:
             self._queue.put(None)
             self._thread.join()
             self._thread = None
+
+
+def wait_request(request, what: str, timeout_s: float, rank: int) -> None:
+    """Poll an MPI request to completion, watching for failed ranks and the timeout."""
+    spins = 0
+    deadline = None
+    while not request.Test():
+        spins += 1
+        if spins < 2000:
+            continue
+        if deadline is None:
+            deadline = time.monotonic() + timeout_s
+        _failure.check(what)
+        if time.monotonic() > deadline:
+            raise DistBackendError(
+                f"{what} on rank {rank} did not finish within {timeout_s:g} s (the process "
+                "group's timeout): another rank has stopped or has not reached this collective")
+        time.sleep(0.0002)
 
 
 def _run(work: Work, fn: Callable[[], Any]) -> None:
