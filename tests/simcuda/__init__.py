@@ -31,7 +31,7 @@ import weakref
 
 import numpy as np
 
-from . import _kernel
+from . import _kernel, _nccl
 
 _API = json.load(open(os.path.join(os.path.dirname(__file__), "cupy_api.json")))
 _TOP = frozenset(_API["top"])
@@ -521,6 +521,8 @@ cuda = _Namespace(
                        CUDARuntimeError=CUDARuntimeError),
     get_device_id=lambda: _current[0],
     MemoryPool=_MemoryPool,
+    nccl=_nccl,  # cupy.cuda.nccl, over MPI (_nccl.py)
+    get_current_stream=_nccl.get_current_stream,
 )
 
 linalg = _Namespace(**{n: _Function(getattr(np.linalg, n)) for n in _API["linalg"]

@@ -35,10 +35,12 @@ def _check_tensor(t, name: str) -> None:
 
 
 def _check_list(ts, name: str) -> None:
-    if not isinstance(ts, list) or not all(isinstance(t, Tensor) for t in ts):
-        raise TypeError(f"Invalid function argument. Expected parameter `{name}` of type "
-                        f"List[torch.Tensor]\n             but got {type(ts)} with elements of "
-                        f"type {[type(t) for t in ts] if isinstance(ts, list) else '?'}.")
+    head = (f"Invalid function argument. Expected parameter `{name}` of type "
+            f"List[torch.Tensor]\n             but got {type(ts)}")
+    if not isinstance(ts, list):
+        raise TypeError(f"{head} instead.")
+    if not all(isinstance(t, Tensor) for t in ts):
+        raise TypeError(f"{head} with elements of type {[type(t) for t in ts]}.")
 
 
 def _same_device(what: str, tensors) -> str:
@@ -158,6 +160,21 @@ def xp_of(arr):
     return np if isinstance(arr, np.ndarray) else _cupy()
 
 
+def on_device(transport: str, tensors):
+    """Run the decorated body with the tensors' GPU current (CUDA's current device belongs to
+    each thread, and the body may run on the group's thread)."""
+    def wrap(body):
+        if transport != "nccl":
+            return body
+        index = next(t for t in tensors if t is not None).device.index
+
+        def run():
+            with _cupy().cuda.Device(index):
+                body()
+        return run
+    return wrap
+
+
 def _submit(pg: ProcessGroup, what: str, body, async_op: bool, outputs=()) -> Work | None:
     """Run ``body()`` on the group's thread; return the work or wait for it."""
     work = Work(what, pg, outputs=lambda: outputs)
@@ -186,6 +203,7 @@ def _run_with(pg, what, desc, tensors, write, call, async_op, same_piece=True):
     ``_nccl``) and ``comm`` its communicator."""
     transport = _route(pg, what, [t for t in tensors if t is not None])
 
+    @on_device(transport, tensors)
     def body():
         _agree(pg, desc, what, same_piece)
         if transport == "nccl":

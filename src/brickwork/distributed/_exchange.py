@@ -15,26 +15,32 @@ import numpy as np
 from ..tensor import Tensor
 from . import _failure, _mpi
 from ._collectives import (_Arrays, _agree, _check_list, _check_tensor, _describe, _piece_text,
-                           _route, _submit)
+                           _route, _submit, on_device)
 from ._group import ProcessGroup, group_peer, resolve
-from ._work import DistBackendError, Work
+from ._work import DistBackendError, Work, wait_request
 
 
 # -- all-to-all -----------------------------------------------------------------------------------
 def _exchange_counts(pg: ProcessGroup, what: str, send: np.ndarray, expect: np.ndarray) -> None:
-    """Check that what each rank sends to each other rank is what that rank expects."""
-    got = np.empty_like(send)
-    pg._comm.Alltoall(send, got)
-    for j in range(pg.size()):
-        if got[j] != expect[j]:
-            raise RuntimeError(f"{what}: rank {pg._ranks[j]} sends {got[j]} bytes to rank "
-                               f"{pg._ranks[pg.rank()]}, which expects {expect[j]} bytes from it")
+    """Check, on every rank alike, that what each rank sends to each other rank is what that
+    rank expects (every rank sees every rank's counts, so all raise or none does)."""
+    n = pg.size()
+    mine = np.concatenate([send, expect])
+    table = np.empty((n, 2 * n), np.int64)
+    wait_request(pg._comm.Iallgather(mine, table), what, pg._timeout_s, pg._global_rank)
+    sends, expects = table[:, :n], table[:, n:]
+    bad = np.argwhere(sends != expects.T)
+    if bad.size:
+        i, j = (int(v) for v in bad[0])
+        raise RuntimeError(f"{what}: rank {pg._ranks[i]} sends {sends[i, j]} bytes to rank "
+                           f"{pg._ranks[j]}, which expects {expects[j, i]} bytes from it")
 
 
 def _all_to_all(pg, what, outs, ins, out_bytes, in_bytes, async_op, pack):
     desc = _describe(what, ins[0] if ins else None)
     transport = _route(pg, what, list(outs) + list(ins))
 
+    @on_device(transport, list(outs) + list(ins))
     def body():
         _agree(pg, desc, what, same_piece=False)
         _exchange_counts(pg, what, np.asarray(in_bytes, np.int64),
@@ -44,7 +50,9 @@ def _all_to_all(pg, what, outs, ins, out_bytes, in_bytes, async_op, pack):
         in_arrays = [staged.array(t, False) for t in ins]
         if transport == "nccl":
             from . import _nccl
-            _nccl.all_to_all_pieces(_nccl.communicator(pg), out_arrays, in_arrays)
+            single = len(out_arrays) == 1 and pg.size() > 1
+            _nccl.all_to_all_pieces(_nccl.communicator(pg), out_arrays, in_arrays,
+                                    out_bytes if single else None, in_bytes if single else None)
         else:
             src, dst, unpack = pack(in_arrays, out_arrays)
             _mpi.all_to_all(pg._comm, dst, out_bytes, src, in_bytes)

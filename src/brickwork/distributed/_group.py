@@ -52,6 +52,7 @@ class ProcessGroup:
         self._nccl = None  # made on the first CUDA collective (_nccl.py)
         self._headers = comm.Dup()  # point-to-point headers travel apart from the data
         self._global_rank = ranks[comm.Get_rank()]
+        self._closed = False
         self._worker = Worker(f"dist-{name}", threaded=_mpi.MPI().Query_thread()
                               == _mpi.MPI().THREAD_MULTIPLE)
 
@@ -67,6 +68,7 @@ class ProcessGroup:
         return self._backend
 
     def _close(self) -> None:
+        self._closed = True
         self._worker.stop()
         if self._nccl is not None:
             self._nccl.close()
@@ -75,6 +77,8 @@ class ProcessGroup:
         self._comm.Free()
 
     def __repr__(self) -> str:
+        if self._closed:
+            return f"<brickwork.distributed.ProcessGroup {self.group_name!r} (destroyed)>"
         return (f"<brickwork.distributed.ProcessGroup {self.group_name!r} backend="
                 f"{self._backend} rank={self.rank()} size={self.size()}>")
 
@@ -306,6 +310,8 @@ def resolve(group) -> ProcessGroup | None:
     if not isinstance(group, ProcessGroup):
         raise TypeError(f"group must be a ProcessGroup from new_group, got {type(group).__name__}")
     _default_group()
+    if group._closed:
+        raise ValueError(f"{group!r} was destroyed by destroy_process_group")
     return group
 
 

@@ -82,10 +82,8 @@ def reduction(arr: np.ndarray, op: RedOpType, what: str):
     if op == RedOpType.PREMUL_SUM:
         raise ValueError(f"{what}: ReduceOp.PREMUL_SUM is not supported by brickwork's MPI "
                          "backend; scale the tensor and use ReduceOp.SUM")
-    if op == RedOpType.UNUSED:
-        raise ValueError(f"{what}: ReduceOp.UNUSED is not a reduction")
     if dtype.kind == "c" and op in (RedOpType.MIN, RedOpType.MAX) + _INTEGER_OPS:
-        raise ValueError(f"{what} does not support {op!r} on complex tensors")
+        raise ValueError(f"{what} does not support {op} on complex tensors")
     if op in _INTEGER_OPS and dtype.kind not in "iub":
         raise TypeError(f"{what}: {op!r} needs an integer or bool tensor, got {dtype}")
     if op == RedOpType.AVG and dtype.kind not in "fcV" and _half_kind(dtype) is None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import enum
+import warnings
 
 
 class RedOpType(enum.IntEnum):
@@ -16,7 +17,6 @@ class RedOpType(enum.IntEnum):
     BOR = 6
     BXOR = 7
     PREMUL_SUM = 8
-    UNUSED = 9
 
     def __str__(self) -> str:
         return f"RedOpType.{self.name}"
@@ -40,7 +40,6 @@ class ReduceOp:
     BOR = RedOpType.BOR
     BXOR = RedOpType.BXOR
     PREMUL_SUM = RedOpType.PREMUL_SUM
-    UNUSED = RedOpType.UNUSED
 
     def __init__(self, op: RedOpType = RedOpType.SUM) -> None:
         self.op = as_op(op)
@@ -65,10 +64,21 @@ def as_op(op) -> RedOpType:
                     f"({type(op).__name__})")
 
 
-class reduce_op:  # noqa: N801  (PyTorch's deprecated alias)
-    """Deprecated alias of ``ReduceOp``'s members. See: torch.distributed.reduce_op."""
+class _DeprecatedReduceOp:
+    """Deprecated: ``reduce_op.SUM`` and the like warn and give ``ReduceOp``'s members.
+    See: torch.distributed.reduce_op."""
 
-    SUM = RedOpType.SUM
-    PRODUCT = RedOpType.PRODUCT
-    MIN = RedOpType.MIN
-    MAX = RedOpType.MAX
+    def __getattr__(self, key: str):
+        if key.startswith("__") and key != "__members__":
+            raise AttributeError(key)
+        warnings.warn("`torch.distributed.reduce_op` is deprecated, please use "
+                      "`torch.distributed.ReduceOp` instead", FutureWarning, stacklevel=2)
+        if key == "__members__":
+            return RedOpType.__members__
+        try:
+            return RedOpType[key]
+        except KeyError:
+            raise AttributeError(f"'reduce_op' has no attribute {key!r}") from None
+
+
+reduce_op = _DeprecatedReduceOp()

@@ -20,6 +20,7 @@ from .loss import *  # noqa: F401,F403
 from .loss_more import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .normalization_more import *  # noqa: F401,F403
+from .sync_batchnorm import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403
 from .pixelshuffle import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
