@@ -47,8 +47,6 @@ FAMILIES = [
      "TorchScript IR, types and C++ internals"),
     (r"_copy$", "functionalization's view-copy ops"),
     (r"^(Container|NLLLoss2d)$", "nn classes PyTorch itself deprecates (NLLLoss2d is NLLLoss)"),
-    (r"^(DataParallel|SyncBatchNorm|parallel)$",
-     "data-parallel modules, which come with distributed training"),
     (r"^intrinsic$", "quantization's fused intrinsic modules"),
     (r"^(BroadcastingList\d|boolean_dispatch|assert_int_or_pair)$",
      "TorchScript's annotations and dispatch helpers in nn.functional"),

@@ -220,6 +220,7 @@ def run_backward(roots, root_grads, retain_graph: bool, capture=None,
     call = _call_graph_backward if create_graph else _call_backward
     prev, STATE.enabled = STATE.enabled, create_graph
     outer_callbacks, EXECUTION_ENGINE._callbacks = EXECUTION_ENGINE._callbacks, []
+    leaves: list = []
     try:
         while ready:
             node = ready.pop()
@@ -287,7 +288,13 @@ def run_backward(roots, root_grads, retain_graph: bool, capture=None,
                 d = deps[nxt] - 1
                 deps[nxt] = d
                 if d == 0:
-                    ready.append(nxt)
+                    if nxt.__class__ is AccumulateGrad:
+                        leaves.append(nxt)
+                    else:
+                        ready.append(nxt)
+            if leaves:  # gradients land in .grad as soon as they are complete (hooks see them)
+                ready.extend(leaves)
+                leaves.clear()
             if not retain_graph:
                 node._release()
         callbacks = EXECUTION_ENGINE._callbacks

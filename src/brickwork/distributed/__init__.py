@@ -38,9 +38,17 @@ from ._reduce_op import ReduceOp, reduce_op
 from ._work import DistBackendError, Work
 
 DistError = RuntimeError  # PyTorch's base of its distributed errors is a RuntimeError too
+_DEFAULT_FIRST_BUCKET_BYTES = 1024 * 1024  # DistributedDataParallel's first bucket
+
+
+def __getattr__(name: str):
+    if name == "GradBucket":  # imported late: nn.parallel imports this package
+        from ..nn.parallel._reducer import GradBucket
+        return GradBucket
+    raise AttributeError(f"module 'brickwork.distributed' has no attribute {name!r}")
 
 __all__ = [
-    "Backend", "DistBackendError", "GroupMember", "P2POp", "ProcessGroup", "ReduceOp", "Work",
+    "Backend", "DistBackendError", "GradBucket", "GroupMember", "P2POp", "ProcessGroup", "ReduceOp", "Work",
     "all_gather", "all_gather_into_tensor", "all_gather_object", "all_reduce", "all_to_all",
     "all_to_all_single", "barrier", "batch_isend_irecv", "broadcast", "broadcast_object_list",
     "default_pg_timeout", "destroy_process_group", "gather", "gather_object", "get_backend",

@@ -34,6 +34,16 @@ def _sizes_tensor(sizes, device):
     return t if device is None else t.to(device)
 
 
+def _object_device(pg, device):
+    """Where the pickles travel: ``device`` if given, the current GPU for an NCCL-only group
+    (as PyTorch does), else host memory."""
+    if device is not None or pg._cpu_allowed:
+        return device
+    from .. import cuda
+    from ..device import device as make_device
+    return make_device("cuda", cuda.current_device())
+
+
 def broadcast_object_list(object_list: list[Any], src: int | None = None, group=None,
                           device=None, group_src: int | None = None) -> None:
     """Replace ``object_list``'s items on every rank by rank ``src``'s.
@@ -44,6 +54,7 @@ def broadcast_object_list(object_list: list[Any], src: int | None = None, group=
     if pg is None:
         return
     root = group_peer(pg, src, group_src, "broadcast_object_list", "src")
+    device = _object_device(pg, device)
     from .. import empty
     if pg.rank() == root:
         blobs = [pickle.dumps(o) for o in object_list]
@@ -94,7 +105,7 @@ def all_gather_object(object_list, obj, group=None) -> None:
     if len(object_list) != pg.size():
         raise ValueError(f"all_gather_object: object_list must have one slot per rank "
                          f"({pg.size()}), got {len(object_list)}")
-    padded, counts = _padded(obj, pg, None)
+    padded, counts = _padded(obj, pg, _object_device(pg, None))
     outs = [padded.new_empty(padded.shape) for _ in range(pg.size())]
     all_gather(outs, padded, group=pg)
     for i, (t, n) in enumerate(zip(outs, counts)):
@@ -115,7 +126,7 @@ def gather_object(obj: Any, object_gather_list: list[Any] | None = None, dst: in
                               or len(object_gather_list) != pg.size()):
         raise ValueError(f"gather_object: object_gather_list on the destination rank must have "
                          f"one slot per rank ({pg.size()})")
-    padded, counts = _padded(obj, pg, None)
+    padded, counts = _padded(obj, pg, _object_device(pg, None))
     outs = [padded.new_empty(padded.shape) for _ in range(pg.size())] \
         if pg.rank() == root else None
     gather(padded, outs, group_dst=root, group=pg)
@@ -137,27 +148,28 @@ def scatter_object_list(scatter_object_output_list: list[Any],
         raise ValueError("Expected argument scatter_object_output_list to be a list of size at "
                          "least 1.")
     root = group_peer(pg, src, group_src, "scatter_object_list", "src")
+    dev = _object_device(pg, None)
     from .. import zeros
     if pg.rank() == root:
         if scatter_object_input_list is None or len(scatter_object_input_list) != pg.size():
             raise ValueError(f"scatter_object_list: the source rank's input list must have one "
                              f"object per rank ({pg.size()})")
         blobs = [pickle.dumps(o) for o in scatter_object_input_list]
-        longest = _sizes_tensor([max(len(b) for b in blobs)], None)
+        longest = _sizes_tensor([max(len(b) for b in blobs)], dev)
     else:
-        longest = _sizes_tensor([0], None)
+        longest = _sizes_tensor([0], dev)
     broadcast(longest, group_src=root, group=pg)
     n = int(longest.item())
-    size = _sizes_tensor([0], None)
-    out = zeros(n, dtype=_uint8())
+    size = _sizes_tensor([0], dev)
+    out = zeros(n, dtype=_uint8(), device=dev)
     if pg.rank() == root:
         from .. import tensor as make
         pieces = []
         for b in blobs:
             buf = np.zeros(n, np.uint8)
             buf[:len(b)] = np.frombuffer(b, np.uint8)
-            pieces.append(make(buf))
-        scatter(size, [_sizes_tensor([len(b)], None) for b in blobs], group_src=root, group=pg)
+            pieces.append(make(buf, device=dev))
+        scatter(size, [_sizes_tensor([len(b)], dev) for b in blobs], group_src=root, group=pg)
         scatter(out, pieces, group_src=root, group=pg)
     else:
         scatter(size, None, group_src=root, group=pg)
