@@ -17,6 +17,10 @@ last good checkpoint (a checkpoint of non-finite parameters is never written).
 ``--model charlm`` reads ``--data`` as a UTF-8 text file (``embedded``: a short passage shipped
 with brickwork), trains a 2-layer causal transformer to predict each next character (accuracy
 is per character), and prints a few sampled continuations at the end; see ``_cli_charlm``.
+
+``--nproc N`` trains the Fashion-MNIST models data-parallel on N processes under ``mpiexec``
+(DistributedDataParallel, a DistributedSampler, ``--batch-size`` split evenly over the
+processes), with the same progress bar and files as one process; see ``_cli_train_dist``.
 """
 from __future__ import annotations
 
@@ -38,6 +42,7 @@ _RUN_OPTIONS = {"model": "mlp", "optimizer": "sgd", "batch_size": 128, "seed": 0
 # Where a model's defaults differ from _RUN_OPTIONS: the transformer learns far faster with Adam.
 _MODEL_DEFAULTS = {"charlm": {"optimizer": "adam", "batch_size": 64}}
 _CKPT_PREFIX = "ckpt"
+TTY_VAR = "BRICKWORK_TRAIN_TTY"  # set to 1 for the ranks of --nproc when stderr is a terminal
 
 
 _positive_int = int_at_least(1, "a positive integer")
@@ -65,6 +70,9 @@ def add_parser(sub) -> None:
     p.add_argument("--out", default=None, help="output folder (default runs/<model>-<time>)")
     p.add_argument("--resume", action="store_true", help="continue the newest checkpoint in --out")
     p.add_argument("--seed", type=int, default=None, help="default 0")
+    p.add_argument("--nproc", type=_positive_int, default=1,
+                   help="train mlp or lenet data-parallel on N processes under mpiexec "
+                        "(--batch-size is the global batch, split evenly; default 1)")
     p.set_defaults(func=run)
 
 
@@ -162,14 +170,15 @@ def _data_root(spec: str) -> str:
     return found[0]
 
 
-def _load_data(root: str):
+def _load_data(root: str, quiet: bool = False):
     from .datasets import FashionMNIST
 
     train, test = FashionMNIST(root, train=True), FashionMNIST(root, train=False)
     where = ("the embedded slice shipped with brickwork (--data full for the whole set)"
              if train.source == "embedded" else train.source)
-    print(f"data: Fashion-MNIST from {where}: {len(train)} training and {len(test)} test "
-          "images", file=sys.stderr, flush=True)
+    if not quiet:
+        print(f"data: Fashion-MNIST from {where}: {len(train)} training and {len(test)} "
+              "test images", file=sys.stderr, flush=True)
     return train, test
 
 
@@ -259,6 +268,10 @@ def run(args) -> int:
     """Train as ``args`` say; see ``brickwork train --help``."""
     if args.resume and args.out is None:
         raise UsageError("--resume needs --out: the folder of the run to continue")
+    if args.nproc > 1:
+        from . import _cli_train_dist
+
+        return _cli_train_dist.run(args)
     if _model_of(args) == "charlm":
         from . import _cli_charlm
 
@@ -288,14 +301,22 @@ def _model_of(args) -> str:
     return args.model or _RUN_OPTIONS["model"]
 
 
-def _train(args, out: str, data_root: str) -> int:
+def _train(args, out: str, data_root: str, ranks=None) -> int:
+    """Train one process, or (``ranks``: a ``_cli_train_dist.Ranks``) this rank of N."""
     import brickwork as bw
     from .serialization.checkpoint import Checkpointer
     from .utils.data import DataLoader, TensorDataset
 
+    say = ranks is None or ranks.rank == 0  # the process that prints and writes files
     ckpt = Checkpointer(out, keep_last=3, keep_best=True, mode="max", prefix=_CKPT_PREFIX)
     opts = _resolve_options(args, ckpt)
-    dev = _device(args.device)
+    if ranks is None:
+        dev = _device(args.device)
+    else:
+        from . import _cli_train_dist
+
+        batch = _cli_train_dist.check_batch(opts["batch_size"], ranks.size)
+        dev = _device(_cli_train_dist.rank_device(args.device, ranks.rank, ranks.size))
     bw.manual_seed(opts["seed"])
     charlm = opts["model"] == "charlm"
     if charlm:
@@ -311,6 +332,8 @@ def _train(args, out: str, data_root: str) -> int:
         net = _cli_charlm.build_model(len(vocab)).to(dev)
     else:
         net = build_model(opts["model"]).to(dev)
+    # DDP averages the gradients over the ranks; the plain net is evaluated and checked.
+    model = net if ranks is None else ranks.wrap(net, dev)
     lr = args.lr if args.lr is not None else (0.1 if opts["optimizer"] == "sgd" else
                                               1e-2 if charlm else 1e-3)
     opt = (bw.optim.SGD(net.parameters(), lr=lr, momentum=0.9) if opts["optimizer"] == "sgd"
@@ -323,12 +346,12 @@ def _train(args, out: str, data_root: str) -> int:
               f"{_cli_charlm.BLOCK}", file=sys.stderr, flush=True)
     else:
         loss_fn = bw.nn.CrossEntropyLoss()
-        train_ds, test_ds = _load_data(data_root)
+        train_ds, test_ds = _load_data(data_root, quiet=not say)
         Xtr, ytr = _tensors(train_ds, dev)
         Xte, yte = _tensors(test_ds, dev)
     start_epoch, skip, last_good = 1, 0, None
     if args.resume:
-        info = ckpt.restore(net, opt)
+        info = ckpt.restore(model, opt)
         if info is None:
             raise RuntimeError(f"--resume: no checkpoint in {out!r} loads (each was skipped: see "
                                "the warnings above)")
@@ -341,36 +364,51 @@ def _train(args, out: str, data_root: str) -> int:
             saved_lr = opt.param_groups[0]["lr"]
             for group in opt.param_groups:
                 group["lr"] = args.lr  # the saved optimizer state brought back the old rate
-            if saved_lr != args.lr:
+            if saved_lr != args.lr and say:
                 print(f"--lr {args.lr} replaces the learning rate {saved_lr} saved in "
                       f"{info['path']}", file=sys.stderr)
-        print(f"resuming from {info['path']} (epoch {start_epoch}, batch {skip})")
-        if start_epoch > args.epochs:
+        if say:
+            print(f"resuming from {info['path']} (epoch {start_epoch}, batch {skip})")
+        if start_epoch > args.epochs and say:
             print(f"nothing to train: {info['path']} has finished epoch {start_epoch - 1} and "
                   f"--epochs is {args.epochs}", file=sys.stderr)
     config = dict(opts, vocab=vocab) if charlm else dict(opts)
     metrics_path = os.path.join(out, "metrics.csv")
-    rows = _read_metrics(metrics_path) if args.resume else []
+    rows = _read_metrics(metrics_path) if args.resume and say else []
     rows = [r for r in rows if int(r["epoch"]) < start_epoch]
     g = bw.Generator()
-    loader = DataLoader(TensorDataset(Xtr, ytr), batch_size=opts["batch_size"], shuffle=True,
-                        generator=g)
+    train_set, sampler = TensorDataset(Xtr, ytr), None
+    if ranks is None:
+        loader = DataLoader(train_set, batch_size=opts["batch_size"], shuffle=True,
+                            generator=g)
+    else:
+        # Every rank draws the same permutation of (seed, epoch) and takes its shard of it.
+        sampler = ranks.sampler(train_set, seed=opts["seed"] * 100003)
+        loader = DataLoader(train_set, batch_size=batch, sampler=sampler, generator=g)
     step = (start_epoch - 1) * len(loader) + skip
     for epoch in range(start_epoch, args.epochs + 1):
         g.manual_seed(opts["seed"] * 100003 + epoch)
+        if sampler is not None:
+            sampler.set_epoch(epoch)
         net.train()
         t0 = time.perf_counter()
         tot_loss, correct, seen = 0.0, 0, 0
-        bar = _Progress(len(loader), f"epoch {epoch}/{args.epochs}")
+        bar = _Progress(len(loader), f"epoch {epoch}/{args.epochs}", enabled=say)
         batches_done = skip if epoch == start_epoch else 0
         try:
             for i, (X, y) in enumerate(loader):
                 if i < batches_done:
                     continue  # replayed order: these batches were trained before the restart
                 opt.zero_grad()
-                logits = net(X)
+                logits = model(X)
                 loss = loss_fn(logits, y)
                 value = loss.item()
+                n = y.numel()  # predictions made: one per image, one per character for charlm
+                right = int((logits.argmax(-1) == y).sum().item())
+                if ranks is not None:
+                    # The whole global batch's figures, so every rank decides alike below.
+                    total, right, n = ranks.sum([value * n, right, n])
+                    value, right, n = total / n, int(right), int(n)
                 if not math.isfinite(value):
                     bar.close()
                     raise _diverged(f"the loss became {value}", epoch, step + 1, i, len(loader),
@@ -379,9 +417,8 @@ def _train(args, out: str, data_root: str) -> int:
                 opt.step()
                 step += 1
                 batches_done = i + 1
-                n = y.numel()  # predictions made: one per image, one per character for charlm
                 tot_loss += value * n
-                correct += int((logits.argmax(-1) == y).sum().item())
+                correct += right
                 seen += n
                 bar.update(tot_loss / seen, correct / seen, seen / (time.perf_counter() - t0))
             bar.close()
@@ -389,6 +426,10 @@ def _train(args, out: str, data_root: str) -> int:
                 raise _diverged("the parameters became non-finite", epoch, step,
                                 len(loader) - 1, len(loader), opt, last_good)
             seconds = time.perf_counter() - t0
+            if not say:  # rank 0 evaluates, prints and writes; the others save with it
+                last_good = ckpt.save(step, model, opt, epoch=epoch, extra={
+                    "epoch": epoch, "batches_done": 0, "config": config})
+                continue
             test_loss, test_acc = evaluate(net, loss_fn, Xte, yte)
             row = {"epoch": epoch, "train_loss": tot_loss / max(seen, 1),
                    "train_acc": correct / max(seen, 1), "test_loss": test_loss,
@@ -398,7 +439,7 @@ def _train(args, out: str, data_root: str) -> int:
             print(f"epoch {epoch}: train loss {row['train_loss']:.4f} acc "
                   f"{row['train_acc']:.3f} | test loss {test_loss:.4f} acc {test_acc:.3f} | "
                   f"{row['samples_per_s']:.0f} samples/s", flush=True)
-            last_good = ckpt.save(step, net, opt, epoch=epoch, metric=test_acc,
+            last_good = ckpt.save(step, model, opt, epoch=epoch, metric=test_acc,
                                   extra={"epoch": epoch, "batches_done": 0, "config": config})
             _write_metrics(metrics_path, rows)
         except KeyboardInterrupt:
@@ -407,6 +448,13 @@ def _train(args, out: str, data_root: str) -> int:
             bar.close()
             if not _all_finite(net):
                 raise
+            if ranks is not None:
+                # The ranks stop at different points, some inside a collective: no common
+                # point to save at. The last epoch's checkpoint is the one to resume.
+                if say:
+                    print(f"\ninterrupted: continue from {last_good or 'the start'} with "
+                          f"--resume --out {out}", flush=True)
+                return 130
             finished = batches_done >= len(loader)
             path = ckpt.save(step, net, opt, epoch=epoch,
                              extra={"epoch": epoch, "batches_done": 0 if finished
@@ -416,6 +464,8 @@ def _train(args, out: str, data_root: str) -> int:
             return 130
     if charlm:
         _cli_charlm.print_samples(net, vocab, opts["seed"])
+    if not say:
+        return 0
     plot = _plot(rows, os.path.join(out, "curves.png"))
     print(f"wrote {out}: checkpoints, metrics.csv" + (", curves.png" if plot else
                                                      " (curves.png skipped: " + _NO_MPL + ")"))
@@ -456,9 +506,10 @@ def evaluate(net, loss_fn, X, y, batch_size: int = 1000):
 class _Progress:
     """tqdm on a terminal when it is installed; otherwise nothing until the epoch line."""
 
-    def __init__(self, total: int, desc: str) -> None:
+    def __init__(self, total: int, desc: str, enabled: bool = True) -> None:
         self.bar = None
-        if sys.stderr.isatty():
+        # Under --nproc, stderr is mpiexec's pipe: the launching command says if it is a tty.
+        if enabled and (sys.stderr.isatty() or os.environ.get(TTY_VAR) == "1"):
             try:
                 from tqdm import tqdm
 

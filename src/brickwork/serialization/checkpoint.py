@@ -38,6 +38,13 @@ class Checkpointer:
     data. The last ``keep_last`` checkpoints are kept, plus the best one by ``metric`` when
     ``keep_best`` is set; older ones are deleted.
 
+    A model wrapped in DistributedDataParallel is saved as its ``.module``'s state_dict, so
+    the file loads into a plain model. In a data-parallel run (a process group of more than
+    one process) every rank calls ``save``/``step``/``restore`` alike: rank 0 alone writes,
+    prunes and reads the files, every rank's generator, loader position and sampler epoch
+    (``DistributedSampler.set_epoch``) are saved and each rank gets its own back, and a run
+    resumes only with the number of processes that saved it (restore raises otherwise).
+
     A run resumes bit-identically when the random draws it makes after a checkpoint depend only
     on the restored generator. Pass ``loader=`` to ``save``/``step`` and ``restore`` to resume
     mid-epoch: the DataLoader then replays the interrupted epoch's order and skips the batches
@@ -176,22 +183,48 @@ class Checkpointer:
              metric: float | None = None, extra: Any = None, loader=None) -> str:
         """Write a checkpoint for ``step`` now (atomically) and prune this run's old ones.
 
+        In a data-parallel run every rank calls it: rank 0 writes the file, holding every
+        rank's generator and loader state, and the others wait for the write. Each rank gets
+        the path back.
+
         Raises:
             ValueError: ``step`` is negative or has more than 10 digits.
             FileExistsError: the file for ``step`` holds another run's checkpoint.
+            RuntimeError: on ranks other than 0, when rank 0 failed to write.
         """
-        from .. import get_rng_state
+        from . import _checkpoint_dist as _dist
+
+        self.path_for(step)  # a bad step raises on every rank, before any collective
+        model = _dist.unwrap(model)
+        where = _dist.world()
+        if where is None:
+            return self._write(step, model, optimizer, scheduler, epoch, metric, extra,
+                               [_dist.rank_state(loader)])
+        rank, size = where
+        ranks = _dist.gather_to_rank0(_dist.rank_state(loader), rank, size)
+        path, self.run_id = _dist.on_rank0(
+            rank, lambda: (self._write(step, model, optimizer, scheduler, epoch, metric, extra,
+                                       ranks), self.run_id),
+            f"write the checkpoint of step {step}")
+        return path
+
+    def _write(self, step: int, model, optimizer, scheduler, epoch, metric, extra,
+               ranks: list[dict]) -> str:
+        """Write the checkpoint holding ``ranks`` (each rank's own state, rank 0 first)."""
         from . import save
 
         path = self.path_for(step)
         self._clear_the_way(path)
+        own = ranks[0]
         state = {"brickwork_checkpoint": 1, "run_id": self.run_id, "step": int(step),
                  "epoch": epoch, "metric": None if metric is None else float(metric),
                  "model": None if model is None else model.state_dict(),
                  "optimizer": None if optimizer is None else optimizer.state_dict(),
                  "scheduler": None if scheduler is None else scheduler.state_dict(),
-                 "rng_state": get_rng_state(), "extra": extra,
-                 "loader": None if loader is None else loader.state_dict()}
+                 "rng_state": own["rng_state"], "extra": extra, "loader": own["loader"],
+                 "sampler_epoch": own["sampler_epoch"], "world_size": len(ranks)}
+        if len(ranks) > 1:
+            state["rank_states"] = ranks
         save(state, path)
         self._headers.pop(path, None)
         self._prune(just_written=path)
@@ -213,7 +246,7 @@ class Checkpointer:
             os.rename(path, aside)
             warnings.warn(f"Checkpointer: {path} could not be read (damaged?); moved it to "
                           f"{aside} to make room for this run's checkpoint",
-                          RuntimeWarning, stacklevel=3)
+                          RuntimeWarning, stacklevel=4)
             return
         if owner != self.run_id:
             whose = (f"a checkpoint of another run ({owner})" if owner
@@ -233,7 +266,7 @@ class Checkpointer:
                           f"checkpoint(s) with prefix {self.prefix!r} that this run did not "
                           f"write ({_names(foreign)}); they are never pruned, and restore() "
                           "picks the highest step that loads, whichever run wrote it",
-                          RuntimeWarning, stacklevel=3)
+                          RuntimeWarning, stacklevel=4)
         keep = set(ours[-self.keep_last:])
         keep.add(just_written)
         if self.keep_best:
@@ -281,28 +314,54 @@ class Checkpointer:
         The checkpoint restored is the highest step that loads, whichever run wrote it; this
         Checkpointer then continues that run (takes its ``run_id``), so later saves prune that
         run's older checkpoints. A warning names checkpoints of other runs left in the folder.
+        ``model`` may be plain or wrapped in DistributedDataParallel. In a data-parallel run
+        every rank calls it: rank 0 picks and reads the file and sends it to the others, and
+        each rank takes back its own generator, loader and sampler state.
 
         Returns:
             ``{"step", "epoch", "metric", "extra", "path"}``, or None when there is no
             checkpoint (a fresh start).
 
         Raises:
-            RuntimeError: naming the file, when its state does not fit an object given.
+            RuntimeError: naming the file, when its state does not fit an object given, or
+                when it was saved by a run with another number of processes.
         """
         from .. import set_rng_state
+        from . import _checkpoint_dist as _dist
 
-        path, state = self.load_latest(map_location)
+        model = _dist.unwrap(model)
+        where = _dist.world()
+        rank, size = (0, 1) if where is None else where
+        found: list = [None, None]
+
+        def read():
+            found[:] = self.load_latest(map_location)
+            return (None, None) if found[1] is None else (found[0], _dist.read_bytes(found[0]))
+
+        if where is None:
+            path, state = self.load_latest(map_location)
+        else:
+            path, data = _dist.on_rank0(rank, read, "read the latest checkpoint")
+            state = found[1] if rank == 0 or path is None else _dist.load_bytes(data,
+                                                                                map_location)
         if state is None:
             return None
+        _dist.check_world_size(state, path, size)
+        own = state if where is None else _dist.own_state(state, rank, path)
         for name, obj in (("model", model), ("optimizer", optimizer),
                           ("scheduler", scheduler)):
             _load_into(obj, state, name, path)
-        set_rng_state(state["rng_state"])
-        _load_into(loader, state, "loader", path)  # after the RNG, as it was saved
+        set_rng_state(own["rng_state"])
+        sampler = _dist.sampler_of(loader)
+        if sampler is not None and own.get("sampler_epoch") is not None:
+            sampler.set_epoch(own["sampler_epoch"])
+        _load_into(loader, own, "loader", path)  # after the RNG, as it was saved
         run_id = state.get("run_id")
         if isinstance(run_id, str) and run_id:
             self.run_id = run_id
-        self._warn_other_runs(path, restored_has_id=isinstance(run_id, str) and bool(run_id))
+        if rank == 0:
+            self._warn_other_runs(path,
+                                  restored_has_id=isinstance(run_id, str) and bool(run_id))
         return {"step": state["step"], "epoch": state["epoch"], "metric": state["metric"],
                 "extra": state["extra"], "path": path}
 
