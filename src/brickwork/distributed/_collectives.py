@@ -44,6 +44,8 @@ def _check_list(ts, name: str) -> None:
 
 
 def _same_device(what: str, tensors) -> str:
+    if all(t._data.__class__ is np.ndarray for t in tensors):
+        return "cpu"  # the usual case, without building device objects
     devs = {t.device for t in tensors}
     if len(devs) > 1:
         raise RuntimeError(f"{what}: tensors must be on one device, got "
@@ -53,18 +55,14 @@ def _same_device(what: str, tensors) -> str:
 
 # -- the metadata exchange ------------------------------------------------------------------------
 def _describe(kind: str, piece: Tensor | None, root: int = -1, op: int = -1) -> np.ndarray:
-    d = np.full(8 + _MAX_DIMS, -1, np.int64)
-    d[0] = _KIND_CODE[kind]
-    d[3], d[4] = root, op
-    if piece is not None:
-        data = piece._data
-        d[1] = _dtype_code(data.dtype)
-        shape = data.shape
-        d[2] = len(shape)
-        d[5] = data.size
-        dims = shape[:_MAX_DIMS]
-        d[8:8 + len(dims)] = dims
-    return d
+    head = [_KIND_CODE[kind], -1, -1, root, op, -1, -1, -1]
+    if piece is None:
+        return np.array(head + [-1] * _MAX_DIMS, np.int64)
+    data = piece._data
+    shape = data.shape
+    head[1], head[2], head[5] = _dtype_code(data.dtype), len(shape), data.size
+    dims = list(shape[:_MAX_DIMS])
+    return np.array(head + dims + [-1] * (_MAX_DIMS - len(dims)), np.int64)
 
 
 _KIND_CODE = {k: i for i, k in enumerate(_KINDS)}

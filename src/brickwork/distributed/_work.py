@@ -30,7 +30,7 @@ class Work:
     def __init__(self, what: str, group, outputs: Callable[[], Any] | None = None) -> None:
         self._what = what
         self._group = group
-        self._done = threading.Event()
+        self._done = _Done()
         self._error: BaseException | None = None
         self._outputs = outputs
         self._finish: Callable[[], None] | None = None  # runs on the waiting thread
@@ -95,6 +95,39 @@ class Work:
     def __repr__(self) -> str:
         state = "completed" if self.is_completed() else "pending"
         return f"<brickwork.distributed.Work {self._what} ({state})>"
+
+
+class _Done:
+    """A completion flag; the ``threading.Event`` behind it is made only when a thread has to
+    wait for it (an operation run inline completes before anyone waits)."""
+
+    __slots__ = ("_set", "_event", "_lock")
+    _guard = threading.Lock()
+
+    def __init__(self) -> None:
+        self._set = False
+        self._event: threading.Event | None = None
+
+    def set(self) -> None:
+        with _Done._guard:
+            self._set = True
+            event = self._event
+        if event is not None:
+            event.set()
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def wait(self, timeout: float) -> bool:
+        if self._set:
+            return True
+        with _Done._guard:
+            if self._set:
+                return True
+            if self._event is None:
+                self._event = threading.Event()
+            event = self._event
+        return event.wait(timeout)
 
 
 def _seconds(timeout) -> float:
