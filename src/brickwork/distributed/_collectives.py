@@ -226,8 +226,20 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op: bool = False):
     if pg is None:
         return None
     rop = as_op(op)
-    return _run_with(pg, "all_reduce", _describe("all_reduce", tensor, op=int(rop)), [tensor],
-                     [True], lambda ops, comm, a: ops.all_reduce(comm, a, rop), async_op)
+    desc = _describe("all_reduce", tensor, op=int(rop))
+    data = tensor._data
+    if not async_op and data.__class__ is np.ndarray and data.flags.c_contiguous \
+            and pg._cpu_allowed and pg._worker.run_now(lambda: _all_reduce_here(pg, desc, data,
+                                                                               rop)):
+        bump(tensor)  # the usual synchronous case: no work handle, no staging
+        return None
+    return _run_with(pg, "all_reduce", desc, [tensor], [True],
+                     lambda ops, comm, a: ops.all_reduce(comm, a, rop), async_op)
+
+
+def _all_reduce_here(pg: ProcessGroup, desc: np.ndarray, data: np.ndarray, rop) -> None:
+    _agree(pg, desc, "all_reduce")
+    _mpi.all_reduce(pg._comm, data, rop)
 
 
 def reduce(tensor: Tensor, dst: int | None = None, op=ReduceOp.SUM, group=None,
@@ -266,6 +278,21 @@ def _check_pieces(what: str, pieces, like: Tensor, count: int, name: str) -> Non
             raise RuntimeError(f"{what}: `{name}`[{i}] is a {p.dtype} tensor of shape "
                                f"{tuple(p.shape)}, but the tensor is {like.dtype} of shape "
                                f"{tuple(like.shape)}")
+
+
+def _root_pieces(pg: ProcessGroup, root: int, pieces, like: Tensor, what: str, name: str,
+                 role: str) -> list:
+    """The per-rank list that only the root passes (gather's outputs, scatter's inputs),
+    checked there; an empty list on the other ranks, which must pass none."""
+    if pg.rank() != root:
+        if pieces:
+            raise ValueError(f"Argument ``{name}`` must NOT be specified on non-{role} ranks.")
+        return []
+    if not pieces:
+        raise ValueError(f"Argument ``{name}`` must be specified on {role} rank.")
+    _check_list(pieces, name)
+    _check_pieces(what, pieces, like, pg.size(), name)
+    return list(pieces)
 
 
 def all_gather(tensor_list, tensor, group=None, async_op=False):
@@ -323,15 +350,7 @@ def gather(tensor: Tensor, gather_list: list[Tensor] | None = None, dst: int | N
     if pg is None:
         return None
     root = group_peer(pg, dst, group_dst, "gather", "dst")
-    if pg.rank() == root:
-        if gather_list is None:
-            raise ValueError("Argument ``gather_list`` must be specified on destination rank.")
-        _check_list(gather_list, "gather_list")
-        _check_pieces("gather", gather_list, tensor, pg.size(), "gather_list")
-    elif gather_list:
-        raise ValueError("Argument ``gather_list`` must NOT be specified on non-destination "
-                         "ranks.")
-    outs = list(gather_list) if pg.rank() == root else []
+    outs = _root_pieces(pg, root, gather_list, tensor, "gather", "gather_list", "destination")
 
     def call(ops, comm, a, *o):
         stacked = xp_of(a).empty((len(o),) + a.shape, a.dtype) if o else None
@@ -354,14 +373,7 @@ def scatter(tensor: Tensor, scatter_list: list[Tensor] | None = None, src: int |
     if pg is None:
         return None
     root = group_peer(pg, src, group_src, "scatter", "src")
-    if pg.rank() == root:
-        if not scatter_list:
-            raise ValueError("Argument ``scatter_list`` must be specified on source rank.")
-        _check_list(scatter_list, "scatter_list")
-        _check_pieces("scatter", scatter_list, tensor, pg.size(), "scatter_list")
-    elif scatter_list:
-        raise ValueError("Argument ``scatter_list`` must NOT be specified on non-source ranks.")
-    ins = list(scatter_list) if pg.rank() == root else []
+    ins = _root_pieces(pg, root, scatter_list, tensor, "scatter", "scatter_list", "source")
 
     def call(ops, comm, out, *i):
         stacked = xp_of(out).stack(i) if i else None

@@ -167,6 +167,17 @@ class Worker:
         self._queue.put((work, fn))
         return work
 
+    def run_now(self, fn: Callable[[], Any]) -> bool:
+        """Run ``fn`` on this thread if nothing is queued (True), else leave it (False).
+        Errors propagate to the caller."""
+        if self._threaded and self._pending:
+            return False
+        with self._lock:
+            if self._pending:
+                return False
+            fn()
+        return True
+
     def _loop(self) -> None:
         while True:
             item = self._queue.get()

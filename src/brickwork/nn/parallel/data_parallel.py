@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...tensor import Tensor
 from ..module import Module
+from .distributed import _move
 
 __all__ = ["DataParallel"]
 
@@ -86,15 +86,3 @@ def _index(d) -> int:
             raise ValueError("DataParallel: device_ids are CUDA devices; pass None for CPU")
         return 0
     return index
-
-
-def _move(obj, dev: str):
-    if isinstance(obj, Tensor):
-        return obj.to(dev)
-    if isinstance(obj, tuple):
-        return tuple(_move(o, dev) for o in obj)
-    if isinstance(obj, list):
-        return [_move(o, dev) for o in obj]
-    if isinstance(obj, dict):
-        return {k: _move(v, dev) for k, v in obj.items()}
-    return obj

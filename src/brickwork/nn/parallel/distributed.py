@@ -425,6 +425,7 @@ def _tensors_in(obj) -> list[Tensor]:
 
 
 def _move(obj, dev: str):
+    """``obj`` with every tensor in it (through tuples, lists and dicts) moved to ``dev``."""
     if isinstance(obj, Tensor):
         return obj.to(dev)
     if isinstance(obj, tuple):
