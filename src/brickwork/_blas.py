@@ -1,4 +1,5 @@
-"""The thread count of NumPy's bundled OpenBLAS, reached through ctypes.
+"""NumPy's bundled OpenBLAS reached through ctypes: its thread count, and GEMMs that
+accumulate into a strided output.
 
 Kernels that split their own work over threads (``nn/_sdpa_kernel.py``) run many small GEMMs
 at once; letting OpenBLAS also spread each of those over every core makes the calls queue on
@@ -6,6 +7,13 @@ its one thread server and spin on each other. ``single_threaded()`` turns OpenBL
 for such a section and back afterwards. This is what ``threadpoolctl`` does, reduced to the one
 library NumPy's wheels ship (``numpy.libs``/``.dylibs``); with any other BLAS (MKL, Accelerate)
 the functions are not found and nothing changes.
+
+``gemm_into(a, b, out, accumulate)`` is ``out (+)= a @ b`` with BLAS's own ``beta``: NumPy's
+``matmul`` can only write a fresh product, so summing k GEMMs into one array (a convolution's
+kernel offsets) costs k temporaries and k extra passes over the output, and writing into a
+column window of a wider array costs a copy. Through ``cblas_?gemm`` the product is added in
+place, on row-strided views. Without OpenBLAS it falls back to NumPy (same values up to the
+order of the additions).
 """
 from __future__ import annotations
 
@@ -47,6 +55,86 @@ def _functions():
             break
     _state["fns"] = fns
     return fns
+
+
+def _library():
+    """NumPy's OpenBLAS as a ctypes library, or None."""
+    if "lib" in _state:
+        return _state["lib"]
+    import numpy as np
+
+    root = os.path.dirname(np.__file__)
+    found = None
+    for path in (glob.glob(os.path.join(os.path.dirname(root), "numpy.libs", "*openblas*"))
+                 + glob.glob(os.path.join(root, ".dylibs", "*openblas*"))):
+        try:
+            found = ctypes.CDLL(path)  # already loaded by NumPy: the same handle
+            break
+        except OSError:
+            continue
+    _state["lib"] = found
+    return found
+
+
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+
+
+def _gemm_function(char: str):
+    """``cblas_{char}gemm`` with its integer type, or None."""
+    key = f"gemm_{char}"
+    if key in _state:
+        return _state[key]
+    lib = _library()
+    fn = None
+    if lib is not None:
+        for name, integer in ((f"scipy_cblas_{char}gemm64_", ctypes.c_int64),
+                              (f"cblas_{char}gemm64_", ctypes.c_int64),
+                              (f"scipy_cblas_{char}gemm", ctypes.c_int),
+                              (f"cblas_{char}gemm", ctypes.c_int)):
+            fn = getattr(lib, name, None)
+            if fn is not None:
+                real = ctypes.c_float if char == "s" else ctypes.c_double
+                p, e = ctypes.c_void_p, ctypes.c_int
+                fn.argtypes = [e, e, e, integer, integer, integer, real, p, integer, p, integer,
+                               real, p, integer]
+                fn.restype = None
+                break
+    _state[key] = fn
+    return fn
+
+
+def _row_strided(arr, itemsize: int) -> bool:
+    return arr.ndim == 2 and arr.strides[1] == itemsize and arr.strides[0] >= itemsize * \
+        max(arr.shape[1], 1) and arr.strides[0] % itemsize == 0
+
+
+def gemm_into(a, b, out, accumulate: bool, trans_a: bool = False) -> None:
+    """``out = a @ b`` (``a.T @ b`` with ``trans_a``), or ``out += ...`` with ``accumulate``.
+
+    ``a``, ``b`` and ``out`` are 2-d arrays of one dtype; each may be a row-strided view
+    (unit stride along rows, any stride between them), e.g. a column window of a wider array.
+    """
+    import numpy as np
+
+    fn = None
+    if a.__class__ is np.ndarray and b.__class__ is np.ndarray and out.__class__ is np.ndarray \
+            and a.dtype == b.dtype == out.dtype and a.dtype in (np.float32, np.float64):
+        size = a.dtype.itemsize
+        if _row_strided(a, size) and _row_strided(b, size) and _row_strided(out, size):
+            fn = _gemm_function("s" if size == 4 else "d")
+    if fn is None:
+        product = (a.T if trans_a else a) @ b
+        if accumulate:
+            out += product
+        else:
+            out[...] = product
+        return
+    m, n = out.shape
+    k = a.shape[0] if trans_a else a.shape[1]
+    size = a.dtype.itemsize
+    fn(_ROW_MAJOR, _TRANS if trans_a else _NO_TRANS, _NO_TRANS, m, n, k, 1.0,
+       a.ctypes.data, a.strides[0] // size, b.ctypes.data, b.strides[0] // size,
+       1.0 if accumulate else 0.0, out.ctypes.data, out.strides[0] // size)
 
 
 @contextlib.contextmanager

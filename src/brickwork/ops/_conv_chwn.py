@@ -10,6 +10,7 @@ Shapes: ``x`` (N, C, H, W), ``w`` (O, C, kh, kw); ``pad`` is (top, bottom, left,
 """
 from __future__ import annotations
 
+from .._blas import gemm_into
 from ._im2col import out_size
 from ._util import xp_of
 
@@ -109,13 +110,11 @@ def _shifted_forward(x, w, pad, dilation):
     oh = hp - (kh - 1) * dilation[0]
     ow = wp - (kw - 1) * dilation[1]
     length = oh * wp * n
-    y = None
-    for i, j, start in _offsets(kh, kw, wp, n, dilation):
-        part = w[:, :, i, j] @ buf[:, start:start + length]
-        if y is None:
-            y = part
-        else:
-            y += part
+    # Each offset's GEMM adds into y in place (BLAS's beta): no temporary per offset.
+    wt = xp.ascontiguousarray(w.transpose(2, 3, 0, 1))
+    y = xp.empty((o, length), dtype=x.dtype)
+    for k, (i, j, start) in enumerate(_offsets(kh, kw, wp, n, dilation)):
+        gemm_into(wt[i, j], buf[:, start:start + length], y, accumulate=k > 0)
     y = y.reshape(o, oh, wp, n)[:, :, :ow]
     return xp.ascontiguousarray(y.transpose(3, 0, 1, 2)), buf
 
@@ -138,11 +137,12 @@ def _shifted_backward(gy, w, buf, x_shape, pad, dilation, need_x: bool, need_w: 
     # g^T made contiguous once: each weight gradient is (C, L) @ (L, O), the long dimension
     # inner to both operands (see conv_backward), without a transposed copy per offset
     gt = xp.ascontiguousarray(g.T) if need_w else None
+    wt = xp.ascontiguousarray(w.transpose(2, 3, 0, 1)) if need_x else None
     for i, j, start in _offsets(kh, kw, wp, n, dilation):
         if need_w:
             gw[:, :, i, j] = (buf[:, start:start + length] @ gt).T
-        if need_x:
-            dbuf[:, start:start + length] += w[:, :, i, j].T @ g
+        if need_x:  # added in place into the window (BLAS's beta), no temporary
+            gemm_into(wt[i, j], g, dbuf[:, start:start + length], accumulate=True, trans_a=True)
     gx = None
     if need_x:
         dx = dbuf[:, :hp * wp * n].reshape(c, hp, wp, n)

