@@ -371,10 +371,15 @@ class Reducer:
 
 def _on_device(arr: np.ndarray, like: _Bucket) -> Tensor:
     """``arr`` as a tensor on ``like``'s device."""
-    if isinstance(like.flat, np.ndarray):
-        return _make(arr, like.device)
-    with _cupy().cuda.Device(like.flat.device.id):
-        return _make(_cupy().asarray(arr), like.device)
+    return on_device_of(arr, like.flat, like.device)
+
+
+def on_device_of(arr: np.ndarray, data, device) -> Tensor:
+    """``arr`` as a tensor on ``device``, where ``data`` is an array already living there."""
+    if isinstance(data, np.ndarray):
+        return _make(arr, device)
+    with _cupy().cuda.Device(data.device.id):
+        return _make(_cupy().asarray(arr), device)
 
 
 def _host(arr) -> np.ndarray:

@@ -39,7 +39,7 @@ from ...autograd.grad_mode import no_grad
 from ...tensor import Tensor, _make
 from ..module import Module
 from ._reducer import (_DEFAULT_BUCKET_CAP_MB, _DEFAULT_FIRST_BUCKET_BYTES, _MB, GradBucket,
-                       Reducer)
+                       Reducer, _host, on_device_of)
 
 __all__ = ["DistributedDataParallel"]
 
@@ -357,14 +357,7 @@ _DTYPE_CODES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "
 
 def _like(arr: np.ndarray, like: Tensor) -> Tensor:
     """``arr`` as a tensor on ``like``'s device."""
-    if isinstance(like._data, np.ndarray):
-        return _make(arr, like.device)
-    with _cupy().cuda.Device(like._data.device.id):
-        return _make(_cupy().asarray(arr), like.device)
-
-
-def _host(arr) -> np.ndarray:
-    return arr if isinstance(arr, np.ndarray) else arr.get()
+    return on_device_of(arr, like._data, like.device)
 
 
 def _broadcast_coalesced(pg, tensors: list[Tensor], cap_bytes: int) -> None:
