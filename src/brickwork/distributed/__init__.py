@@ -35,9 +35,8 @@ from ._group import (Backend, GroupMember, ProcessGroup, default_pg_timeout,
 from ._objects import (all_gather_object, broadcast_object_list, gather_object,
                        scatter_object_list)
 from ._reduce_op import ReduceOp, reduce_op
-from ._work import DistBackendError, Work
+from ._work import DistBackendError, DistError, DistNetworkError, DistStoreError, Work
 
-DistError = RuntimeError  # PyTorch's base of its distributed errors is a RuntimeError too
 _DEFAULT_FIRST_BUCKET_BYTES = 1024 * 1024  # DistributedDataParallel's first bucket
 
 
@@ -48,7 +47,8 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'brickwork.distributed' has no attribute {name!r}")
 
 __all__ = [
-    "Backend", "DistBackendError", "GradBucket", "GroupMember", "P2POp", "ProcessGroup", "ReduceOp", "Work",
+    "Backend", "DistBackendError", "DistError", "DistNetworkError", "DistStoreError",
+    "GradBucket", "GroupMember", "P2POp", "ProcessGroup", "ReduceOp", "Work",
     "all_gather", "all_gather_into_tensor", "all_gather_object", "all_reduce", "all_to_all",
     "all_to_all_single", "barrier", "batch_isend_irecv", "broadcast", "broadcast_object_list",
     "default_pg_timeout", "destroy_process_group", "gather", "gather_object", "get_backend",

@@ -20,8 +20,21 @@ from . import _failure
 _POLL_S = 0.05  # how often a waiting thread looks for failure notices
 
 
-class DistBackendError(RuntimeError):
+class DistError(RuntimeError):
+    """The base of the distributed package's errors. See: torch.distributed.DistError."""
+
+
+class DistBackendError(DistError):
     """A collective failed: a rank stopped, or the group timed out. See: torch.distributed."""
+
+
+class DistNetworkError(DistError):
+    """A network failure. See: torch.distributed.DistNetworkError."""
+
+
+class DistStoreError(DistError):
+    """A key-value store failure (brickwork has no store: MPI does the rendezvous).
+    See: torch.distributed.DistStoreError."""
 
 
 class Work:
