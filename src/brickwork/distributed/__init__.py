@@ -25,6 +25,12 @@ See: torch.distributed.
 from ._collectives import (all_gather, all_gather_into_tensor, all_reduce, barrier, broadcast,
                            gather, monitored_barrier, reduce, reduce_scatter,
                            reduce_scatter_tensor, scatter)
+from ._extras import (DebugLevel, all_gather_coalesced, all_reduce_coalesced, breakpoint,
+                      get_debug_level, get_default_backend_for_device, get_node_local_rank,
+                      get_pg_count, is_torchelastic_launched, is_ucc_available,
+                      is_xccl_available, new_subgroups, new_subgroups_by_enumeration,
+                      recv_object_list, send_object_list, set_debug_level,
+                      set_debug_level_from_env, supports_complex)
 from ._exchange import (P2POp, all_to_all, all_to_all_single, batch_isend_irecv, irecv, isend,
                         recv, send)
 from ._group import (Backend, GroupMember, ProcessGroup, default_pg_timeout,
@@ -57,5 +63,9 @@ __all__ = [
     "is_backend_available", "is_gloo_available", "is_initialized", "is_mpi_available",
     "is_nccl_available", "isend", "monitored_barrier", "new_group", "recv", "reduce",
     "reduce_op", "reduce_scatter", "reduce_scatter_tensor", "scatter", "scatter_object_list",
-    "send",
+    "send", "DebugLevel", "all_gather_coalesced", "all_reduce_coalesced", "breakpoint",
+    "get_debug_level", "get_default_backend_for_device", "get_node_local_rank", "get_pg_count",
+    "is_torchelastic_launched", "is_ucc_available", "is_xccl_available", "new_subgroups",
+    "new_subgroups_by_enumeration", "recv_object_list", "send_object_list", "set_debug_level",
+    "set_debug_level_from_env", "supports_complex",
 ]

@@ -93,6 +93,7 @@ class GroupMember:
 
 group = GroupMember  # PyTorch's ``dist.group.WORLD``
 _groups: list[ProcessGroup] = []
+group_count = [0]  # groups created since init, members or not (get_pg_count, as PyTorch counts)
 
 
 def is_available() -> bool:
@@ -226,6 +227,7 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
                       group_name or "default_pg", uses_nccl, cpu_allowed)
     GroupMember.WORLD = pg
     _groups.append(pg)
+    group_count[0] = 1
 
 
 def new_group(ranks=None, timeout=None, backend=None, pg_options=None,
@@ -257,6 +259,7 @@ def new_group(ranks=None, timeout=None, backend=None, pg_options=None,
     name, uses_nccl, cpu_allowed = ((world._backend, world._uses_nccl, world._cpu_allowed)
                                     if backend is None else _resolve_backend(backend))
     me = world._global_rank
+    group_count[0] += 1
     if use_local_synchronization:
         if me not in members:
             return GroupMember.NON_GROUP_MEMBER
@@ -283,6 +286,7 @@ def destroy_process_group(group: ProcessGroup | None = None) -> None:
         for pg in reversed(_groups):
             pg._close()
         _groups.clear()
+        group_count[0] = 0
         GroupMember.WORLD = None
         _failure.uninstall()
         return
