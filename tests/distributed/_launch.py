@@ -73,3 +73,28 @@ def mpirun(n: int, program: str, tmp_path, *args: str, timeout: float = 120,
         pytest.fail(f"{n} ranks exited with status {proc.returncode}\nstdout:\n{proc.stdout}\n"
                     f"stderr:\n{proc.stderr}")
     return proc
+
+
+def rank_pickles(n: int, program: str, folder, timeout: float = 120) -> list:
+    """Run ``program`` on ``n`` ranks and load what each wrote to ``rank<r>.pkl`` in ``folder``."""
+    import pickle
+
+    mpirun(n, program, folder, timeout=timeout)
+    out = []
+    for r in range(n):
+        with open(os.path.join(str(folder), f"rank{r}.pkl"), "rb") as f:
+            out.append(pickle.load(f))
+    return out
+
+
+# Program text for in-process checks: ``record(name, fn)`` keeps fn's result or its error.
+RECORDER = r'''
+res = {}
+
+
+def record(name, fn):
+    try:
+        res[name] = ["ok", fn()]
+    except Exception as e:
+        res[name] = [type(e).__name__, str(e)]
+'''

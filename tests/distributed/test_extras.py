@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
-import pickle
 import subprocess
 import sys
 
@@ -21,7 +19,7 @@ import brickwork as bw
 from brickwork.distributed import _extras as ex
 from brickwork.distributed import ReduceOp
 
-from ._launch import mpirun, rank_env
+from ._launch import RECORDER, rank_env, rank_pickles
 
 N = 4
 _NAMES = [n for n in ex.__all__ if n != "DebugLevel"]
@@ -139,14 +137,7 @@ import brickwork.distributed as dist
 from brickwork.distributed import _extras as ex
 from brickwork.distributed._group import _groups
 
-res = {}
-
-
-def record(name, fn):
-    try:
-        res[name] = ["ok", fn()]
-    except Exception as e:
-        res[name] = [type(e).__name__, str(e)]
+''' + RECORDER + r'''
 
 
 record("count_before", ex.get_pg_count)
@@ -331,13 +322,7 @@ dist.destroy_process_group()
 
 @pytest.fixture(scope="module")
 def ranks(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("extras")
-    mpirun(N, _PROGRAM, folder, timeout=120)
-    out = []
-    for r in range(N):
-        with open(os.path.join(str(folder), f"rank{r}.pkl"), "rb") as f:
-            out.append(pickle.load(f))
-    return out
+    return rank_pickles(N, _PROGRAM, tmp_path_factory.mktemp("extras"))
 
 
 def test_no_unexpected_errors(ranks):

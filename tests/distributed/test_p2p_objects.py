@@ -5,12 +5,10 @@ and the tests check each case.
 """
 from __future__ import annotations
 
-import os
-import pickle
 
 import pytest
 
-from ._launch import mpirun
+from ._launch import rank_pickles
 
 N = 4
 
@@ -118,13 +116,7 @@ dist.destroy_process_group()
 
 @pytest.fixture(scope="module")
 def ranks(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("p2p")
-    mpirun(N, _PROGRAM, folder, timeout=120)
-    out = []
-    for r in range(N):
-        with open(os.path.join(str(folder), f"rank{r}.pkl"), "rb") as f:
-            out.append(pickle.load(f))
-    return out
+    return rank_pickles(N, _PROGRAM, tmp_path_factory.mktemp("p2p"))
 
 
 def _got(ranks, r, key, case):

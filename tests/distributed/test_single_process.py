@@ -17,7 +17,7 @@ import pytest
 
 import brickwork.distributed as dist
 
-from ._launch import rank_env
+from ._launch import RECORDER, rank_env
 
 _SCRIPT = r'''
 import json, os, sys
@@ -25,14 +25,7 @@ import numpy as np
 import brickwork as torch
 import brickwork.distributed as dist
 
-res = {}
-
-
-def record(name, fn):
-    try:
-        res[name] = ["ok", fn()]
-    except Exception as e:
-        res[name] = [type(e).__name__, str(e)]
+''' + RECORDER + r'''
 
 
 record("initialized_before", dist.is_initialized)
