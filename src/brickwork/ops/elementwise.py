@@ -220,7 +220,7 @@ def add(input, other, *, alpha=1) -> Tensor:
         other = mul(other, alpha)
     elif isinstance(other, Tensor) and isinstance(input, Tensor) \
             and input._data.dtype is other._data.dtype:
-        return Add.apply(input, other)  # the common case, without promote's call
+        return Add._apply2(input, other)  # the common case, without promote's call
     a, b = promote(input, other)
     if not isinstance(a, Tensor):  # scalar + tensor: keep the tensor first for the device
         return Add.apply(b, a)
@@ -272,7 +272,7 @@ def mul(input, other) -> Tensor:
     """Element-wise product. See: torch.mul."""
     if isinstance(other, Tensor) and isinstance(input, Tensor) \
             and input._data.dtype is other._data.dtype:
-        return Mul.apply(input, other)
+        return Mul._apply2(input, other)
     a, b = promote(input, other)
     if not isinstance(a, Tensor):
         a, b = b, a
