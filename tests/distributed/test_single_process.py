@@ -58,6 +58,8 @@ record("complex_min", lambda: dist.all_reduce(torch.ones(2, dtype=torch.complex6
 record("int_avg", lambda: dist.all_reduce(torch.ones(2, dtype=torch.int32),
                                           op=dist.ReduceOp.AVG))
 record("send_to_self", lambda: dist.send(torch.ones(1), dst=0))
+record("barrier_no_gpu", lambda: dist.barrier(device_ids=[0]))
+record("barrier_ids_not_list", lambda: dist.barrier(device_ids=0))
 
 x = np.arange(6, dtype=np.float32).reshape(2, 3) - 2.5
 
@@ -149,6 +151,12 @@ def _err(res, name, etype, *needles):
     for s in needles:
         assert s in msg, f"{name}: {s!r} not in {msg!r}"
     return msg
+
+
+def test_barrier_device_ids_are_checked_not_ignored(res):
+    etype, msg = res["barrier_no_gpu"]  # no CUDA device in this process
+    assert etype == "ValueError" and "cuda:0" in msg and "0 CUDA device" in msg
+    assert res["barrier_ids_not_list"][0] == "TypeError"
 
 
 def test_is_initialized_lifecycle(res):

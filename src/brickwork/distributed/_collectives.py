@@ -425,12 +425,19 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
 
 
 def barrier(group=None, async_op: bool = False, device_ids=None, timeout=None):
-    """Wait until every rank of the group reaches the barrier. See: torch.distributed.barrier."""
+    """Wait until every rank of the group reaches the barrier. See: torch.distributed.barrier.
+
+    The barrier itself runs on MPI for every backend. ``device_ids`` (CUDA device indices)
+    first waits for the work queued on those GPUs, so the barrier also orders it, as PyTorch's
+    NCCL barrier on those devices does.
+    """
     pg = resolve(group)
     if pg is None:
         return None
-    if device_ids is not None and not isinstance(device_ids, list):
-        raise TypeError("Invalid function argument: device_ids type should be List[int]")
+    if device_ids is not None:
+        if not isinstance(device_ids, list) or not all(isinstance(i, int) for i in device_ids):
+            raise TypeError("Invalid function argument: device_ids type should be List[int]")
+        _synchronize_gpus(device_ids)
     desc = _describe("barrier", None)
 
     def body():
@@ -443,6 +450,16 @@ def barrier(group=None, async_op: bool = False, device_ids=None, timeout=None):
         return work
     work.wait(timeout)
     return None
+
+
+def _synchronize_gpus(device_ids: list[int]) -> None:
+    from .. import cuda
+    count = cuda.device_count()
+    for i in device_ids:
+        if not 0 <= i < count:
+            raise ValueError(f"barrier: device_ids names cuda:{i}, but this process has "
+                             f"{count} CUDA device(s)")
+        cuda.synchronize(i)
 
 
 def monitored_barrier(group=None, timeout=None, wait_all_ranks: bool = False):
