@@ -10,22 +10,15 @@ import types
 from functools import partial
 from typing import Any, Callable, Literal, Sequence
 
-from .lr_scheduler import (LRScheduler, _check_wrapped, _load_wrapped_state_dict, _lrs,
-                           _per_group, _wrapped_state_dict)
+from .lr_scheduler import (LRScheduler, _check_wrapped, _LambdaScheduler,
+                           _load_wrapped_state_dict, _lrs, _per_group, _wrapped_state_dict)
 from .optimizer import Optimizer
 
 __all__ = ["MultiplicativeLR", "ConstantLR", "PolynomialLR", "ChainedScheduler", "CyclicLR",
            "CosineAnnealingWarmRestarts"]
 
 
-def _lambdas_state(lambdas: list[Callable]) -> list[dict | None]:
-    # Plain functions and lambdas cannot be saved (PyTorch stores None); callable objects save
-    # their __dict__ so their own state survives the round trip.
-    return [None if isinstance(fn, types.FunctionType) else fn.__dict__.copy()
-            for fn in lambdas]
-
-
-class MultiplicativeLR(LRScheduler):
+class MultiplicativeLR(_LambdaScheduler):
     """Multiply the lr of each group by ``lr_lambda(epoch)`` every epoch.
 
     Args:
@@ -39,37 +32,12 @@ class MultiplicativeLR(LRScheduler):
     See: torch.optim.lr_scheduler.MultiplicativeLR.
     """
 
+    _check_callable = True
+
     def __init__(self, optimizer: Optimizer,
                  lr_lambda: Callable[[int], float] | list[Callable[[int], float]],
                  last_epoch: int = -1) -> None:
-        self.optimizer = optimizer
-        if not isinstance(lr_lambda, (list, tuple)):
-            self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
-        else:
-            if len(lr_lambda) != len(optimizer.param_groups):
-                raise ValueError(f"Expected {len(optimizer.param_groups)} lr_lambdas, but got "
-                                 f"{len(lr_lambda)}")
-            self.lr_lambdas = list(lr_lambda)
-        for fn in self.lr_lambdas:
-            if not callable(fn):
-                raise TypeError(f"lr_lambda should be a function, but got {type(fn).__name__}")
-        super().__init__(optimizer, last_epoch)
-
-    def state_dict(self) -> dict[str, Any]:
-        """Every attribute but the optimizer; lambdas are saved only when they are callable
-        objects. See: torch.optim.lr_scheduler.MultiplicativeLR.state_dict."""
-        sd = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
-        sd["lr_lambdas"] = _lambdas_state(self.lr_lambdas)
-        return sd
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore ``state_dict()``'s output. See: torch.optim.lr_scheduler.MultiplicativeLR."""
-        state_dict = dict(state_dict)
-        saved = state_dict.pop("lr_lambdas")
-        self.__dict__.update(state_dict)
-        for fn, sd in zip(self.lr_lambdas, saved):
-            if sd is not None:
-                fn.__dict__.update(sd)
+        super().__init__(optimizer, lr_lambda, last_epoch)
 
     def get_lr(self) -> list[float]:
         if self._is_initial:

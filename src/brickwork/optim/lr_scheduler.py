@@ -104,11 +104,14 @@ class LRScheduler:
         self._last_lr = _lrs(self.optimizer)
 
 
-class LambdaLR(LRScheduler):
-    """``lr = base_lr * lr_lambda(epoch)``. See: torch.optim.lr_scheduler.LambdaLR."""
+class _LambdaScheduler(LRScheduler):
+    """LambdaLR's and MultiplicativeLR's shared part: one function of the epoch per param
+    group, and a state_dict that keeps callable objects' state (plain functions and lambdas
+    cannot be saved: PyTorch stores None for them)."""
 
-    def __init__(self, optimizer: Optimizer, lr_lambda: Callable | list[Callable],
-                 last_epoch: int = -1) -> None:
+    _check_callable = False  # MultiplicativeLR refuses non-callables at once; LambdaLR does not
+
+    def __init__(self, optimizer: Optimizer, lr_lambda, last_epoch: int = -1) -> None:
         self.optimizer = optimizer
         if not isinstance(lr_lambda, (list, tuple)):
             self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
@@ -117,22 +120,37 @@ class LambdaLR(LRScheduler):
                 raise ValueError(f"Expected {len(optimizer.param_groups)} lr_lambdas, but got "
                                  f"{len(lr_lambda)}")
             self.lr_lambdas = list(lr_lambda)
+        if self._check_callable:
+            for fn in self.lr_lambdas:
+                if not callable(fn):
+                    raise TypeError(f"lr_lambda should be a function, but got "
+                                    f"{type(fn).__name__}")
         super().__init__(optimizer, last_epoch)
 
     def state_dict(self) -> dict[str, Any]:
-        # Plain functions and lambdas cannot be saved; callable objects save their __dict__.
+        """Every attribute but the optimizer; lambdas are saved only when they are callable
+        objects (their ``__dict__``)."""
         sd = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
         sd["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else fn.__dict__.copy()
                             for fn in self.lr_lambdas]
         return sd
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore ``state_dict()``'s output."""
         state_dict = dict(state_dict)
         lr_lambdas = state_dict.pop("lr_lambdas")
         self.__dict__.update(state_dict)
         for fn, saved in zip(self.lr_lambdas, lr_lambdas):
             if saved is not None:
                 fn.__dict__.update(saved)
+
+
+class LambdaLR(_LambdaScheduler):
+    """``lr = base_lr * lr_lambda(epoch)``. See: torch.optim.lr_scheduler.LambdaLR."""
+
+    def __init__(self, optimizer: Optimizer, lr_lambda: Callable | list[Callable],
+                 last_epoch: int = -1) -> None:
+        super().__init__(optimizer, lr_lambda, last_epoch)
 
     def get_lr(self) -> list[float]:
         return [base * lmbda(self.last_epoch)
