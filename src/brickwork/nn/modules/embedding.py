@@ -9,6 +9,17 @@ from ..module import Module
 from ..parameter import Parameter
 
 
+
+def normalized_padding_idx(padding_idx: int | None, num_embeddings: int, word: str) -> int | None:
+    """``padding_idx`` made non-negative, or PyTorch's AssertionError when it lies outside
+    ``num_embeddings`` (``word`` is how the message spells it: Embedding writes
+    "Padding_idx", EmbeddingBag "padding_idx")."""
+    if padding_idx is None:
+        return None
+    if padding_idx >= num_embeddings or padding_idx < -num_embeddings:
+        raise AssertionError(f"{word} must be within num_embeddings")
+    return padding_idx + num_embeddings if padding_idx < 0 else padding_idx
+
 class Embedding(Module):
     """Rows of ``weight`` (initialized N(0, 1)) picked by integer indices.
 
@@ -31,15 +42,7 @@ class Embedding(Module):
         super().__init__()
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
-        if padding_idx is not None:
-            if padding_idx > 0:
-                if padding_idx >= num_embeddings:
-                    raise AssertionError("Padding_idx must be within num_embeddings")
-            elif padding_idx < 0:
-                if padding_idx < -num_embeddings:
-                    raise AssertionError("Padding_idx must be within num_embeddings")
-                padding_idx = num_embeddings + padding_idx
-        self.padding_idx = padding_idx
+        self.padding_idx = normalized_padding_idx(padding_idx, num_embeddings, "Padding_idx")
         self.max_norm = max_norm
         self.norm_type = norm_type
         self.scale_grad_by_freq = scale_grad_by_freq
