@@ -126,8 +126,13 @@ class Future:
 
 def collect_all(futures: list[Future]) -> Future:
     """A future whose value is the list of ``futures`` once all have completed."""
+    def wait_each() -> list[Future]:
+        for f in futures:
+            f.wait()
+        return list(futures)
+
     out = Future()
-    out._source = lambda: [f for f in futures if f.wait() is not _UNSET or f.done()]
+    out._source = wait_each
     out._poll = lambda: all(f.done() for f in futures)
     return out
 

@@ -95,15 +95,14 @@ def _on_uncaught(exc_type, exc, tb) -> None:
 
 def _notify(message: str) -> None:
     """Send the failure notice to every other rank and wait briefly for their answers."""
-    from ._mpi import MPI
-    mpi = MPI()
     me, size = _channel.Get_rank(), _channel.Get_size()
     data = np.frombuffer(message.encode("utf-8"), np.uint8)
     sends = [_channel.Isend(data, dest=r, tag=_TAG_FAILED) for r in range(size) if r != me]
     acks = {r: _channel.Irecv(np.empty(1, np.uint8), source=r, tag=_TAG_ACK)
             for r in range(size) if r != me}
     deadline = time.monotonic() + _GRACE_S
-    while acks and time.monotonic() < deadline:
+    while (acks or sends) and time.monotonic() < deadline:
+        sends = [req for req in sends if not req.Test()]
         for r, req in list(acks.items()):
             if req.Test():
                 del acks[r]
@@ -112,4 +111,3 @@ def _notify(message: str) -> None:
         except Exception:  # noqa: BLE001  (leaving anyway)
             break
         time.sleep(0.01)
-    del sends, mpi
