@@ -163,14 +163,8 @@ class Worker:
 
     def submit(self, work: Work, fn: Callable[[], Any], inline: bool = False) -> Work:
         """Queue ``fn``; with ``inline`` run it here instead when nothing is queued."""
-        if not self._threaded:
-            _run(work, fn)
+        if (inline or not self._threaded) and self.run_now(lambda: _run(work, fn)):
             return work
-        if inline:
-            with self._lock:
-                if self._pending == 0:
-                    _run(work, fn)
-                    return work
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name=f"brickwork-{self._name}",
                                             daemon=True)
@@ -183,7 +177,7 @@ class Worker:
     def run_now(self, fn: Callable[[], Any]) -> bool:
         """Run ``fn`` on this thread if nothing is queued (True), else leave it (False).
         Errors propagate to the caller."""
-        if self._threaded and self._pending:
+        if self._pending:  # (never set without the thread: everything then runs here)
             return False
         with self._lock:
             if self._pending:
