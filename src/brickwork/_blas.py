@@ -108,8 +108,10 @@ def _row_strided(arr, itemsize: int) -> bool:
         max(arr.shape[1], 1) and arr.strides[0] % itemsize == 0
 
 
-def gemm_into(a, b, out, accumulate: bool, trans_a: bool = False) -> None:
-    """``out = a @ b`` (``a.T @ b`` with ``trans_a``), or ``out += ...`` with ``accumulate``.
+def gemm_into(a, b, out, accumulate: bool, trans_a: bool = False,
+              trans_b: bool = False) -> None:
+    """``out = a @ b`` (``a.T`` with ``trans_a``, ``b.T`` with ``trans_b``), or ``out += ...``
+    with ``accumulate``.
 
     ``a``, ``b`` and ``out`` are 2-d arrays of one dtype; each may be a row-strided view
     (unit stride along rows, any stride between them), e.g. a column window of a wider array.
@@ -123,7 +125,7 @@ def gemm_into(a, b, out, accumulate: bool, trans_a: bool = False) -> None:
         if _row_strided(a, size) and _row_strided(b, size) and _row_strided(out, size):
             fn = _gemm_function("s" if size == 4 else "d")
     if fn is None:
-        product = (a.T if trans_a else a) @ b
+        product = (a.T if trans_a else a) @ (b.T if trans_b else b)
         if accumulate:
             out += product
         else:
@@ -132,7 +134,7 @@ def gemm_into(a, b, out, accumulate: bool, trans_a: bool = False) -> None:
     m, n = out.shape
     k = a.shape[0] if trans_a else a.shape[1]
     size = a.dtype.itemsize
-    fn(_ROW_MAJOR, _TRANS if trans_a else _NO_TRANS, _NO_TRANS, m, n, k, 1.0,
+    fn(_ROW_MAJOR, _TRANS if trans_a else _NO_TRANS, _TRANS if trans_b else _NO_TRANS, m, n, k, 1.0,
        a.ctypes.data, a.strides[0] // size, b.ctypes.data, b.strides[0] // size,
        1.0 if accumulate else 0.0, out.ctypes.data, out.strides[0] // size)
 

@@ -136,7 +136,8 @@ class Convolution(Function):
         else:
             ctx.chwn = groups == 1 and x.shape[1] > K._FEW_CHANNELS
             if ctx.chwn:
-                y, cols = CHWN.conv_forward(x, w, stride, pad, dilation)
+                y, cols = CHWN.conv_forward(x, w, stride, pad, dilation, b)
+                b = None  # added on the way out of the kernel
             else:
                 y, cols = K.conv_forward(x, w, stride, pad, dilation, groups)
             if ni[1]:
