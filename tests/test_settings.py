@@ -348,6 +348,8 @@ def test_thread_setting_errors_match_torch(call):
 
 def test_set_num_threads_without_threadpoolctl_warns(monkeypatch):
     monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # import fails
+    monkeypatch.setitem(_settings._threads, "tpc", None)
+    monkeypatch.setattr(_settings, "_blas_functions", lambda: None)  # nor a bundled OpenBLAS
     with pytest.warns(UserWarning, match="threadpoolctl"):
         brickwork.set_num_threads(3)
     assert brickwork.get_num_threads() == 3
@@ -358,12 +360,31 @@ def test_set_num_threads_goes_through_threadpoolctl(monkeypatch):
     fake = types.SimpleNamespace(threadpool_limits=lambda limits: calls.append(limits),
                                  threadpool_info=lambda: [{"num_threads": 7}])
     monkeypatch.setitem(sys.modules, "threadpoolctl", fake)
+    monkeypatch.setitem(_settings._threads, "tpc", fake)
+    monkeypatch.setattr(_settings, "_blas_functions", lambda: None)  # a BLAS other than OpenBLAS
     _settings._threads["intra"] = None
     assert brickwork.get_num_threads() == 7
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         brickwork.set_num_threads(2)
     assert calls == [2] and brickwork.get_num_threads() == 2
+
+
+def test_num_threads_reads_and_sets_numpys_openblas(monkeypatch):
+    fns = _settings._blas_functions()
+    if fns is None:
+        pytest.skip("NumPy's BLAS is not a bundled OpenBLAS")
+    monkeypatch.setitem(_settings._threads, "tpc", None)  # no threadpoolctl
+    monkeypatch.setitem(_settings._threads, "intra", None)
+    before = fns[0]()
+    assert brickwork.get_num_threads() == before
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            brickwork.set_num_threads(1)
+        assert fns[0]() == 1 and brickwork.get_num_threads() == 1
+    finally:
+        fns[1](before)
 
 
 def test_interop_threads_set_once():

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from . import _malloc
+
+_malloc.tune()  # keep large freed arrays in the heap between steps (see _malloc.py)
 from . import dtypes as _dtypes
 from .dtypes import (bfloat16, bool, cdouble, cfloat, complex64, complex128, double,  # noqa: A004
                      dtype, float, float16, float32, float64, get_default_dtype, half, int, int8,

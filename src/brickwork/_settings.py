@@ -10,6 +10,7 @@ import os
 import warnings
 from typing import Callable
 
+from ._blas import _functions as _blas_functions
 from .device import _DEFAULT_STACK, CPU, device, resolve, set_base_default_device
 from .version import __version__
 
@@ -161,11 +162,13 @@ _threads = {"intra": None, "interop": 1}
 
 
 def _threadpoolctl():
-    try:
-        import threadpoolctl
-    except ImportError:
-        return None
-    return threadpoolctl
+    if "tpc" not in _threads:  # the failed import is remembered: ops ask on every call
+        try:
+            import threadpoolctl
+        except ImportError:
+            threadpoolctl = None
+        _threads["tpc"] = threadpoolctl
+    return _threads["tpc"]
 
 
 def _positive_int(fn: str, n) -> None:
@@ -178,30 +181,38 @@ def _positive_int(fn: str, n) -> None:
 def set_num_threads(int: int) -> None:  # noqa: A002 - PyTorch's parameter name
     """Limit the threads that CPU ops use: the BLAS and OpenMP pools behind NumPy.
 
-    Applied through ``threadpoolctl`` when it is installed; without it brickwork cannot reach
-    NumPy's thread pools, so it records the number and warns that it has no effect.
+    Applied through ``threadpoolctl`` when it is installed, else to NumPy's bundled OpenBLAS
+    directly; with neither, brickwork cannot reach NumPy's thread pools, so it records the
+    number and warns that it has no effect.
 
     See: torch.set_num_threads.
     """
     _positive_int("set_num_threads", int)
     tpc = _threadpoolctl()
-    if tpc is None:
+    fns = _blas_functions()
+    if tpc is not None:
+        tpc.threadpool_limits(limits=int)  # applies until changed again
+    elif fns is not None:
+        fns[1](int)
+    else:
         warnings.warn("set_num_threads has no effect: brickwork limits NumPy's BLAS threads "
                       "through threadpoolctl, which is not installed (pip install "
                       "threadpoolctl)", UserWarning, stacklevel=2)
-    else:
-        tpc.threadpool_limits(limits=int)  # applies until changed again
     _threads["intra"] = int
 
 
 def get_num_threads() -> int:
-    """The threads CPU ops may use: the last ``set_num_threads``, else the BLAS pool's size
-    (with threadpoolctl) or the CPU count.
+    """The threads CPU ops may use: the last ``set_num_threads``, else the size of NumPy's
+    OpenBLAS pool (asked directly, or through threadpoolctl for other BLAS libraries) or the
+    CPU count.
 
     See: torch.get_num_threads.
     """
     if _threads["intra"] is not None:
         return _threads["intra"]
+    fns = _blas_functions()
+    if fns is not None:  # NumPy's own OpenBLAS, asked directly: cheap enough for every op
+        return fns[0]()
     tpc = _threadpoolctl()
     if tpc is not None:
         sizes = [info["num_threads"] for info in tpc.threadpool_info()]

@@ -14,6 +14,8 @@ import numpy as np
 from ..autograd.function import Function
 from ..device import guard_functions
 from ..tensor import Tensor
+from .._parallel import run_slices
+from . import _norm_stats as S
 from ._bf16 import float32_compute
 from ._util import add_at_zeros, out_of_range, wrap, xp_of
 
@@ -50,34 +52,61 @@ class BatchNorm(Function):
     _backward_name = "NativeBatchNormBackward0"
 
     @staticmethod
-    def forward(ctx, x, w, b, mean, var, eps, training):
-        # mean/var: batch statistics (training) or the running ones (eval), shaped (C,).
+    def forward(ctx, x, w, b, mean, var, eps, training, xc=None):
+        # mean/var: batch statistics (training) or the running ones (eval), shaped (C,); xc,
+        # when given, is x - mean, already made while computing them.
         ctx.training = training
         cs = _channel_shape(x.ndim)
         invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
-        xhat = (x - mean.reshape(cs)) * invstd.reshape(cs)
-        y = _scale_shift(xhat, w, b, cs)
-        ctx.xhat, ctx.invstd, ctx.w = xhat, invstd.reshape(cs), w
+        if xc is None:
+            xc = x - mean.reshape(cs)
+        # y = xc * (invstd * w) + b: the per-channel factors fold before touching the array
+        scale = (invstd if w is None else invstd * w).reshape(cs)
+        xp = xp_of(x)
+        y = xp.empty(x.shape, dtype=x.dtype)
+
+        def part(sl):
+            xp.multiply(xc[sl], scale, out=y[sl])
+            if b is not None:
+                y[sl] += b.reshape(cs)
+        run_slices(part, len(x), x.size, xp)
+        ctx.xc, ctx.invstd, ctx.w = xc, invstd, w
         return y
 
     @staticmethod
     def backward(ctx, g):
+        """With h = g * w and xhat = xc * invstd over M values per channel, dL/dx is
+        ``invstd * (h - mean(h) - xhat * mean(h * xhat))``; it is folded into per-channel
+        factors of g, xc and 1, so only two sums (of g and of g * xc) read the arrays."""
         ni = ctx.needs_input_grad
-        xhat = ctx.xhat
-        axes = (0,) + tuple(range(2, g.ndim))
+        xc, invstd, w = ctx.xc, ctx.invstd, ctx.w
+        cs = _channel_shape(g.ndim)
+        sum_g = S.channel_sums(g)
+        sum_gxc = S.channel_dots(g, xc)
+        gw = (invstd * sum_gxc).astype(g.dtype) if ni[1] else None
+        gb = sum_g.astype(g.dtype) if ni[2] else None
         gx = None
-        gw, gb, h = _affine_grads(g, xhat, ctx.w, axes, ni)
         if ni[0]:
-            if ctx.training:
-                gx = _norm_input_grad(h, xhat, ctx.invstd, axes)
-            else:
-                gx = h * ctx.invstd  # running statistics are constants
-        return gx, gw, gb, None, None, None, None
+            a = invstd if w is None else invstd * w
+            m = g.size // g.shape[1]
+            k = (-a * invstd * invstd * (sum_gxc / m)).astype(g.dtype).reshape(cs)
+            c0 = (-a * (sum_g / m)).astype(g.dtype).reshape(cs)
+            xp = xp_of(g)
+            gx = xp.empty(g.shape, dtype=g.dtype)
+
+            def part(sl):
+                xp.multiply(g[sl], a.reshape(cs), out=gx[sl])
+                if ctx.training:
+                    gx[sl] += xc[sl] * k
+                    gx[sl] += c0
+            run_slices(part, len(g), g.size, xp)
+        return gx, gw, gb, None, None, None, None, None
 
     @staticmethod
-    def composite(x, w, b, mean, var, eps, training):
+    def composite(x, w, b, mean, var, eps, training, xc=None):
         """The forward in differentiable ops, for higher-order gradients: in training the
-        statistics depend on ``x``, where the array forward takes them as constants."""
+        statistics depend on ``x``, where the array forward takes them as constants. ``xc``
+        (the array forward's reused x - mean) is not read: here it must stay a function of x."""
         cs = _channel_shape(x.ndim)
         if training:
             axes = (0,) + tuple(range(2, x.ndim))
@@ -118,9 +147,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                          f"input size {input.shape}")
     if x.size == 0:
         return _empty_batch_norm(input, weight, bias)
+    xc = None
     if training:
-        mean = x.mean(axis=axes)
-        var = x.var(axis=axes)
+        mean, var, xc = S.batch_stats(x)
         if running_mean is not None and running_var is not None:
             rm, rv = running_mean._data, running_var._data
             rm *= 1 - momentum
@@ -135,7 +164,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     mean = mean.astype(x.dtype, copy=False)
     var = var.astype(x.dtype, copy=False)
     # The statistics go in as arrays: constants to autograd, like PyTorch's running buffers.
-    return BatchNorm.apply(input, weight, bias, mean, var, eps, bool(training))
+    return BatchNorm.apply(input, weight, bias, mean, var, eps, bool(training), xc)
 
 
 def _empty_batch_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None) -> Tensor:
