@@ -174,11 +174,14 @@ class Convolution(Function):
             gx, gw = CHWN.conv_backward(gy, ctx.w, getattr(ctx, "cols", None), ctx.x4_shape,
                                         stride, pad, dilation, ni[0], ni[1])
         else:
-            gm = K.gy_matrix(gy)
+            gm = K.gy_matrix(gy) if ni[0] or not K.offset_major(ctx.x4_shape[1], groups) \
+                else None
             if ni[0]:
                 gx = K.conv_input_grad(gm, ctx.w, ctx.x4_shape, gy.shape[2], gy.shape[3],
                                        stride, pad, dilation, groups)
-            if ni[1]:
+            if ni[1] and gm is None:
+                gw = K.weight_grad_offset_major(gy, ctx.cols[0], ctx.w4_shape)
+            elif ni[1]:
                 gw = K.conv_weight_grad(gm, ctx.cols, ctx.w4_shape, groups)
         if gx is not None:
             gx = gx.reshape(ctx.x_shape)
