@@ -10,6 +10,9 @@ Shapes: ``x`` (N, C, H, W), ``w`` (O, C, kh, kw); ``pad`` is (top, bottom, left,
 """
 from __future__ import annotations
 
+import numpy as np
+
+from .._parallel import num_parts, run_jobs
 from . import _conv_shifted as shifted
 from ._im2col import out_size
 from ._util import xp_of
@@ -74,12 +77,13 @@ def conv_backward(gy, w, cols, x_shape, stride, pad, dilation, need_x: bool, nee
     o, _, kh, kw = w.shape
     oh, ow = gy.shape[2:]
     gt = xp.ascontiguousarray(gy.transpose(1, 2, 3, 0)).reshape(o, oh * ow * n)
-    gx = gw = None
-    if need_w:
+
+    def weight_grad():
         # cols @ gt.T keeps the long dimension inner to the GEMM's operands, where gt @ cols.T
         # (short output, huge inner dimension) is several times slower in OpenBLAS.
-        gw = xp.ascontiguousarray((cols @ gt.T).reshape(kh, kw, c, o).transpose(3, 2, 0, 1))
-    if need_x:
+        return xp.ascontiguousarray((cols @ gt.T).reshape(kh, kw, c, o).transpose(3, 2, 0, 1))
+
+    def input_grad():
         t, b, left, r = pad
         dcols = (w.transpose(0, 2, 3, 1).reshape(o, -1).T @ gt).reshape(kh, kw, c, oh, ow, n)
         dx = xp.zeros((c, h + t + b, wd + left + r, n), dtype=gy.dtype)
@@ -87,5 +91,13 @@ def conv_backward(gy, w, cols, x_shape, stride, pad, dilation, need_x: bool, nee
             for j in range(kw):
                 hs, ws = _slab(i, j, oh, ow, stride, dilation)
                 dx[:, hs, ws] += dcols[i, j]
-        gx = xp.ascontiguousarray(dx[:, t:t + h, left:left + wd].transpose(3, 0, 1, 2))
+        return xp.ascontiguousarray(dx[:, t:t + h, left:left + wd].transpose(3, 0, 1, 2))
+
+    if need_x and need_w and xp is np and num_parts(2, gy.size) == 2:
+        # the two gradients side by side, one BLAS thread each: these GEMMs are too small for
+        # OpenBLAS to split well, and the input gradient's slab adds run on one core
+        gx, gw = run_jobs(lambda f: f(), [(input_grad,), (weight_grad,)])
+        return gx, gw
+    gx = input_grad() if need_x else None
+    gw = weight_grad() if need_w else None
     return gx, gw
