@@ -7,6 +7,7 @@ import numpy as np
 
 from .._sparse_coo import SparseCOO
 from ..tensor import _make
+from ._inplace import sub_scaled_
 from .optimizer import Optimizer, _arr, _check, required
 
 
@@ -60,9 +61,9 @@ class SGD(Optimizer):
                     else:
                         b += (1 - dampening) * g
                 g = g + momentum * _arr(buf) if nesterov else _arr(buf)
-            # One temporary for lr * g; the parameter itself is updated in its buffer so
-            # views and `.data` aliases see the change (as in PyTorch).
-            arr -= np.multiply(g, lr, dtype=arr.dtype)
+            # The parameter is updated in its own buffer so views and `.data` aliases see the
+            # change (as in PyTorch).
+            sub_scaled_(arr, g, lr)
 
 
 def _sparse_step(states, p, arr, g: SparseCOO, group: dict[str, Any]) -> None:

@@ -1,0 +1,27 @@
+"""SGD's chunked, threaded ``param -= lr * grad`` equals the one-line NumPy update."""
+import numpy as np
+import pytest
+
+from brickwork.optim._inplace import CHUNK, sub_scaled_
+
+
+@pytest.mark.parametrize("size", [2 * CHUNK + 1, 5 * CHUNK + 7])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sub_scaled_matches_numpy(size, dtype):
+    rng = np.random.default_rng(0)
+    arr = rng.standard_normal(size).astype(dtype).reshape(-1, 1)
+    g = rng.standard_normal(size).astype(dtype).reshape(-1, 1)
+    want = arr - np.multiply(g, 0.01, dtype=arr.dtype)
+    view = arr[:10]  # an alias sees the update: it is made in the parameter's own buffer
+    sub_scaled_(arr, g, 0.01)
+    np.testing.assert_array_equal(arr, want)
+    np.testing.assert_array_equal(view, want[:10])
+
+
+def test_sub_scaled_strided_and_mixed_dtype_fall_back():
+    rng = np.random.default_rng(1)
+    arr = rng.standard_normal((4 * CHUNK, 2)).astype("float32")
+    g = rng.standard_normal((2, 4 * CHUNK)).astype("float64").T  # not C-contiguous
+    want = arr - np.multiply(g, 0.5, dtype=arr.dtype)
+    sub_scaled_(arr, g, 0.5)
+    np.testing.assert_array_equal(arr, want)
