@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._parallel import run_slices
 from ..autograd.function import Function
 from ..device import guard_functions
 from ..tensor import Tensor
@@ -81,17 +82,21 @@ def _overhang(shape, k, s, p, d, out):
 
 
 def _scatter(xp, parts, x_shape, k, s, p, d, out, extra, dtype):
-    """Add per-offset slabs ``parts(i, j)`` (N, C, OH, OW) into a zero (N, C, H, W) array."""
+    """Add per-offset slabs ``parts(i, j, sl)`` (N, C, OH, OW)[sl] into a zero (N, C, H, W)
+    array, slices of the batch on separate threads."""
     xp_arr_shape = (x_shape[0], x_shape[1], x_shape[2] + 2 * p[0] + extra[0],
                     x_shape[3] + 2 * p[1] + extra[1])
     gx = xp.zeros(xp_arr_shape, dtype=dtype)
     oh, ow = out
-    for i in range(k[0]):
-        hi = i * d[0]
-        for j in range(k[1]):
-            wj = j * d[1]
-            gx[:, :, hi:hi + s[0] * (oh - 1) + 1:s[0], wj:wj + s[1] * (ow - 1) + 1:s[1]] += \
-                parts(i, j)
+
+    def part(sl):
+        for i in range(k[0]):
+            hi = i * d[0]
+            for j in range(k[1]):
+                wj = j * d[1]
+                gx[sl, :, hi:hi + s[0] * (oh - 1) + 1:s[0], wj:wj + s[1] * (ow - 1) + 1:s[1]] \
+                    += parts(i, j, sl)
+    run_slices(part, x_shape[0], gx.size * k[0] * k[1], xp)
     return gx[:, :, p[0]:p[0] + x_shape[2], p[1]:p[1] + x_shape[3]]
 
 
@@ -104,26 +109,42 @@ def _tiled_grad(xp, gy, arg, x_shape, k, out):
     (oh, ow), (kh, kw) = out, k
     gx = xp.empty(x_shape, dtype=gy.dtype)
     tiles = gx.reshape(n, c, oh, kh, ow, kw)  # a view: the windows cover the input exactly
-    for i in range(kh):
-        for j in range(kw):
-            xp.multiply(gy, arg == i * kw + j, out=tiles[:, :, :, i, :, j])
+
+    def part(sl):
+        for i in range(kh):
+            for j in range(kw):
+                xp.multiply(gy[sl], arg[sl] == i * kw + j, out=tiles[sl, :, :, i, :, j])
+    run_slices(part, n, gx.size, xp)
     return gx
 
 
-def _max2x2(xp, a, b, c, e):
-    """The maximum of four slabs and the first offset (0-3, row-major) holding it, as a
-    tournament: two pairs, then their winners. Strict comparisons keep the earlier offset on
-    ties, as the one-offset-at-a-time sweep does; 7 passes instead of 10 (a 2x2 pool of
-    (128, 6, 28, 28) measured 3.5 -> 1.7 ms)."""
-    top = xp.maximum(a, b)
-    arg = (b > a).view(xp.int8)
+def _max2x2(xp, a, b, c, e, top, arg):
+    """The maximum of four slabs into ``top`` and the first offset (0-3, row-major) holding
+    it into ``arg`` (int8), as a tournament: two pairs, then their winners. Strict comparisons
+    keep the earlier offset on ties, as the one-offset-at-a-time sweep does; 7 passes instead
+    of 10 (a 2x2 pool of (128, 6, 28, 28) measured 3.5 -> 1.7 ms)."""
+    xp.maximum(a, b, out=top)
+    xp.greater(b, a, out=arg.view(xp.bool_))
     bottom = xp.maximum(c, e)
     arg_bottom = (e > c).view(xp.int8)
     arg_bottom += 2
     lower_wins = bottom > top
     xp.maximum(top, bottom, out=top)
     xp.copyto(arg, arg_bottom, where=lower_wins)
-    return top, arg
+
+
+def _max_sweep(xp, slabs, k, y, arg):
+    """The maximum over the kernel offsets' slabs (``slabs(i, j)``) into ``y`` and the first
+    offset reaching it into ``arg``: an offset takes over only where strictly greater."""
+    y[...] = slabs(0, 0)
+    arg[...] = 0
+    for i in range(k[0]):
+        for j in range(k[1]):
+            if i or j:
+                cand = slabs(i, j)
+                better = cand > y
+                xp.maximum(y, cand, out=y)
+                xp.copyto(arg, i * k[1] + j, where=better)
 
 
 class MaxPool2d(Function):
@@ -146,21 +167,19 @@ class MaxPool2d(Function):
         # kh*kw elementwise maxima over strided slabs: no window copy, no argmax over a tiny
         # trailing axis (both measured several times slower).
         xp = xp_of(x)
-        # The maximum and the first offset reaching it (PyTorch's choice among ties) in one
-        # sweep: an offset takes over only where it is strictly greater. int8 offsets when they
-        # fit: backward's comparisons over them read an eighth of the bytes.
-        if tuple(k) == (2, 2):
-            y, arg = _max2x2(xp, slab(0, 0), slab(0, 1), slab(1, 0), slab(1, 1))
-        else:
-            y = slab(0, 0).copy()
-            arg = xp.zeros(y.shape, dtype=np.int8 if k[0] * k[1] <= 127 else np.int64)
-            for i in range(k[0]):
-                for j in range(k[1]):
-                    if i or j:
-                        cand = slab(i, j)
-                        better = cand > y
-                        np.maximum(y, cand, out=y)
-                        xp.copyto(arg, i * k[1] + j, where=better)
+        # The maximum and the first offset reaching it (PyTorch's choice among ties), slices
+        # of the batch on separate threads. int8 offsets when they fit: backward's
+        # comparisons over them read an eighth of the bytes.
+        y = xp.empty(x4.shape[:2] + (oh, ow), dtype=x.dtype)
+        arg = xp.empty(y.shape, dtype=np.int8 if k[0] * k[1] <= 127 else np.int64)
+
+        def sweep(sl):
+            if tuple(k) == (2, 2):
+                _max2x2(xp, slab(0, 0)[sl], slab(0, 1)[sl], slab(1, 0)[sl], slab(1, 1)[sl],
+                        y[sl], arg[sl])
+            else:
+                _max_sweep(xp, lambda i, j: slab(i, j)[sl], k, y[sl], arg[sl])
+        run_slices(sweep, len(y), y.size * k[0] * k[1], xp)
         nan = xp.isnan(y) if x.dtype.kind in "fV" else None
         if (p[0] or p[1] or extra[0] or extra[1]) and (y == neg).any():
             arg = _first_inside(xp, slab, y, x4.shape, k, s, p, d, out)
@@ -192,8 +211,8 @@ class MaxPool2d(Function):
             return (_tiled_grad(xp, gy, arg, x4_shape, k, out).reshape(ctx.in_shape),) + \
                 (None,) * 7
         # Each output's gradient goes to its window's argmax: one masked slab per offset.
-        gx = _scatter(xp, lambda i, j: gy * (arg == i * k[1] + j), x4_shape, k, s, p,
-                      d, out, extra, gy.dtype)
+        gx = _scatter(xp, lambda i, j, sl: gy[sl] * (arg[sl] == i * k[1] + j), x4_shape, k,
+                      s, p, d, out, extra, gy.dtype)
         return (xp_of(gy).ascontiguousarray(gx).reshape(ctx.in_shape),) + (None,) * 7
 
     @staticmethod
@@ -260,7 +279,7 @@ class AvgPool2d(Function):
     def backward(ctx, gy):
         x4_shape, k, s, p, d, out, extra, div = ctx.cfg
         g = (gy.reshape(x4_shape[:2] + tuple(out)) / div).astype(gy.dtype, copy=False)
-        gx = _scatter(xp_of(gy), lambda i, j: g, x4_shape, k, s, p, d, out, extra, gy.dtype)
+        gx = _scatter(xp_of(gy), lambda i, j, sl: g[sl], x4_shape, k, s, p, d, out, extra, gy.dtype)
         return (xp_of(gy).ascontiguousarray(gx).reshape(ctx.in_shape),) + (None,) * 8
 
     @staticmethod
