@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._parallel import run_slices
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._bf16 import float32_compute
@@ -17,13 +18,24 @@ from ._util import normalize_dim
 from .elementwise import _float_input
 
 
+# From this many values relu's one-pass loops run on threads: below, handing a slice to a
+# thread cost more than it saved ((128, 6, 28, 28) forward+backward 0.84 -> 1.08 ms, while
+# (32, 64, 32, 32) went 3.05 -> 2.49 ms).
+_THREADED = 1 << 20
+
+
 class Relu(Function):
     _array_level = True
     _backward_name = "ReluBackward0"
 
     @staticmethod
     def forward(ctx, x):
-        out = np.maximum(x, 0)
+        if x.__class__ is np.ndarray and x.ndim and x.size >= _THREADED:
+            # big activations: slices of the first axis on separate threads
+            out = np.empty(x.shape, dtype=x.dtype)
+            run_slices(lambda sl: np.maximum(x[sl], 0, out=out[sl]), len(x), x.size, np)
+        else:
+            out = np.maximum(x, 0)
         if ctx.needs_input_grad[0]:
             ctx.out = out
         return out
@@ -31,7 +43,14 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, g):
         # NOTE: the gradient at exactly 0 is 0, as in PyTorch (mask from the output, not x >= 0).
-        return g * (ctx.out > 0)
+        out = ctx.out
+        if g.__class__ is np.ndarray and g.shape == out.shape and g.ndim and \
+                g.size >= _THREADED:
+            gx = np.empty(g.shape, dtype=np.result_type(g, out))
+            run_slices(lambda sl: np.multiply(g[sl], out[sl] > 0, out=gx[sl]), len(g), g.size,
+                       np)
+            return gx
+        return g * (out > 0)
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
