@@ -10,6 +10,7 @@ number of load/save round trips with its ties and its size intact.
 from __future__ import annotations
 
 import math
+import mmap as _mmap_module
 import operator
 import os
 import sys
@@ -380,13 +381,26 @@ def _hugepage_setter():
 _SET_HUGEPAGE = _hugepage_setter()
 
 
-def empty_for_read(count: int, dtype) -> np.ndarray:
-    """``np.empty`` for a buffer about to be filled from a file, without NumPy's huge-page hint.
+# From this size a storage about to be read gets its own pre-faulted anonymous mapping.
+_POPULATE_BYTES = 1 << 20
+_MAP_POPULATE = getattr(_mmap_module, "MAP_POPULATE", None)
 
-    NumPy asks the kernel for transparent huge pages on large arrays; where the kernel then
-    compacts memory to find them (THP ``defrag=madvise``), first-touching 105 MB measured
-    250 ms against 55 ms with ordinary pages, which made loading 4x slower than reading.
+
+def empty_for_read(count: int, dtype) -> np.ndarray:
+    """An uninitialized array for a buffer about to be filled from a file.
+
+    Large ones (1 MiB and up, on Linux) are anonymous mappings made with ``MAP_POPULATE``: the
+    kernel maps every page at once, where filling a fresh ``np.empty`` takes one page fault
+    per 4 KiB page during the read (105 MB in eight storages: 75 -> 62 ms, medians of 8
+    interleaved runs). The mapping is freed with the last array viewing it. Smaller ones are
+    ``np.empty`` without NumPy's huge-page hint: where the kernel compacts memory to find huge
+    pages (THP ``defrag=madvise``), first-touching 105 MB measured 250 ms against 55 ms.
     """
+    dtype = np.dtype(dtype)
+    nbytes = count * dtype.itemsize
+    if _MAP_POPULATE is not None and nbytes >= _POPULATE_BYTES:
+        flags = _mmap_module.MAP_PRIVATE | _mmap_module.MAP_ANONYMOUS | _MAP_POPULATE
+        return np.frombuffer(_mmap_module.mmap(-1, nbytes, flags=flags), dtype, count)
     if _SET_HUGEPAGE is None:
         return np.empty(count, dtype)
     prev = _SET_HUGEPAGE(False)
