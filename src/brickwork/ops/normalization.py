@@ -106,7 +106,7 @@ class BatchNorm(Function):
     def composite(x, w, b, mean, var, eps, training, xc=None):
         """The forward in differentiable ops, for higher-order gradients: in training the
         statistics depend on ``x``, where the array forward takes them as constants. ``xc``
-        (the array forward's reused x - mean) is not read: here it must stay a function of x."""
+        (the array forward's reused x - mean) is ignored: here it must stay a function of x."""
         cs = _channel_shape(x.ndim)
         if training:
             axes = (0,) + tuple(range(2, x.ndim))
