@@ -18,7 +18,7 @@ from . import _conv_composite as C
 from . import _im2col as K
 from ._bf16 import float32_compute
 from ._pad_checks import checked_pad
-from ._util import gather_grad, wrap, xp_of
+from ._util import wrap, xp_of
 
 # -- argument checking -------------------------------------------------------------------------
 
@@ -400,7 +400,14 @@ class ConstantPad(Function):
 
 
 class IndexPad(Function):
-    """reflect / replicate / circular padding as a gather along each padded axis."""
+    """reflect / replicate / circular padding along each padded axis: the input copied into
+    the middle, then each edge position copied from the input position it mirrors.
+
+    ``indices`` holds ``(axis, idx, lo)`` per padded axis: ``idx`` (on the host) is the input
+    position each output position reads, ``lo`` the count before the input's own span. Copying
+    slabs moves whole rows, where a gather over all of ``idx`` (``take``) ran element by
+    element: 66 of a U-Net step's 490 ms.
+    """
 
     _array_level = True
     _backward_name = "ReflectionPad2DBackward0"
@@ -408,25 +415,39 @@ class IndexPad(Function):
     @staticmethod
     def forward(ctx, x, indices):
         ctx.indices, ctx.in_shape = indices, x.shape
-        for axis, idx in indices:
-            x = x.take(idx, axis=axis)
+        xp = xp_of(x)
+        for axis, idx, lo in indices:
+            size, lead = x.shape[axis], (slice(None),) * axis
+            out = xp.empty(x.shape[:axis] + (len(idx),) + x.shape[axis + 1:], dtype=x.dtype)
+            out[lead + (slice(lo, lo + size),)] = x
+            for k in _edges(idx, lo, size):
+                out[lead + (k,)] = x[lead + (int(idx[k]),)]
+            x = out
         return x
 
     @staticmethod
     def backward(ctx, g):
-        for axis, idx in reversed(ctx.indices):
-            shape = list(g.shape)
-            shape[axis] = ctx.in_shape[axis]
-            # Several outputs read the same input element: add them all back.
-            g = gather_grad(tuple(shape), axis, idx, g)
+        for axis, idx, lo in reversed(ctx.indices):
+            size, lead = ctx.in_shape[axis], (slice(None),) * axis
+            gx = g[lead + (slice(lo, lo + size),)].copy()
+            # several outputs read the same input position: each edge slab is added back, in
+            # a fixed order
+            for k in _edges(idx, lo, size):
+                gx[lead + (int(idx[k]),)] += g[lead + (k,)]
+            g = gx
         return g, None
 
     @staticmethod
     def composite(x, indices):
         """The forward as index reads, for ``create_graph`` (see ``Convolution``)."""
-        for axis, idx in indices:
-            x = x[(slice(None),) * axis + (wrap(idx, x),)]
+        for axis, idx, _ in indices:
+            x = x[(slice(None),) * axis + (wrap(xp_of(x._data).asarray(idx), x),)]
         return x
+
+
+def _edges(idx, lo: int, size: int) -> list:
+    """The padded positions of one axis: before and after the input's own span."""
+    return list(range(lo)) + list(range(lo + size, len(idx)))
 
 
 _NP_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
@@ -468,7 +489,7 @@ def _pad_raw(input: Tensor, pad, mode: str = "constant", value: float | None = N
                                    f"corresponding input dimension, but got: padding ({lo}, "
                                    f"{hi}) at dimension {axis} of input {list(input.shape)}")
             idx = np.pad(np.arange(size), (lo, hi), mode=_NP_MODES[mode])  # small, on host
-            indices.append((axis, xp_of(input._data).asarray(idx)))
+            indices.append((axis, idx, lo))
     if not indices:
         return ConstantPad.apply(input, pairs, 0)
     return IndexPad.apply(input, indices)
