@@ -415,27 +415,32 @@ class IndexPad(Function):
     @staticmethod
     def forward(ctx, x, indices):
         ctx.indices, ctx.in_shape = indices, x.shape
-        xp = xp_of(x)
+        shape, center = list(x.shape), [slice(None)] * x.ndim
         for axis, idx, lo in indices:
-            size, lead = x.shape[axis], (slice(None),) * axis
-            out = xp.empty(x.shape[:axis] + (len(idx),) + x.shape[axis + 1:], dtype=x.dtype)
-            out[lead + (slice(lo, lo + size),)] = x
-            for k in _edges(idx, lo, size):
-                out[lead + (k,)] = x[lead + (int(idx[k]),)]
-            x = out
-        return x
+            shape[axis], center[axis] = len(idx), slice(lo, lo + x.shape[axis])
+        out = xp_of(x).empty(tuple(shape), dtype=x.dtype)
+        out[tuple(center)] = x
+        # Axis by axis, each edge slab is copied from its mirror within what is filled so
+        # far: the earlier axes whole (so the corners come out right), the later ones' middle.
+        region = list(center)
+        for axis, idx, lo in indices:
+            for k in _edges(idx, lo, x.shape[axis]):
+                out[_at(region, axis, k)] = out[_at(region, axis, lo + int(idx[k]))]
+            region[axis] = slice(None)
+        return out
 
     @staticmethod
     def backward(ctx, g):
+        # The forward's copies undone in reverse: each edge slab is added onto its mirror
+        # (several read the same input position; a fixed order), then the middle is the
+        # gradient.
+        work, region = g.copy(), [slice(None)] * g.ndim
         for axis, idx, lo in reversed(ctx.indices):
-            size, lead = ctx.in_shape[axis], (slice(None),) * axis
-            gx = g[lead + (slice(lo, lo + size),)].copy()
-            # several outputs read the same input position: each edge slab is added back, in
-            # a fixed order
+            size = ctx.in_shape[axis]
             for k in _edges(idx, lo, size):
-                gx[lead + (int(idx[k]),)] += g[lead + (k,)]
-            g = gx
-        return g, None
+                work[_at(region, axis, lo + int(idx[k]))] += work[_at(region, axis, k)]
+            region[axis] = slice(lo, lo + size)
+        return work[tuple(region)].copy(), None
 
     @staticmethod
     def composite(x, indices):
@@ -443,6 +448,11 @@ class IndexPad(Function):
         for axis, idx, _ in indices:
             x = x[(slice(None),) * axis + (wrap(xp_of(x._data).asarray(idx), x),)]
         return x
+
+
+def _at(region: list, axis: int, k: int) -> tuple:
+    """``region`` with position ``k`` along ``axis``."""
+    return tuple(region[:axis]) + (k,) + tuple(region[axis + 1:])
 
 
 def _edges(idx, lo: int, size: int) -> list:
