@@ -6,6 +6,7 @@ import pytest
 from helpers import check_op, rand_array
 
 from brickwork.ops import _conv_chwn as CHWN
+from brickwork.ops import _conv_shifted as shifted_kernels
 from brickwork.ops import _im2col as K
 
 CASES = [  # (C, O, H, W, kernel, stride, pad (t, b, l, r), dilation)
@@ -18,12 +19,15 @@ CASES = [  # (C, O, H, W, kernel, stride, pad (t, b, l, r), dilation)
 ]
 
 
-@pytest.mark.parametrize("shifted", [True, False])
+@pytest.mark.parametrize("shifted", ["stacked", "stacked in chunks", False])
 @pytest.mark.parametrize("case", CASES, ids=[str(c[:5]) for c in CASES])
 def test_chwn_kernels_match_im2col_without_torch(case, shifted, monkeypatch):
-    # both stride-1 paths, whatever the channel count picks in use
+    # every stride-1 path, whatever the channel count picks in use; the shifted gradients
+    # with the stacked output gradient whole and cut into chunks of a few columns
     monkeypatch.setattr(CHWN, "SHIFTED_MIN_CHANNELS", 0 if shifted else 10 ** 9)
     monkeypatch.setattr(CHWN, "SHIFTED_MAX_WASTE", float("inf"))
+    monkeypatch.setattr(shifted_kernels, "STACK_BYTES", 200 if shifted == "stacked in chunks"
+                        else 1 << 30)
     c, o, h, w, k, stride, pad, dil = case
     x = rand_array((3, c, h, w), "float64", seed=1)
     wt = rand_array((o, c) + k, "float64", seed=2)
