@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._blas import gemm_into
 from .._parallel import num_parts, run_jobs
 from . import _conv_shifted as shifted
 from ._im2col import out_size
@@ -79,9 +80,16 @@ def conv_backward(gy, w, cols, x_shape, stride, pad, dilation, need_x: bool, nee
     gt = xp.ascontiguousarray(gy.transpose(1, 2, 3, 0)).reshape(o, oh * ow * n)
 
     def weight_grad():
-        # cols @ gt.T keeps the long dimension inner to the GEMM's operands, where gt @ cols.T
-        # (short output, huge inner dimension) is several times slower in OpenBLAS.
-        return xp.ascontiguousarray((cols @ gt.T).reshape(kh, kw, c, o).transpose(3, 2, 0, 1))
+        if o * cols.shape[0] < 1 << 16:
+            # small weights: (K, L) @ (L, O), then the whole (K, O) product transposed
+            return xp.ascontiguousarray((cols @ gt.T).reshape(kh, kw, c, o)
+                                        .transpose(3, 2, 0, 1))
+        # (O, L) @ (L, K) into (O, kh, kw, C): the reorder to (O, C, kh, kw) then moves short
+        # rows, where transposing a (K, O) product took 7 ms at 512 channels, 3x3 (forward+
+        # backward 45 -> 38 ms at (32, 512, 4, 4)); for LeNet's 16x150 weight it was 6% slower
+        gw = xp.empty((o, cols.shape[0]), dtype=gy.dtype)
+        gemm_into(gt, cols, gw, accumulate=False, trans_b=True)
+        return xp.ascontiguousarray(gw.reshape(o, kh, kw, c).transpose(0, 3, 1, 2))
 
     def input_grad():
         t, b, left, r = pad
