@@ -26,6 +26,20 @@ SHIFTED_MIN_CHANNELS = 16
 SHIFTED_MAX_WASTE = 1.8
 
 
+def _to_nchw(v, bias=None):
+    """A (C, H, W, N) view as a contiguous (N, C, H, W) array, with ``bias`` (C,) added.
+
+    From 64 positions per image in two copies: to (C, N, H, W) (one 2-d transpose per
+    channel), then whole images' planes into place. The one-step gather reads a new cache line
+    for every value: (128, 16, 16, 32) took 4.8 ms that way, 1.1 ms in two steps.
+    """
+    if v.shape[1] * v.shape[2] >= 64:
+        v = xp_of(v).ascontiguousarray(v.transpose(0, 3, 1, 2)).transpose(1, 0, 2, 3)
+    else:
+        v = v.transpose(3, 0, 1, 2)
+    return shifted.to_nchw(v, bias)
+
+
 def _use_shifted(x_shape, w_shape, stride, pad, dilation) -> bool:
     """Whether ``_conv_shifted.py`` runs this convolution: stride 1, many channels, and an
     output that covers most of the padded input (the shifted GEMMs also compute the positions
@@ -66,7 +80,7 @@ def conv_forward(x, w, stride, pad, dilation, bias=None):
             cols[i, j] = xt[:, hs, ws]
     cols = cols.reshape(kh * kw * c, oh * ow * n)
     y = w.transpose(0, 2, 3, 1).reshape(o, -1) @ cols
-    return shifted.to_nchw(y.reshape(o, oh, ow, n).transpose(3, 0, 1, 2), bias), cols
+    return _to_nchw(y.reshape(o, oh, ow, n), bias), cols
 
 
 def conv_backward(gy, w, cols, x_shape, stride, pad, dilation, need_x: bool, need_w: bool):
@@ -99,7 +113,7 @@ def conv_backward(gy, w, cols, x_shape, stride, pad, dilation, need_x: bool, nee
             for j in range(kw):
                 hs, ws = _slab(i, j, oh, ow, stride, dilation)
                 dx[:, hs, ws] += dcols[i, j]
-        return xp.ascontiguousarray(dx[:, t:t + h, left:left + wd].transpose(3, 0, 1, 2))
+        return _to_nchw(dx[:, t:t + h, left:left + wd])
 
     if need_x and need_w and xp is np and num_parts(2, gy.size) == 2:
         # the two gradients side by side, one BLAS thread each: these GEMMs are too small for
