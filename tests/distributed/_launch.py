@@ -98,3 +98,21 @@ def record(name, fn):
     except Exception as e:
         res[name] = [type(e).__name__, str(e)]
 '''
+
+
+# Program text that ends a multi-rank program: ``run_cases(fns)`` runs each case function,
+# keeps what raised as (type, message, traceback) in ``errors`` by the function's name, and
+# writes ``(got, errors)`` to ``rank<r>.pkl`` for ``rank_pickles``. The program defines
+# ``rank``, ``got`` and ``errors`` and imports os, pickle, sys and traceback.
+CASE_RUNNER = r'''
+def run_cases(fns, barrier=False):
+    for fn in fns:
+        try:
+            fn()
+        except Exception as e:
+            errors[fn.__name__] = (type(e).__name__, str(e), traceback.format_exc())
+        if barrier:  # the next case starts on every rank together
+            dist.barrier()
+    with open(os.path.join(sys.argv[1], f"rank{rank}.pkl"), "wb") as f:
+        pickle.dump((got, errors), f)
+'''

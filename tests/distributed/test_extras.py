@@ -19,7 +19,7 @@ import brickwork as bw
 from brickwork.distributed import _extras as ex
 from brickwork.distributed import ReduceOp
 
-from ._launch import RECORDER, rank_env, rank_pickles
+from ._launch import CASE_RUNNER, RECORDER, rank_env, rank_pickles
 
 N = 4
 _NAMES = [n for n in ex.__all__ if n != "DebugLevel"]
@@ -309,13 +309,10 @@ def waiting():
     got["bp.timeout"] = dist.group.WORLD._timeout_s
 
 
-for case in (objects, subgroups, enumeration, coalesced, waiting):
-    try:
-        case()
-    except Exception:
-        errors[case.__name__] = traceback.format_exc()
-with open(os.path.join(sys.argv[1], f"rank{rank}.pkl"), "wb") as f:
-    pickle.dump((got, errors), f)
+''' + CASE_RUNNER + r'''
+
+
+run_cases([objects, subgroups, enumeration, coalesced, waiting])
 dist.destroy_process_group()
 '''
 

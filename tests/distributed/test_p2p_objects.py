@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from ._launch import rank_pickles
+from ._launch import CASE_RUNNER, rank_pickles
 
 N = 4
 
@@ -100,16 +100,10 @@ def objects():
     got["scatter_obj"] = o
 
 
-for name, fn in [("send_recv", send_recv), ("crossing", crossing), ("ring", ring),
-                 ("tags", tags), ("wrong_shape", wrong_shape), ("objects", objects)]:
-    try:
-        fn()
-    except Exception as e:
-        errors[name] = (type(e).__name__, str(e), traceback.format_exc())
-    dist.barrier()
+''' + CASE_RUNNER + r'''
 
-with open(os.path.join(sys.argv[1], f"rank{rank}.pkl"), "wb") as f:
-    pickle.dump((got, errors), f)
+
+run_cases([send_recv, crossing, ring, tags, wrong_shape, objects], barrier=True)
 dist.destroy_process_group()
 '''
 
