@@ -30,20 +30,30 @@ _lock = threading.Lock()
 _depth = [0]
 
 
+def _libraries() -> list:
+    """The OpenBLAS libraries bundled with NumPy that load, as ctypes handles (cached)."""
+    if "libs" in _state:
+        return _state["libs"]
+    import numpy as np
+
+    root = os.path.dirname(np.__file__)
+    libs = []
+    for path in (glob.glob(os.path.join(os.path.dirname(root), "numpy.libs", "*openblas*"))
+                 + glob.glob(os.path.join(root, ".dylibs", "*openblas*"))):
+        try:
+            libs.append(ctypes.CDLL(path))  # already loaded by NumPy: the same handle
+        except OSError:
+            continue
+    _state["libs"] = libs
+    return libs
+
+
 def _functions():
     """``(get, set)`` of the OpenBLAS NumPy loaded, or None."""
     if "fns" in _state:
         return _state["fns"]
     fns = None
-    import numpy as np
-
-    root = os.path.dirname(np.__file__)
-    for path in (glob.glob(os.path.join(os.path.dirname(root), "numpy.libs", "*openblas*"))
-                 + glob.glob(os.path.join(root, ".dylibs", "*openblas*"))):
-        try:
-            lib = ctypes.CDLL(path)  # already loaded by NumPy: the same handle
-        except OSError:
-            continue
+    for lib in _libraries():
         for name in _NAMES:
             get = getattr(lib, name.format("get"), None)
             set_ = getattr(lib, name.format("set"), None)
@@ -57,25 +67,6 @@ def _functions():
     return fns
 
 
-def _library():
-    """NumPy's OpenBLAS as a ctypes library, or None."""
-    if "lib" in _state:
-        return _state["lib"]
-    import numpy as np
-
-    root = os.path.dirname(np.__file__)
-    found = None
-    for path in (glob.glob(os.path.join(os.path.dirname(root), "numpy.libs", "*openblas*"))
-                 + glob.glob(os.path.join(root, ".dylibs", "*openblas*"))):
-        try:
-            found = ctypes.CDLL(path)  # already loaded by NumPy: the same handle
-            break
-        except OSError:
-            continue
-    _state["lib"] = found
-    return found
-
-
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
 
@@ -84,7 +75,8 @@ def _gemm_function(char: str):
     key = f"gemm_{char}"
     if key in _state:
         return _state[key]
-    lib = _library()
+    libs = _libraries()
+    lib = libs[0] if libs else None
     fn = None
     if lib is not None:
         for name, integer in ((f"scipy_cblas_{char}gemm64_", ctypes.c_int64),
