@@ -14,6 +14,11 @@ from .._parallel import run_slices
 from ._util import xp_of
 
 
+def channel_shape(ndim: int) -> tuple:
+    """The shape that broadcasts a per-channel (C,) array over (N, C, ...) of ``ndim`` axes."""
+    return (1, -1) + (1,) * (ndim - 2)
+
+
 def _rows(a):
     """(N * C, L) rows of a (N, C, ...) array, L >= 1."""
     n, c = a.shape[:2]
@@ -47,7 +52,7 @@ def batch_stats(x):
     xp = xp_of(x)
     m = x.size // x.shape[1]
     mean = (channel_sums(x) / m).astype(x.dtype)
-    mean_b = mean.reshape((1, -1) + (1,) * (x.ndim - 2))
+    mean_b = mean.reshape(channel_shape(x.ndim))
     xc = xp.empty(x.shape, dtype=x.dtype)
     run_slices(lambda sl: xp.subtract(x[sl], mean_b, out=xc[sl]), len(x), x.size, xp)
     var = (channel_dots(xc, xc) / m).astype(x.dtype)

@@ -1,9 +1,11 @@
 """Batch, layer and group normalization, embedding, one_hot and dropout2d.
 
-The three normalizations share one backward: with ``xhat = (x - mean) * invstd`` over M values
-and ``h = dL/dxhat``, ``dL/dx = invstd * (h - mean(h) - xhat * mean(h * xhat))``. It is written
-by hand (rather than composed from sub/mul/mean nodes) because it needs only ``xhat`` saved and
-two reductions, where the composed graph keeps several full-size temporaries alive.
+The three normalizations share one backward formula: with ``xhat = (x - mean) * invstd`` over M
+values and ``h = dL/dxhat``, ``dL/dx = invstd * (h - mean(h) - xhat * mean(h * xhat))``. It is
+written by hand (rather than composed from sub/mul/mean nodes) because it needs only ``xhat``
+saved and two reductions, where the composed graph keeps several full-size temporaries alive.
+Layer and group norm run it as written (``_norm_input_grad``); batch norm folds it into
+per-channel factors over its per-channel sums (``_norm_stats.py``).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from ..device import guard_functions
 from ..tensor import Tensor
 from .._parallel import run_slices
 from . import _norm_stats as S
+from ._norm_stats import channel_shape as _channel_shape
 from ._bf16 import float32_compute
 from ._util import add_at_zeros, out_of_range, wrap, xp_of
 
@@ -41,10 +44,6 @@ def _affine_grads(g, xhat, w, axes, needs):
     if needs[0]:
         h = g if w is None else g * w.reshape(_channel_shape(g.ndim))
     return gw, gb, h
-
-
-def _channel_shape(ndim: int) -> tuple:
-    return (1, -1) + (1,) * (ndim - 2)
 
 
 class BatchNorm(Function):
