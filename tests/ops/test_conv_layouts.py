@@ -50,3 +50,22 @@ def test_conv2d_many_channels_against_torch(kw):
     check_op(lambda L, x, w, b: L.nn.functional.conv2d(x, w, b, **kw),
              [rand_array((2, 17, 9, 8)), rand_array((5, 17, 3, 3)), rand_array((5,))],
              second_order=False)
+
+
+@pytest.mark.parametrize("stacked", [True, False], ids=["3x3 stacked", "3x1 per offset"])
+@pytest.mark.parametrize("need", [(True, False), (False, True)], ids=["dx only", "dw only"])
+def test_shifted_gradients_one_at_a_time_match_both(need, stacked):
+    # each gradient alone equals the one computed beside the other
+    kernel = (3, 3) if stacked else (3, 1)
+    x = rand_array((2, 17, 6, 5), "float64", seed=4)
+    wt = rand_array((3, 17) + kernel, "float64", seed=5)
+    pad = (1, 1, 1, 1) if stacked else (1, 1, 0, 0)
+    y, saved = shifted_kernels.conv_forward(x, wt, pad, (1, 1))
+    gy = rand_array(y.shape, "float64", seed=6)
+    both = shifted_kernels.conv_backward(gy, wt, saved, x.shape, pad, (1, 1), True, True)
+    one = shifted_kernels.conv_backward(gy, wt, saved, x.shape, pad, (1, 1), *need)
+    for got, want, needed in zip(one, both, need):
+        if needed:
+            np.testing.assert_array_equal(got, want)
+        else:
+            assert got is None

@@ -34,8 +34,15 @@ def _geometry(x_shape, w_shape, pad, dilation):
     return hp, wp, oh, ow, length, shifts
 
 
+def _offset_weights(xp, w):
+    """w (O, C, kh, kw) as (kh*kw, O, C): one contiguous (O, C) matrix per kernel offset."""
+    o, c, kh, kw = w.shape
+    return xp.ascontiguousarray(w.transpose(2, 3, 0, 1)).reshape(kh * kw, o, c)
+
+
 def _zero_border(buf4, pad, h: int, wd: int) -> None:
-    """Zero the padding of a (C, N, Hp, Wp) buffer whose interior is written separately."""
+    """Zero the padding ``pad`` (top, bottom, left, right) of a (C, N, Hp, Wp) buffer around
+    its (h, wd) interior, which is written separately."""
     t, b, left, r = pad
     if t:
         buf4[:, :, :t] = 0
@@ -58,7 +65,7 @@ def conv_forward(x, w, pad, dilation, bias=None):
     buf4 = buf.reshape(c, n, hp, wp)
     _zero_border(buf4, pad, h, wd)
     buf4[:, :, pad[0]:pad[0] + h, pad[2]:pad[2] + wd] = x.transpose(1, 0, 2, 3)
-    wt = xp.ascontiguousarray(w.transpose(2, 3, 0, 1)).reshape(kh * kw, o, c)
+    wt = _offset_weights(xp, w)
     y = xp.empty((o, n * hp * wp), dtype=x.dtype)
     for k, s in enumerate(shifts):
         gemm_into(wt[k], buf[:, s:s + length], y[:, :length], accumulate=k > 0)
@@ -87,17 +94,17 @@ def conv_backward(gy, w, buf, x_shape, pad, dilation, need_x: bool, need_w: bool
     g = xp.empty((o, n * hp * wp), dtype=gy.dtype)
     g4 = g.reshape(o, n, hp, wp)
     g4[:, :, :oh, :ow] = gy.transpose(1, 0, 2, 3)
-    g4[:, :, oh:] = 0
-    g4[:, :, :oh, ow:] = 0
+    _zero_border(g4, (0, hp - oh, 0, wp - ow), oh, ow)
     g = g[:, :length]
-    wt = xp.ascontiguousarray(w.transpose(2, 3, 0, 1)).reshape(kh * kw, o, c)
+    wt = _offset_weights(xp, w) if need_x else None
     gwk = xp.empty((kh * kw, o, c), dtype=gy.dtype) if need_w else None
     dbuf = xp.zeros((c, n * hp * wp), dtype=gy.dtype) if need_x else None
     if kw > 1:
         _stacked_gradients(g, buf, wt, gwk, dbuf, kh, kw, wp, dilation)
     else:
         for k, s in enumerate(shifts):
-            _gradient_gemms(g, buf[:, s:s + length], wt[k], gwk[k] if need_w else None,
+            _gradient_gemms(g, buf[:, s:s + length], wt[k] if need_x else None,
+                            gwk[k] if need_w else None,
                             dbuf[:, s:s + length] if need_x else None, False)
     gx = gw = None
     if need_w:
@@ -142,7 +149,7 @@ def _stacked_gradients(g, buf, wt, gwk, dbuf, kh: int, kw: int, wp: int, dilatio
     step = max(1, STACK_BYTES // (kw * o * g.itemsize))
     chunk = xp.empty((kw, o, min(step, span)), dtype=g.dtype)
     rows = [i * dilation[0] * wp for i in range(kh)]
-    w_rows = wt.reshape(kh, kw * o, c)
+    w_rows = wt.reshape(kh, kw * o, c) if wt is not None else None
     gw_rows = gwk.reshape(kh, kw * o, c) if gwk is not None else None
     for a in range(0, span, step):
         b = min(a + step, span)
@@ -155,6 +162,7 @@ def _stacked_gradients(g, buf, wt, gwk, dbuf, kh: int, kw: int, wp: int, dilatio
             gs[j, :, max(hi - a, 0):] = 0
         gs2 = gs.reshape(kw * o, b - a)  # a view: rows evenly spaced even when cut short
         for i, r in enumerate(rows):
-            _gradient_gemms(gs2, buf[:, r + a:r + b], w_rows[i],
+            _gradient_gemms(gs2, buf[:, r + a:r + b],
+                            w_rows[i] if w_rows is not None else None,
                             gw_rows[i] if gw_rows is not None else None,
                             dbuf[:, r + a:r + b] if dbuf is not None else None, a > 0)
