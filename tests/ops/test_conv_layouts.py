@@ -17,6 +17,7 @@ CASES = [  # (C, O, H, W, kernel, stride, pad (t, b, l, r), dilation)
     (4, 4, 9, 9, (3, 3), (2, 2), (1, 1, 1, 1), (1, 1)),
     (5, 3, 10, 7, (3, 3), (2, 1), (0, 1, 1, 0), (1, 2)),
     (64, 128, 6, 5, (3, 3), (2, 2), (1, 1, 1, 1), (1, 1)),  # a weight of 64K+ values
+    (3, 2, 4, 5, (1, 2), (1, 1), (2, 1, 0, 3), (1, 1)),  # padding wider than the kernel
 ]
 
 
@@ -69,3 +70,13 @@ def test_shifted_gradients_one_at_a_time_match_both(need, stacked):
             np.testing.assert_array_equal(got, want)
         else:
             assert got is None
+
+
+def test_shifted_layout_shares_padding_between_rows_and_images():
+    # a 3x3 pad-1 convolution of 8x8 images computes 9x9 positions per image (one zero column
+    # after each row, one zero row after each image), not the 10x10 of padding every side
+    assert shifted_kernels.work_ratio((32, 16, 8, 8), (16, 16, 3, 3), (1, 1, 1, 1),
+                                      (1, 1)) == 81 / 64
+    # the output is wider than the image plus its wider padding: rows are as long as the output
+    assert shifted_kernels.work_ratio((1, 16, 4, 5), (2, 16, 1, 1), (0, 0, 1, 2),
+                                      (1, 1)) == 1.0

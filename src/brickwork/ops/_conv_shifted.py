@@ -1,12 +1,13 @@
 """Stride-1 convolutions as one GEMM per kernel offset on shifted views: no column matrix.
 
-Each image is zero-padded and the padded images are laid end to end per channel, as a
-(C, N * Hp * Wp) matrix. The input that kernel offset (i, j) meets at output position
-(n, oh, ow) then sits at flat index ``n*Hp*Wp + oh*Wp + ow`` plus the offset's constant shift
-``i*dh*Wp + j*dw``. So the convolution is kh*kw GEMMs of (O, C) with (C, L) windows of that one
-matrix, added into one (O, L) output by BLAS's ``beta`` (``_blas.gemm_into``). Positions past
-the output's width or height (in the padding) are computed and dropped: 7% extra work for a
-3x3 convolution at 56x56. The im2col matrix (kh*kw times the input) is never written.
+The images are laid end to end per channel as one (C, L) matrix, each row followed by zero
+columns and each image by zero rows (``_geometry``). The input that kernel offset (i, j) meets
+at output position (n, oh, ow) then sits at flat index ``base + (n*hs + oh)*ws + ow`` plus the
+offset's constant shift ``i*dh*ws + j*dw``. So the convolution is kh*kw GEMMs of (O, C) with
+(C, L) windows of that one matrix, added into one (O, L) output by BLAS's ``beta``
+(``_blas.gemm_into``). Positions in the zero columns and rows are computed and dropped: 6%
+extra work for a 3x3 convolution at 32x32, 27% at 8x8. The im2col matrix (kh*kw times the
+input) is never written.
 
 Channel-major with each image's rows contiguous, this layout reaches NCHW and back by copies
 that move whole image rows; batch-innermost (C, H, W, N) layouts need element-wise gathers
@@ -22,16 +23,33 @@ from ._util import xp_of
 
 
 def _geometry(x_shape, w_shape, pad, dilation):
-    """Padded size, output size, the computed length L and the kernel offsets' shifts."""
+    """The layout and the GEMMs' extent: ``(hs, ws, base, oh, ow, length, shifts)``.
+
+    Image n's row i starts at flat index ``base + (n*hs + i)*ws``; the ``ws - W`` columns after
+    each row and the ``hs - H`` rows after each image are zeros, and serve as the right padding
+    of one row and the left padding of the next (the top padding of the next image): a window
+    reaching left of column 0 lands in the previous row's trailing zeros. So each image costs
+    (H + max(t, b)) * (W + max(l, r)) positions instead of (H + t + b) * (W + l + r): a 3x3
+    convolution at 8x8 computes 1.27x its output instead of 1.56x. ``length`` is the last
+    output position plus one, and offset (i, j) reads the window that starts ``shifts[i*kw+j]``
+    positions on.
+    """
     n, _, h, wd = x_shape
     _, _, kh, kw = w_shape
     t, b, left, r = pad
-    hp, wp = h + t + b, wd + left + r
-    oh, ow = hp - (kh - 1) * dilation[0], wp - (kw - 1) * dilation[1]
-    # the last output position plus one: every window then ends inside the padded input
-    length = (n - 1) * hp * wp + (oh - 1) * wp + ow
-    shifts = [i * dilation[0] * wp + j * dilation[1] for i in range(kh) for j in range(kw)]
-    return hp, wp, oh, ow, length, shifts
+    oh = h + t + b - (kh - 1) * dilation[0]
+    ow = wd + left + r - (kw - 1) * dilation[1]
+    hs, ws = max(h + max(t, b), oh), max(wd + max(left, r), ow)
+    base = t * ws + left
+    length = (n - 1) * hs * ws + (oh - 1) * ws + ow
+    shifts = [i * dilation[0] * ws + j * dilation[1] for i in range(kh) for j in range(kw)]
+    return hs, ws, base, oh, ow, length, shifts
+
+
+def work_ratio(x_shape, w_shape, pad, dilation) -> float:
+    """The positions the shifted GEMMs compute per output position (1.0 is no waste)."""
+    hs, ws, _, oh, ow, _, _ = _geometry(x_shape, w_shape, pad, dilation)
+    return hs * ws / (oh * ow)
 
 
 def _offset_weights(xp, w):
@@ -40,18 +58,15 @@ def _offset_weights(xp, w):
     return xp.ascontiguousarray(w.transpose(2, 3, 0, 1)).reshape(kh * kw, o, c)
 
 
-def _zero_border(buf4, pad, h: int, wd: int) -> None:
-    """Zero the padding ``pad`` (top, bottom, left, right) of a (C, N, Hp, Wp) buffer around
-    its (h, wd) interior, which is written separately."""
-    t, b, left, r = pad
-    if t:
-        buf4[:, :, :t] = 0
-    if b:
-        buf4[:, :, t + h:] = 0
-    if left:
-        buf4[:, :, t:t + h, :left] = 0
-    if r:
-        buf4[:, :, t:t + h, left + wd:] = 0
+def _zero_border(buf4, h: int, wd: int) -> None:
+    """Zero all but the leading (h, wd) corner of each image of a (C, N, hs, ws) buffer."""
+    buf4[:, :, h:] = 0
+    buf4[:, :, :h, wd:] = 0
+
+
+def _images(buf, n: int, hs: int, ws: int, base: int):
+    """The (C, N, hs, ws) images of a (C, base + N*hs*ws) layout buffer."""
+    return buf[:, base:].reshape(buf.shape[0], n, hs, ws)
 
 
 def conv_forward(x, w, pad, dilation, bias=None):
@@ -60,16 +75,17 @@ def conv_forward(x, w, pad, dilation, bias=None):
     xp = xp_of(x)
     n, c, h, wd = x.shape
     o, _, kh, kw = w.shape
-    hp, wp, oh, ow, length, shifts = _geometry(x.shape, w.shape, pad, dilation)
-    buf = xp.empty((c, n * hp * wp), dtype=x.dtype)
-    buf4 = buf.reshape(c, n, hp, wp)
-    _zero_border(buf4, pad, h, wd)
-    buf4[:, :, pad[0]:pad[0] + h, pad[2]:pad[2] + wd] = x.transpose(1, 0, 2, 3)
+    hs, ws, base, oh, ow, length, shifts = _geometry(x.shape, w.shape, pad, dilation)
+    buf = xp.empty((c, base + n * hs * ws), dtype=x.dtype)
+    buf[:, :base] = 0
+    buf4 = _images(buf, n, hs, ws, base)
+    _zero_border(buf4, h, wd)
+    buf4[:, :, :h, :wd] = x.transpose(1, 0, 2, 3)
     wt = _offset_weights(xp, w)
-    y = xp.empty((o, n * hp * wp), dtype=x.dtype)
+    y = xp.empty((o, n * hs * ws), dtype=x.dtype)
     for k, s in enumerate(shifts):
         gemm_into(wt[k], buf[:, s:s + length], y[:, :length], accumulate=k > 0)
-    return to_nchw(y.reshape(o, n, hp, wp)[:, :, :oh, :ow].transpose(1, 0, 2, 3), bias), buf
+    return to_nchw(y.reshape(o, n, hs, ws)[:, :, :oh, :ow].transpose(1, 0, 2, 3), bias), buf
 
 
 def to_nchw(y, bias=None):
@@ -88,19 +104,19 @@ def conv_backward(gy, w, buf, x_shape, pad, dilation, need_x: bool, need_w: bool
     xp = xp_of(gy)
     n, c, h, wd = x_shape
     o, _, kh, kw = w.shape
-    hp, wp, oh, ow, length, shifts = _geometry(x_shape, w.shape, pad, dilation)
+    hs, ws, base, oh, ow, length, shifts = _geometry(x_shape, w.shape, pad, dilation)
     # the output gradient laid out like the forward's output, zero at the dropped positions
     # (the input gradient's GEMMs would otherwise add them in)
-    g = xp.empty((o, n * hp * wp), dtype=gy.dtype)
-    g4 = g.reshape(o, n, hp, wp)
+    g = xp.empty((o, n * hs * ws), dtype=gy.dtype)
+    g4 = g.reshape(o, n, hs, ws)
     g4[:, :, :oh, :ow] = gy.transpose(1, 0, 2, 3)
-    _zero_border(g4, (0, hp - oh, 0, wp - ow), oh, ow)
+    _zero_border(g4, oh, ow)
     g = g[:, :length]
     wt = _offset_weights(xp, w) if need_x else None
     gwk = xp.empty((kh * kw, o, c), dtype=gy.dtype) if need_w else None
-    dbuf = xp.zeros((c, n * hp * wp), dtype=gy.dtype) if need_x else None
+    dbuf = xp.zeros(buf.shape, dtype=gy.dtype) if need_x else None
     if kw > 1:
-        _stacked_gradients(g, buf, wt, gwk, dbuf, kh, kw, wp, dilation)
+        _stacked_gradients(g, buf, wt, gwk, dbuf, kh, kw, ws, dilation)
     else:
         for k, s in enumerate(shifts):
             _gradient_gemms(g, buf[:, s:s + length], wt[k] if need_x else None,
@@ -110,7 +126,7 @@ def conv_backward(gy, w, buf, x_shape, pad, dilation, need_x: bool, need_w: bool
     if need_w:
         gw = xp.ascontiguousarray(gwk.reshape(kh, kw, o, c).transpose(2, 3, 0, 1))
     if need_x:
-        dx = dbuf.reshape(c, n, hp, wp)[:, :, pad[0]:pad[0] + h, pad[2]:pad[2] + wd]
+        dx = _images(dbuf, n, hs, ws, base)[:, :, :h, :wd]
         gx = xp.ascontiguousarray(dx.transpose(1, 0, 2, 3))
     return gx, gw
 
@@ -131,7 +147,7 @@ def _gradient_gemms(g, window, w, gw, dwindow, accumulate_w: bool) -> None:
 STACK_BYTES = 16 << 20
 
 
-def _stacked_gradients(g, buf, wt, gwk, dbuf, kh: int, kw: int, wp: int, dilation) -> None:
+def _stacked_gradients(g, buf, wt, gwk, dbuf, kh: int, kw: int, ws: int, dilation) -> None:
     """Both gradients with the kw offsets of each kernel row in one GEMM.
 
     Offset (i, j) pairs output position q with input position q + s_i + j*dw. Shifting g by
@@ -148,7 +164,7 @@ def _stacked_gradients(g, buf, wt, gwk, dbuf, kh: int, kw: int, wp: int, dilatio
     span = length + (kw - 1) * dw
     step = max(1, STACK_BYTES // (kw * o * g.itemsize))
     chunk = xp.empty((kw, o, min(step, span)), dtype=g.dtype)
-    rows = [i * dilation[0] * wp for i in range(kh)]
+    rows = [i * dilation[0] * ws for i in range(kh)]
     w_rows = wt.reshape(kh, kw * o, c) if wt is not None else None
     gw_rows = gwk.reshape(kh, kw * o, c) if gwk is not None else None
     for a in range(0, span, step):
