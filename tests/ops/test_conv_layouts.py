@@ -1,5 +1,5 @@
 """The convolution kernels agree with each other and with PyTorch: the (C, H, W, N) kernels (the
-shifted-view GEMMs for stride 1, the column matrix otherwise) against the (N, C, H, W) im2col
+shifted-view GEMMs, the column matrix for small images) against the (N, C, H, W) im2col
 kernels, over kernel sizes, dilations and asymmetric padding, forward and both gradients."""
 import numpy as np
 import pytest
@@ -18,13 +18,15 @@ CASES = [  # (C, O, H, W, kernel, stride, pad (t, b, l, r), dilation)
     (5, 3, 10, 7, (3, 3), (2, 1), (0, 1, 1, 0), (1, 2)),
     (64, 128, 6, 5, (3, 3), (2, 2), (1, 1, 1, 1), (1, 1)),  # a weight of 64K+ values
     (3, 2, 4, 5, (1, 2), (1, 1), (2, 1, 0, 3), (1, 1)),  # padding wider than the kernel
+    (4, 3, 8, 9, (1, 2), (3, 2), (0, 1, 0, 0), (1, 1)),  # phases no offset reads
+    (3, 4, 9, 10, (3, 3), (2, 3), (2, 1, 1, 2), (2, 2)),  # stride with dilation
 ]
 
 
 @pytest.mark.parametrize("shifted", ["stacked", "stacked in chunks", False])
 @pytest.mark.parametrize("case", CASES, ids=[str(c[:5]) for c in CASES])
 def test_chwn_kernels_match_im2col_without_torch(case, shifted, monkeypatch):
-    # every stride-1 path, whatever the channel count picks in use; the shifted gradients
+    # both paths, whatever the channel count and image size pick in use; the shifted gradients
     # with the stacked output gradient whole and cut into chunks of a few columns
     monkeypatch.setattr(CHWN, "SHIFTED_MIN_CHANNELS", 0 if shifted else 10 ** 9)
     monkeypatch.setattr(CHWN, "SHIFTED_MAX_WASTE", float("inf"))
@@ -61,10 +63,11 @@ def test_shifted_gradients_one_at_a_time_match_both(need, stacked):
     x = rand_array((2, 17, 6, 5), "float64", seed=4)
     wt = rand_array((3, 17) + kernel, "float64", seed=5)
     pad = (1, 1, 1, 1) if stacked else (1, 1, 0, 0)
-    y, saved = shifted_kernels.conv_forward(x, wt, pad, (1, 1))
+    y, saved = shifted_kernels.conv_forward(x, wt, (1, 1), pad, (1, 1))
     gy = rand_array(y.shape, "float64", seed=6)
-    both = shifted_kernels.conv_backward(gy, wt, saved, x.shape, pad, (1, 1), True, True)
-    one = shifted_kernels.conv_backward(gy, wt, saved, x.shape, pad, (1, 1), *need)
+    both = shifted_kernels.conv_backward(gy, wt, saved, x.shape, (1, 1), pad, (1, 1), True,
+                                         True)
+    one = shifted_kernels.conv_backward(gy, wt, saved, x.shape, (1, 1), pad, (1, 1), *need)
     for got, want, needed in zip(one, both, need):
         if needed:
             np.testing.assert_array_equal(got, want)
@@ -75,8 +78,11 @@ def test_shifted_gradients_one_at_a_time_match_both(need, stacked):
 def test_shifted_layout_shares_padding_between_rows_and_images():
     # a 3x3 pad-1 convolution of 8x8 images computes 9x9 positions per image (one zero column
     # after each row, one zero row after each image), not the 10x10 of padding every side
-    assert shifted_kernels.work_ratio((32, 16, 8, 8), (16, 16, 3, 3), (1, 1, 1, 1),
+    assert shifted_kernels.work_ratio((32, 16, 8, 8), (16, 16, 3, 3), (1, 1), (1, 1, 1, 1),
                                       (1, 1)) == 81 / 64
     # the output is wider than the image plus its wider padding: rows are as long as the output
-    assert shifted_kernels.work_ratio((1, 16, 4, 5), (2, 16, 1, 1), (0, 0, 1, 2),
+    assert shifted_kernels.work_ratio((1, 16, 4, 5), (2, 16, 1, 1), (1, 1), (0, 0, 1, 2),
                                       (1, 1)) == 1.0
+    # stride 2: four 16x16 phase images, each with one zero row and column of its own
+    assert shifted_kernels.work_ratio((32, 16, 32, 32), (16, 16, 3, 3), (2, 2), (1, 1, 1, 1),
+                                      (1, 1)) == 17 * 17 / 256

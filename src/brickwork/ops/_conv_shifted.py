@@ -1,13 +1,16 @@
-"""Stride-1 convolutions as one GEMM per kernel offset on shifted views: no column matrix.
+"""Convolutions as one GEMM per kernel offset on shifted views: no column matrix.
 
 The images are laid end to end per channel as one (C, L) matrix, each row followed by zero
-columns and each image by zero rows (``_geometry``). The input that kernel offset (i, j) meets
+columns and each image by zero rows (``_layout``). The input that kernel offset (i, j) meets
 at output position (n, oh, ow) then sits at flat index ``base + (n*hs + oh)*ws + ow`` plus the
-offset's constant shift ``i*dh*ws + j*dw``. So the convolution is kh*kw GEMMs of (O, C) with
-(C, L) windows of that one matrix, added into one (O, L) output by BLAS's ``beta``
-(``_blas.gemm_into``). Positions in the zero columns and rows are computed and dropped: 6%
-extra work for a 3x3 convolution at 32x32, 27% at 8x8. The im2col matrix (kh*kw times the
-input) is never written.
+offset's constant shift. So the convolution is kh*kw GEMMs of (O, C) with (C, L) windows of
+that one matrix, added into one (O, L) output by BLAS's ``beta`` (``_blas.gemm_into``).
+Positions in the zero columns and rows are computed and dropped: 6% extra work for a 3x3
+convolution at 32x32, 27% at 8x8. The im2col matrix (kh*kw times the input) is never written.
+
+A stride-s convolution is split by phase: offset i along an axis reads input ``s*o + p`` for a
+fixed phase p, so each phase's subsampled image ``x[..., p::s]`` gets its own matrix in the same
+layout, and each offset is a shift within its phase's matrix, exactly as for stride 1.
 
 Channel-major with each image's rows contiguous, this layout reaches NCHW and back by copies
 that move whole image rows; batch-innermost (C, H, W, N) layouts need element-wise gathers
@@ -18,38 +21,65 @@ Shapes: ``x`` (N, C, H, W), ``w`` (O, C, kh, kw); ``pad`` is (top, bottom, left,
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from .._blas import gemm_into
+from ._im2col import out_size
 from ._util import xp_of
 
 
-def _geometry(x_shape, w_shape, pad, dilation):
-    """The layout and the GEMMs' extent: ``(hs, ws, base, oh, ow, length, shifts)``.
+class Layout(NamedTuple):
+    """Where everything sits: image n's row i of phase f starts at ``base + (n*hs + i)*ws`` of
+    matrix f; ``phases`` lists each matrix's (row, column) phase and ``images`` its subsampled
+    image size; tap k = i*kw + j reads matrix ``taps[k][0]`` from ``taps[k][1]`` on; ``length``
+    is the last output position plus one."""
+    hs: int
+    ws: int
+    base: int
+    oh: int
+    ow: int
+    length: int
+    phases: list
+    images: list
+    taps: list
 
-    Image n's row i starts at flat index ``base + (n*hs + i)*ws``; the ``ws - W`` columns after
-    each row and the ``hs - H`` rows after each image are zeros, and serve as the right padding
-    of one row and the left padding of the next (the top padding of the next image): a window
-    reaching left of column 0 lands in the previous row's trailing zeros. So each image costs
-    (H + max(t, b)) * (W + max(l, r)) positions instead of (H + t + b) * (W + l + r): a 3x3
-    convolution at 8x8 computes 1.27x its output instead of 1.56x. ``length`` is the last
-    output position plus one, and offset (i, j) reads the window that starts ``shifts[i*kw+j]``
-    positions on.
+
+def _axis(size: int, k: int, s: int, lo: int, hi: int, d: int):
+    """One axis: the output size, each offset's (phase, shift in phase rows), the phase image
+    size and the zeros needed before and after it."""
+    out = out_size(size, k, s, lo, hi, d)
+    taps = [((i * d - lo) % s, (i * d - lo) // s) for i in range(k)]
+    shifts = [delta for _, delta in taps]
+    full = -(-size // s)  # the largest phase image
+    return out, taps, full, max(0, -min(shifts)), max(0, out - 1 + max(shifts) - (full - 1))
+
+
+def _layout(x_shape, w_shape, stride, pad, dilation) -> Layout:
+    """The layout of ``x_shape``'s images for this convolution.
+
+    The ``ws - W`` zero columns after each row and the ``hs - H`` zero rows after each image
+    serve as the right padding of one row and the left padding of the next (the top padding of
+    the next image): a window reaching left of column 0 lands in the previous row's trailing
+    zeros. So each image costs (H + max(t, b)) * (W + max(l, r)) positions instead of
+    (H + t + b) * (W + l + r): a 3x3 convolution at 8x8 computes 1.27x its output, not 1.56x.
     """
     n, _, h, wd = x_shape
     _, _, kh, kw = w_shape
-    t, b, left, r = pad
-    oh = h + t + b - (kh - 1) * dilation[0]
-    ow = wd + left + r - (kw - 1) * dilation[1]
-    hs, ws = max(h + max(t, b), oh), max(wd + max(left, r), ow)
-    base = t * ws + left
+    oh, row_taps, hd, top, bottom = _axis(h, kh, stride[0], pad[0], pad[1], dilation[0])
+    ow, col_taps, wdd, left, right = _axis(wd, kw, stride[1], pad[2], pad[3], dilation[1])
+    hs, ws = max(hd + max(top, bottom), oh), max(wdd + max(left, right), ow)
+    phases = sorted({(pr, pc) for pr, _ in row_taps for pc, _ in col_taps})
+    images = [(-(-(h - pr) // stride[0]), -(-(wd - pc) // stride[1])) for pr, pc in phases]
+    taps = [(phases.index((pr, pc)), (dr + top) * ws + dc + left)
+            for pr, dr in row_taps for pc, dc in col_taps]
     length = (n - 1) * hs * ws + (oh - 1) * ws + ow
-    shifts = [i * dilation[0] * ws + j * dilation[1] for i in range(kh) for j in range(kw)]
-    return hs, ws, base, oh, ow, length, shifts
+    return Layout(hs, ws, top * ws + left, oh, ow, length, phases, images, taps)
 
 
-def work_ratio(x_shape, w_shape, pad, dilation) -> float:
+def work_ratio(x_shape, w_shape, stride, pad, dilation) -> float:
     """The positions the shifted GEMMs compute per output position (1.0 is no waste)."""
-    hs, ws, _, oh, ow, _, _ = _geometry(x_shape, w_shape, pad, dilation)
-    return hs * ws / (oh * ow)
+    lay = _layout(x_shape, w_shape, stride, pad, dilation)
+    return lay.hs * lay.ws / (lay.oh * lay.ow)
 
 
 def _offset_weights(xp, w):
@@ -64,28 +94,32 @@ def _zero_border(buf4, h: int, wd: int) -> None:
     buf4[:, :, :h, wd:] = 0
 
 
-def _images(buf, n: int, hs: int, ws: int, base: int):
-    """The (C, N, hs, ws) images of a (C, base + N*hs*ws) layout buffer."""
-    return buf[:, base:].reshape(buf.shape[0], n, hs, ws)
+def _images(buf, n: int, lay: Layout):
+    """The (C, N, hs, ws) images of a (C, base + N*hs*ws) layout matrix."""
+    return buf[:, lay.base:].reshape(buf.shape[0], n, lay.hs, lay.ws)
 
 
-def conv_forward(x, w, pad, dilation, bias=None):
-    """``(y, buf)``: y (N, O, OH, OW) with ``bias`` added when given, and the padded input
-    (C, N * Hp * Wp), kept for the weight gradient."""
+def conv_forward(x, w, stride, pad, dilation, bias=None):
+    """``(y, bufs)``: y (N, O, OH, OW) with ``bias`` added when given, and the input laid out
+    as one (C, base + N*hs*ws) matrix per phase, kept for the weight gradient."""
     xp = xp_of(x)
     n, c, h, wd = x.shape
-    o, _, kh, kw = w.shape
-    hs, ws, base, oh, ow, length, shifts = _geometry(x.shape, w.shape, pad, dilation)
-    buf = xp.empty((c, base + n * hs * ws), dtype=x.dtype)
-    buf[:, :base] = 0
-    buf4 = _images(buf, n, hs, ws, base)
-    _zero_border(buf4, h, wd)
-    buf4[:, :, :h, :wd] = x.transpose(1, 0, 2, 3)
+    o = w.shape[0]
+    lay = _layout(x.shape, w.shape, stride, pad, dilation)
+    bufs = []
+    for (pr, pc), (ph, pw) in zip(lay.phases, lay.images):
+        buf = xp.empty((c, lay.base + n * lay.hs * lay.ws), dtype=x.dtype)
+        buf[:, :lay.base] = 0
+        buf4 = _images(buf, n, lay)
+        _zero_border(buf4, ph, pw)
+        buf4[:, :, :ph, :pw] = x[:, :, pr::stride[0], pc::stride[1]].transpose(1, 0, 2, 3)
+        bufs.append(buf)
     wt = _offset_weights(xp, w)
-    y = xp.empty((o, n * hs * ws), dtype=x.dtype)
-    for k, s in enumerate(shifts):
-        gemm_into(wt[k], buf[:, s:s + length], y[:, :length], accumulate=k > 0)
-    return to_nchw(y.reshape(o, n, hs, ws)[:, :, :oh, :ow].transpose(1, 0, 2, 3), bias), buf
+    y = xp.empty((o, n * lay.hs * lay.ws), dtype=x.dtype)
+    for k, (f, s) in enumerate(lay.taps):
+        gemm_into(wt[k], bufs[f][:, s:s + lay.length], y[:, :lay.length], accumulate=k > 0)
+    y = y.reshape(o, n, lay.hs, lay.ws)[:, :, :lay.oh, :lay.ow].transpose(1, 0, 2, 3)
+    return to_nchw(y, bias), bufs
 
 
 def to_nchw(y, bias=None):
@@ -99,40 +133,58 @@ def to_nchw(y, bias=None):
     return out
 
 
-def conv_backward(gy, w, buf, x_shape, pad, dilation, need_x: bool, need_w: bool):
+def conv_backward(gy, w, bufs, x_shape, stride, pad, dilation, need_x: bool, need_w: bool):
     """``(gx, gw)`` for the convolution ``conv_forward`` computed (None where not needed)."""
     xp = xp_of(gy)
     n, c, h, wd = x_shape
     o, _, kh, kw = w.shape
-    hs, ws, base, oh, ow, length, shifts = _geometry(x_shape, w.shape, pad, dilation)
+    lay = _layout(x_shape, w.shape, stride, pad, dilation)
     # the output gradient laid out like the forward's output, zero at the dropped positions
     # (the input gradient's GEMMs would otherwise add them in)
-    g = xp.empty((o, n * hs * ws), dtype=gy.dtype)
-    g4 = g.reshape(o, n, hs, ws)
-    g4[:, :, :oh, :ow] = gy.transpose(1, 0, 2, 3)
-    _zero_border(g4, oh, ow)
-    g = g[:, :length]
+    g = xp.empty((o, n * lay.hs * lay.ws), dtype=gy.dtype)
+    g4 = g.reshape(o, n, lay.hs, lay.ws)
+    g4[:, :, :lay.oh, :lay.ow] = gy.transpose(1, 0, 2, 3)
+    _zero_border(g4, lay.oh, lay.ow)
+    g = g[:, :lay.length]
     wt = _offset_weights(xp, w) if need_x else None
     gwk = xp.empty((kh * kw, o, c), dtype=gy.dtype) if need_w else None
-    dbuf = xp.zeros(buf.shape, dtype=gy.dtype) if need_x else None
-    if kw > 1:
-        _stacked_gradients(g, buf, wt, gwk, dbuf, kh, kw, ws, dilation)
+    dbufs = [xp.zeros(b.shape, dtype=gy.dtype) for b in bufs] if need_x else None
+    groups = _column_groups(lay.taps, kh, kw)
+    if any(len(taps) > 1 for _, taps in groups):
+        _stacked_gradients(g, bufs, wt, gwk, dbufs, groups)
     else:
-        for k, s in enumerate(shifts):
-            _gradient_gemms(g, buf[:, s:s + length], wt[k] if need_x else None,
+        for k, (f, s) in enumerate(lay.taps):
+            _gradient_gemms(g, bufs[f][:, s:s + lay.length], wt[k] if need_x else None,
                             gwk[k] if need_w else None,
-                            dbuf[:, s:s + length] if need_x else None, False)
+                            dbufs[f][:, s:s + lay.length] if need_x else None, False)
     gx = gw = None
     if need_w:
         gw = xp.ascontiguousarray(gwk.reshape(kh, kw, o, c).transpose(2, 3, 0, 1))
     if need_x:
-        dx = _images(dbuf, n, hs, ws, base)[:, :, :h, :wd]
-        gx = xp.ascontiguousarray(dx.transpose(1, 0, 2, 3))
+        # input positions no offset reads (a stride past the kernel) get no gradient
+        gx = (xp.empty if len(lay.phases) == stride[0] * stride[1] else xp.zeros)(
+            x_shape, dtype=gy.dtype)
+        for dbuf, (pr, pc), (ph, pw) in zip(dbufs, lay.phases, lay.images):
+            gx[:, :, pr::stride[0], pc::stride[1]] = \
+                _images(dbuf, n, lay)[:, :, :ph, :pw].transpose(1, 0, 2, 3)
     return gx, gw
 
 
+def _column_groups(taps, kh: int, kw: int):
+    """The offsets grouped for ``_stacked_gradients``: ``[(row i, [(k, matrix, shift), ...]),
+    ...]``, each group the offsets of one kernel row reading one phase's matrix, by shift."""
+    groups = []
+    for i in range(kh):
+        by_matrix = {}
+        for j in range(kw):
+            f, s = taps[i * kw + j]
+            by_matrix.setdefault(f, []).append((i * kw + j, f, s))
+        groups.extend((i, sorted(g, key=lambda t: t[2])) for g in by_matrix.values())
+    return groups
+
+
 def _gradient_gemms(g, window, w, gw, dwindow, accumulate_w: bool) -> None:
-    """One kernel offset's (or stacked kernel row's) share of both gradients: ``gw (+)= g @
+    """One kernel offset's (or stacked group's) share of both gradients: ``gw (+)= g @
     window.T`` (both operands read along L: no transposed copy) and ``dwindow += w.T @ g``."""
     if gw is not None:
         gemm_into(g, window, gw, accumulate=accumulate_w, trans_b=True)
@@ -147,38 +199,49 @@ def _gradient_gemms(g, window, w, gw, dwindow, accumulate_w: bool) -> None:
 STACK_BYTES = 16 << 20
 
 
-def _stacked_gradients(g, buf, wt, gwk, dbuf, kh: int, kw: int, ws: int, dilation) -> None:
-    """Both gradients with the kw offsets of each kernel row in one GEMM.
+def _stacked_gradients(g, bufs, wt, gwk, dbufs, groups) -> None:
+    """Both gradients with each group's offsets (one kernel row, one phase) in one GEMM.
 
-    Offset (i, j) pairs output position q with input position q + s_i + j*dw. Shifting g by
-    j*dw instead, the kw offsets of row i read one common window of the input, so the kw
-    shifted copies of g stacked as (kw*O, span) make one GEMM per kernel row: kh GEMMs with kw
-    times the rows instead of kh*kw thin ones. The weight gradient's GEMMs (M = N = C, K = L)
-    were the slow ones: at (32, 64, 32, 32) forward+backward 73 -> 61 ms, at (32, 256, 8, 8)
-    70 -> 54 ms. The span is cut into chunks of at most ``STACK_BYTES``.
+    Offset k pairs output position q with input position q + s_k. Shifting g by s_k - s_0
+    instead (s_0 the group's first shift), the group's offsets read one common window, so the
+    shifted copies of g stacked as (m*O, span) make one GEMM per group: kh GEMMs with kw times
+    the rows instead of kh*kw thin ones, for stride 1. The weight gradient's GEMMs (M = N = C,
+    K = L) were the slow ones: at (32, 64, 32, 32) forward+backward 73 -> 61 ms, at
+    (32, 256, 8, 8) 70 -> 54 ms. The span is cut into chunks of at most ``STACK_BYTES``.
+    Groups with the same relative shifts (every kernel row, for stride 1) share the stack.
     """
     xp = xp_of(g)
     o, length = g.shape
-    c = buf.shape[0]
-    dw = dilation[1]
-    span = length + (kw - 1) * dw
-    step = max(1, STACK_BYTES // (kw * o * g.itemsize))
-    chunk = xp.empty((kw, o, min(step, span)), dtype=g.dtype)
-    rows = [i * dilation[0] * ws for i in range(kh)]
-    w_rows = wt.reshape(kh, kw * o, c) if wt is not None else None
-    gw_rows = gwk.reshape(kh, kw * o, c) if gwk is not None else None
-    for a in range(0, span, step):
-        b = min(a + step, span)
-        gs = chunk[:, :, :b - a]
-        for j in range(kw):  # gs[j, :, p - a] = g[:, p - j*dw], zero outside g
-            lo, hi = max(a, j * dw), min(b, j * dw + length)
-            gs[j, :, :max(lo - a, 0)] = 0
-            if hi > lo:
-                gs[j, :, lo - a:hi - a] = g[:, lo - j * dw:hi - j * dw]
-            gs[j, :, max(hi - a, 0):] = 0
-        gs2 = gs.reshape(kw * o, b - a)  # a view: rows evenly spaced even when cut short
-        for i, r in enumerate(rows):
-            _gradient_gemms(gs2, buf[:, r + a:r + b],
-                            w_rows[i] if w_rows is not None else None,
-                            gw_rows[i] if gw_rows is not None else None,
-                            dbuf[:, r + a:r + b] if dbuf is not None else None, a > 0)
+    c = bufs[0].shape[0]
+    by_pattern = {}
+    for i, taps in groups:
+        rel = tuple(s - taps[0][2] for _, _, s in taps)
+        by_pattern.setdefault(rel, []).append(taps)
+    for rel, members in by_pattern.items():
+        m = len(rel)
+        ks = [[k for k, _, _ in taps] for taps in members]
+        w_rows = [xp.ascontiguousarray(wt[k]).reshape(m * o, c) for k in ks] \
+            if wt is not None else None
+        gw_rows = [xp.empty((m * o, c), dtype=g.dtype) for _ in ks] if gwk is not None else None
+        span = length + rel[-1]
+        step = max(1, STACK_BYTES // (m * o * g.itemsize))
+        chunk = xp.empty((m, o, min(step, span)), dtype=g.dtype)
+        for a in range(0, span, step):
+            b = min(a + step, span)
+            gs = chunk[:, :, :b - a]
+            for j, e in enumerate(rel):  # gs[j, :, p - a] = g[:, p - e], zero outside g
+                lo, hi = max(a, e), min(b, e + length)
+                gs[j, :, :max(lo - a, 0)] = 0
+                if hi > lo:
+                    gs[j, :, lo - a:hi - a] = g[:, lo - e:hi - e]
+                gs[j, :, max(hi - a, 0):] = 0
+            gs2 = gs.reshape(m * o, b - a)  # a view: rows evenly spaced even when cut short
+            for t, taps in enumerate(members):
+                f, r = taps[0][1], taps[0][2]
+                _gradient_gemms(gs2, bufs[f][:, r + a:r + b],
+                                w_rows[t] if w_rows is not None else None,
+                                gw_rows[t] if gw_rows is not None else None,
+                                dbufs[f][:, r + a:r + b] if dbufs is not None else None, a > 0)
+        if gwk is not None:
+            for k, gw in zip(ks, gw_rows):
+                gwk[k] = gw.reshape(m, o, c)
