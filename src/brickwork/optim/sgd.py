@@ -7,7 +7,7 @@ import numpy as np
 
 from .._sparse_coo import SparseCOO
 from ..tensor import _make
-from ._inplace import sub_scaled_
+from ._inplace import momentum_step_, sub_scaled_
 from .optimizer import Optimizer, _arr, _check, required
 
 
@@ -47,22 +47,18 @@ class SGD(Optimizer):
                 continue
             if wd != 0:
                 g = g + wd * arr
+            # The parameter is updated in its own buffer so views and `.data` aliases see the
+            # change (as in PyTorch).
             if momentum != 0:
                 state = self.state[p]
                 buf = state.get("momentum_buffer")
                 if buf is None:
                     buf = _make(g.reshape(p._data.shape).copy(), p._device)
                     state["momentum_buffer"] = buf
+                    g = g + momentum * _arr(buf) if nesterov else _arr(buf)
                 else:
-                    b = _arr(buf)
-                    b *= momentum
-                    if dampening == 0:
-                        b += g
-                    else:
-                        b += (1 - dampening) * g
-                g = g + momentum * _arr(buf) if nesterov else _arr(buf)
-            # The parameter is updated in its own buffer so views and `.data` aliases see the
-            # change (as in PyTorch).
+                    momentum_step_(arr, _arr(buf), g, lr, momentum, dampening, nesterov)
+                    continue
             sub_scaled_(arr, g, lr)
 
 
