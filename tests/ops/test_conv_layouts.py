@@ -7,6 +7,7 @@ from helpers import check_op, rand_array
 
 from brickwork.ops import _conv_chwn as CHWN
 from brickwork.ops import _conv_shifted as shifted_kernels
+from brickwork.ops import _conv_winograd as winograd_kernels
 from brickwork.ops import _im2col as K
 
 CASES = [  # (C, O, H, W, kernel, stride, pad (t, b, l, r), dilation)
@@ -86,3 +87,72 @@ def test_shifted_layout_shares_padding_between_rows_and_images():
     # stride 2: four 16x16 phase images, each with one zero row and column of its own
     assert shifted_kernels.work_ratio((32, 16, 32, 32), (16, 16, 3, 3), (2, 2), (1, 1, 1, 1),
                                       (1, 1)) == 17 * 17 / 256
+
+
+WINOGRAD_CASES = [  # (N, C, O, H, W, pad (t, b, l, r))
+    (2, 5, 4, 8, 8, (1, 1, 1, 1)),
+    (3, 4, 6, 7, 5, (1, 1, 1, 1)),  # odd output sizes: the last tiles overhang
+    (2, 3, 2, 6, 9, (0, 0, 0, 0)),
+    (1, 4, 3, 5, 4, (2, 0, 1, 3)),
+    (2, 3, 3, 3, 3, (0, 0, 0, 0)),  # one output
+]
+
+
+@pytest.mark.parametrize("case", WINOGRAD_CASES, ids=[str(c) for c in WINOGRAD_CASES])
+def test_winograd_matches_im2col_without_torch(case):
+    n, c, o, h, w, pad = case
+    x = rand_array((n, c, h, w), "float64", seed=7)
+    wt = rand_array((o, c, 3, 3), "float64", seed=8)
+    want, cols = K.conv_forward(x, wt, (1, 1), pad, (1, 1), 1)
+    got = winograd_kernels.conv_forward(x, wt, pad).transpose(3, 0, 1, 2)  # (O,OH,OW,N) view
+    # float64 here so that only the algebra is tested: the transforms are exact adjoints
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    gy = rand_array(want.shape, "float64", seed=9)
+    gm = K.gy_matrix(gy)
+    want_gx = K.conv_input_grad(gm, wt, x.shape, gy.shape[2], gy.shape[3], (1, 1), pad, (1, 1),
+                                1)
+    want_gw = K.conv_weight_grad(gm, cols, wt.shape, 1).reshape(wt.shape)
+    gx, gw = winograd_kernels.conv_backward(gy, wt, x, x.shape, pad, True, True)
+    np.testing.assert_allclose(gx.transpose(3, 0, 1, 2), want_gx, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(gw, want_gw, rtol=1e-12, atol=1e-12)
+    only_x, none_w = winograd_kernels.conv_backward(gy, wt, None, x.shape, pad, True, False)
+    assert none_w is None
+    np.testing.assert_array_equal(only_x, gx)
+
+
+@pytest.mark.parametrize("kw", [dict(padding=1), dict(padding=0), dict(padding=(2, 0))])
+def test_conv2d_winograd_float32_against_torch(kw, monkeypatch):
+    monkeypatch.setattr(CHWN, "WINOGRAD_MIN_CHANNELS", 1)
+    check_op(lambda L, x, w, b: L.nn.functional.conv2d(x, w, b, **kw),
+             [rand_array((2, 17, 7, 6), "float32"), rand_array((5, 17, 3, 3), "float32"),
+              rand_array((5,), "float32")], second_order=False)
+
+
+def test_winograd_is_float32_small_images_many_channels_only():
+    ok = CHWN._use_winograd
+    assert ok((32, 256, 8, 8), np.float32, (256, 256, 3, 3), (1, 1), (1, 1))
+    assert not ok((32, 256, 8, 8), np.float64, (256, 256, 3, 3), (1, 1), (1, 1))
+    assert not ok((32, 256, 8, 8), np.float32, (256, 256, 3, 3), (2, 2), (1, 1))
+    assert not ok((32, 256, 8, 8), np.float32, (256, 256, 3, 3), (1, 1), (2, 2))
+    assert not ok((32, 256, 8, 8), np.float32, (256, 256, 5, 5), (1, 1), (1, 1))
+    assert not ok((32, 64, 32, 32), np.float32, (64, 64, 3, 3), (1, 1), (1, 1))
+
+
+@pytest.mark.parametrize("path", ["shifted", "winograd", "columns"])
+def test_frozen_weight_input_gradient(path, monkeypatch):
+    # a convolution whose weight needs no gradient keeps nothing for it, and its input
+    # gradient must not need it either (fine-tuning with frozen layers)
+    import brickwork
+
+    monkeypatch.setattr(CHWN, "WINOGRAD_MIN_CHANNELS", 1 if path == "winograd" else 10 ** 9)
+    monkeypatch.setattr(CHWN, "SHIFTED_MIN_CHANNELS", 0 if path == "shifted" else 10 ** 9)
+    monkeypatch.setattr(CHWN, "SHIFTED_MAX_WASTE", float("inf"))
+    x = brickwork.tensor(rand_array((2, 17, 6, 5), "float32"), requires_grad=True)
+    conv = brickwork.nn.Conv2d(17, 4, 3, padding=1)
+    g = brickwork.tensor(rand_array((2, 4, 6, 5), "float32", seed=3))
+    conv(x).backward(g)
+    full = x.grad.clone()
+    x.grad = None
+    conv.requires_grad_(False)
+    conv(x).backward(g)
+    np.testing.assert_allclose(x.grad.numpy(), full.numpy(), rtol=1e-5, atol=1e-5)

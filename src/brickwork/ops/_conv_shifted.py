@@ -148,13 +148,16 @@ def conv_backward(gy, w, bufs, x_shape, stride, pad, dilation, need_x: bool, nee
     g = g[:, :lay.length]
     wt = _offset_weights(xp, w) if need_x else None
     gwk = xp.empty((kh * kw, o, c), dtype=gy.dtype) if need_w else None
-    dbufs = [xp.zeros(b.shape, dtype=gy.dtype) for b in bufs] if need_x else None
+    # the input layout is only read for the weight gradient (None when that is not needed)
+    dbufs = [xp.zeros((c, lay.base + n * lay.hs * lay.ws), dtype=gy.dtype)
+             for _ in lay.phases] if need_x else None
     groups = _column_groups(lay.taps, kh, kw)
     if any(len(taps) > 1 for _, taps in groups):
-        _stacked_gradients(g, bufs, wt, gwk, dbufs, groups)
+        _stacked_gradients(g, bufs if need_w else None, wt, gwk, dbufs, groups, c)
     else:
         for k, (f, s) in enumerate(lay.taps):
-            _gradient_gemms(g, bufs[f][:, s:s + lay.length], wt[k] if need_x else None,
+            _gradient_gemms(g, bufs[f][:, s:s + lay.length] if need_w else None,
+                            wt[k] if need_x else None,
                             gwk[k] if need_w else None,
                             dbufs[f][:, s:s + lay.length] if need_x else None, False)
     gx = gw = None
@@ -199,7 +202,7 @@ def _gradient_gemms(g, window, w, gw, dwindow, accumulate_w: bool) -> None:
 STACK_BYTES = 16 << 20
 
 
-def _stacked_gradients(g, bufs, wt, gwk, dbufs, groups) -> None:
+def _stacked_gradients(g, bufs, wt, gwk, dbufs, groups, c: int) -> None:
     """Both gradients with each group's offsets (one kernel row, one phase) in one GEMM.
 
     Offset k pairs output position q with input position q + s_k. Shifting g by s_k - s_0
@@ -212,7 +215,6 @@ def _stacked_gradients(g, bufs, wt, gwk, dbufs, groups) -> None:
     """
     xp = xp_of(g)
     o, length = g.shape
-    c = bufs[0].shape[0]
     by_pattern = {}
     for i, taps in groups:
         rel = tuple(s - taps[0][2] for _, _, s in taps)
@@ -238,7 +240,7 @@ def _stacked_gradients(g, bufs, wt, gwk, dbufs, groups) -> None:
             gs2 = gs.reshape(m * o, b - a)  # a view: rows evenly spaced even when cut short
             for t, taps in enumerate(members):
                 f, r = taps[0][1], taps[0][2]
-                _gradient_gemms(gs2, bufs[f][:, r + a:r + b],
+                _gradient_gemms(gs2, bufs[f][:, r + a:r + b] if bufs is not None else None,
                                 w_rows[t] if w_rows is not None else None,
                                 gw_rows[t] if gw_rows is not None else None,
                                 dbufs[f][:, r + a:r + b] if dbufs is not None else None, a > 0)
