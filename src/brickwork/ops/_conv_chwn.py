@@ -43,8 +43,8 @@ def _to_nchw(v, bias=None):
 
 
 def _use_shifted(x_shape, w_shape, stride, pad, dilation) -> bool:
-    """Whether ``_conv_shifted.py`` runs this convolution: stride 1, many channels, and an
-    output that covers most of the layout (the shifted GEMMs also compute the positions in
+    """Whether ``_conv_shifted.py`` runs this convolution: many channels, and an output that
+    covers most of the layout (the shifted GEMMs also compute the positions in
     its zero rows and columns). Measured for 3x3 convolutions of C channels on 2 cores, batch
     32, forward+backward: at 8x8 (1.27x the work) shifted 26% faster than the column matrix,
     at 4x4 (1.56x) 39% slower."""
@@ -56,15 +56,14 @@ def _use_shifted(x_shape, w_shape, stride, pad, dilation) -> bool:
 # Winograd F(2x2, 3x3) runs float32 3x3 stride-1 convolutions of at least this many input and
 # output channels on images of at most this many positions: there its 16 GEMMs of (O, C) by
 # (C, tiles) beat the shifted GEMMs, which also pay for the padding (1.17x-1.27x the work at
-# 12x12-8x8). Measured forward+backward on 2 cores: (32, 256, 8, 8) 38.8 -> 29.5 ms,
-# (16, 384, 12, 12) 90 -> 67 ms; at 16x16 with 128 channels it was 25% slower.
+# 12x12-8x8). Measured forward+backward on 2 cores: (32, 256, 8, 8) 57 -> 39 ms,
+# (16, 384, 12, 12) 97 -> 74 ms; at 16x16 with 128 channels it was 25% slower.
 WINOGRAD_MIN_CHANNELS = 128
 WINOGRAD_MAX_AREA = 144
 
 
 def _use_winograd(x_shape, dtype, w_shape, stride, dilation) -> bool:
-    import numpy as np
-
+    """Whether ``_conv_winograd.py`` runs this convolution (see the thresholds above)."""
     return (dtype == np.float32 and tuple(w_shape[2:]) == (3, 3) and tuple(stride) == (1, 1)
             and tuple(dilation) == (1, 1) and min(x_shape[1], w_shape[0]) >= WINOGRAD_MIN_CHANNELS
             and x_shape[2] * x_shape[3] <= WINOGRAD_MAX_AREA)
