@@ -4,7 +4,9 @@ With the batch innermost, every im2col/col2im step copies or adds whole rows of 
 contiguous values, where the NCHW and NHWC layouts move runs of only ``OW`` or ``C`` values
 (10 and 6 in LeNet's second convolution). Measured on 2 cores against ``_im2col.py``'s layouts:
 LeNet's conv2 forward+backward 9.4 ms -> 4.4 ms. For 1-3 input channels ``_im2col.py``'s
-offset-major forward stays faster; stride 1 with many channels goes to ``_conv_shifted.py``.
+offset-major forward stays faster. Many channels go to ``_conv_shifted.py`` (any stride) where
+its layout wastes little, and float32 3x3 ones on small images to ``_conv_winograd.py``; the
+column matrix here takes the rest (strided layers on small images, few channels).
 
 Shapes: ``x`` (N, C, H, W), ``w`` (O, C, kh, kw); ``pad`` is (top, bottom, left, right).
 """

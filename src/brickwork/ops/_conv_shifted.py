@@ -148,11 +148,12 @@ def conv_backward(gy, w, bufs, x_shape, stride, pad, dilation, need_x: bool, nee
     g = g[:, :lay.length]
     wt = _offset_weights(xp, w) if need_x else None
     gwk = xp.empty((kh * kw, o, c), dtype=gy.dtype) if need_w else None
-    # the input layout is only read for the weight gradient (None when that is not needed)
     dbufs = [xp.zeros((c, lay.base + n * lay.hs * lay.ws), dtype=gy.dtype)
              for _ in lay.phases] if need_x else None
+    # the input layout (``bufs``) is only read for the weight gradient: None when that is not
+    # needed
     groups = _column_groups(lay.taps, kh, kw)
-    if any(len(taps) > 1 for _, taps in groups):
+    if any(len(taps) > 1 for taps in groups):
         _stacked_gradients(g, bufs if need_w else None, wt, gwk, dbufs, groups, c)
     else:
         for k, (f, s) in enumerate(lay.taps):
@@ -174,15 +175,15 @@ def conv_backward(gy, w, bufs, x_shape, stride, pad, dilation, need_x: bool, nee
 
 
 def _column_groups(taps, kh: int, kw: int):
-    """The offsets grouped for ``_stacked_gradients``: ``[(row i, [(k, matrix, shift), ...]),
-    ...]``, each group the offsets of one kernel row reading one phase's matrix, by shift."""
+    """The offsets grouped for ``_stacked_gradients``: ``[[(k, matrix, shift), ...], ...]``,
+    each group the offsets of one kernel row reading one phase's matrix, by shift."""
     groups = []
     for i in range(kh):
         by_matrix = {}
         for j in range(kw):
             f, s = taps[i * kw + j]
             by_matrix.setdefault(f, []).append((i * kw + j, f, s))
-        groups.extend((i, sorted(g, key=lambda t: t[2])) for g in by_matrix.values())
+        groups.extend(sorted(g, key=lambda t: t[2]) for g in by_matrix.values())
     return groups
 
 
@@ -216,7 +217,7 @@ def _stacked_gradients(g, bufs, wt, gwk, dbufs, groups, c: int) -> None:
     xp = xp_of(g)
     o, length = g.shape
     by_pattern = {}
-    for i, taps in groups:
+    for taps in groups:
         rel = tuple(s - taps[0][2] for _, _, s in taps)
         by_pattern.setdefault(rel, []).append(taps)
     for rel, members in by_pattern.items():

@@ -10,7 +10,9 @@ The transforms are linear maps of the 16 tile values, so each is one small GEMM 
 at once (``kron(B^T, B^T)`` is 16x16) instead of dozens of strided elementwise passes. The two
 gradients are the adjoints of the same maps: with ``Gt = A g A^T`` of the output gradient's 2x2
 blocks, the weight gradient is ``G^T (sum over tiles of Gt * V) G`` and the input gradient's
-tiles are ``B (U^T Gt) B^T``, added back where the tiles overlap.
+tiles are ``B (U^T Gt) B^T``, added back where the tiles overlap. The weight gradient makes
+the transformed input tiles again (one gather and one 16x16 GEMM) rather than keeping them from
+the forward, where they would hold four times the input's memory.
 
 The transforms' coefficients are 0, +-1 and +-1/2: the float32 error stays within a few times
 the direct convolution's. Float64 inputs keep the direct kernels.
@@ -52,14 +54,13 @@ def _phases(x, pad, th: int, tw: int):
     n, c, h, w = x.shape
     t, left = pad[0], pad[2]
     ph = xp.zeros((2, 2, c, th + 1, tw + 1, n), dtype=x.dtype)
-    xt = to_chwn(x)
     for p in range(2):
         i0 = (p - t) % 2  # the first input row of padded-row parity p
         for q in range(2):
             j0 = (q - left) % 2
-            src = xt[:, i0::2, j0::2]
+            src = x[:, :, i0::2, j0::2]
             r0, c0 = (t + i0) // 2, (left + j0) // 2
-            ph[p, q, :, r0:r0 + src.shape[1], c0:c0 + src.shape[2]] = src
+            ph[p, q, :, r0:r0 + src.shape[2], c0:c0 + src.shape[3]] = src.transpose(1, 2, 3, 0)
     return ph
 
 
@@ -83,16 +84,6 @@ def _kernel(w):
     return (_matrix(xp, _G16, w.dtype) @ w.reshape(o * c, 9).T).reshape(16, o, c)
 
 
-def to_chwn(a):
-    """(N, C, H, W) as a contiguous (C, H, W, N) array, in two copies: whole planes to
-    (C, N, H, W), then one 2-d transpose per channel (one-step gathers read a new cache line for
-    every value)."""
-    xp = xp_of(a)
-    n, c, h, w = a.shape
-    planes = xp.ascontiguousarray(a.transpose(1, 0, 2, 3)).reshape(c, n, h * w)
-    return xp.ascontiguousarray(planes.transpose(0, 2, 1)).reshape(c, h, w, n)
-
-
 def conv_forward(x, w, pad):
     """The output as a (O, OH, OW, N) view (``_conv_chwn._to_nchw`` turns it to NCHW)."""
     xp = xp_of(x)
@@ -114,7 +105,7 @@ def conv_backward(gy, w, x, x_shape, pad, need_x: bool, need_w: bool):
     o = w.shape[0]
     oh, ow, th, tw = _tiles(x_shape, pad)
     gpad = xp.zeros((o, 2 * th, 2 * tw, n), dtype=gy.dtype)
-    gpad[:, :oh, :ow] = to_chwn(gy)
+    gpad[:, :oh, :ow] = gy.transpose(1, 2, 3, 0)
     blocks = gpad.reshape(o, th, 2, tw, 2, n).transpose(2, 4, 0, 1, 3, 5)
     gt = (_matrix(xp, _A16.T, gy.dtype) @ xp.ascontiguousarray(blocks).reshape(4, -1))
     gt = gt.reshape(16, o, th * tw * n)
