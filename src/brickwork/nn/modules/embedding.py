@@ -9,7 +9,6 @@ from ..module import Module
 from ..parameter import Parameter
 
 
-
 def normalized_padding_idx(padding_idx: int | None, num_embeddings: int, word: str) -> int | None:
     """``padding_idx`` made non-negative, or PyTorch's AssertionError when it lies outside
     ``num_embeddings`` (``word`` is how the message spells it: Embedding writes
@@ -19,6 +18,7 @@ def normalized_padding_idx(padding_idx: int | None, num_embeddings: int, word: s
     if padding_idx >= num_embeddings or padding_idx < -num_embeddings:
         raise AssertionError(f"{word} must be within num_embeddings")
     return padding_idx + num_embeddings if padding_idx < 0 else padding_idx
+
 
 class Embedding(Module):
     """Rows of ``weight`` (initialized N(0, 1)) picked by integer indices.
