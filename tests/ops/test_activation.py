@@ -26,6 +26,21 @@ def test_relu_gradient_at_zero_and_ints():
     check_op(lambda lib, x: lib.sigmoid(x), [rand_array((2, 3), "int64", -3, 3)])
 
 
+@pytest.mark.parametrize("size", [32767, 32768, 3 * 32768 + 5, (1 << 20) + 7])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_relu_rows_of_zeros_and_threads(size, dtype):
+    # relu takes the maximum against rows of 32768 zeros (a tail after them) and splits arrays
+    # of 2**20 values over threads: every boundary, NaN and both zeros as NumPy computes them
+    a = rand_array((size,), dtype, -3, 3)
+    a[[0, 1, 2, size // 2, size - 1]] = [np.nan, -0.0, 0.0, np.nan, -2.0]
+    y = brickwork.relu(to_brick(a))._host()
+    expected = np.maximum(a, 0)
+    assert y.dtype == expected.dtype
+    np.testing.assert_array_equal(y, expected)
+    np.testing.assert_array_equal(np.signbit(y), np.signbit(expected))
+    check_op(lambda lib, x: lib.relu(x), [a.reshape(-1, 1)[: 40000 + size % 2]])
+
+
 def test_sigmoid_extremes_stay_finite():
     a = np.array([-1000.0, -80.0, 0.0, 80.0, 1000.0], dtype="float32")
     check_op(lambda lib, x: lib.sigmoid(x), [a])

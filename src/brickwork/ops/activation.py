@@ -22,6 +22,23 @@ from .elementwise import _float_input
 # thread cost more than it saved ((128, 6, 28, 28) forward+backward 0.84 -> 1.08 ms, while
 # (32, 64, 32, 32) went 3.05 -> 2.49 ms).
 _THREADED = 1 << 20
+# NumPy's maximum against a scalar runs a loop about 3x slower than against an array of the same
+# length (602K float32 values: 221 vs 95 us on 2026-12 hardware), so relu takes the maximum of
+# rows of this many values with one cached row of zeros.
+_ZERO_ROW = 1 << 15
+_zero_rows: dict = {}
+
+
+def _relu_flat(x, out) -> None:
+    """``out[:] = max(x, 0)`` for 1-D ``x`` and ``out``, against rows of cached zeros."""
+    zeros = _zero_rows.get(x.dtype)
+    if zeros is None:
+        zeros = _zero_rows[x.dtype] = np.zeros(_ZERO_ROW, dtype=x.dtype)
+    whole = len(x) - len(x) % _ZERO_ROW
+    if whole:
+        np.maximum(x[:whole].reshape(-1, _ZERO_ROW), zeros,
+                   out=out[:whole].reshape(-1, _ZERO_ROW))
+    np.maximum(x[whole:], zeros[:len(x) - whole], out=out[whole:])
 
 
 class Relu(Function):
@@ -30,10 +47,13 @@ class Relu(Function):
 
     @staticmethod
     def forward(ctx, x):
-        if x.__class__ is np.ndarray and x.ndim and x.size >= _THREADED:
-            # big activations: slices of the first axis on separate threads
+        if x.__class__ is np.ndarray and x.dtype.kind == "f" and x.flags.c_contiguous:
             out = np.empty(x.shape, dtype=x.dtype)
-            run_slices(lambda sl: np.maximum(x[sl], 0, out=out[sl]), len(x), x.size, np)
+            flat, flat_out = x.reshape(-1), out.reshape(-1)
+            if x.size >= _THREADED:  # big activations: slices on separate threads
+                run_slices(lambda sl: _relu_flat(flat[sl], flat_out[sl]), x.size, x.size, np)
+            else:
+                _relu_flat(flat, flat_out)
         else:
             out = np.maximum(x, 0)
         if ctx.needs_input_grad[0]:
@@ -42,15 +62,23 @@ class Relu(Function):
 
     @staticmethod
     def backward(ctx, g):
-        # NOTE: the gradient at exactly 0 is 0, as in PyTorch (mask from the output, not x >= 0).
+        # NOTE: as PyTorch's threshold_backward, the gradient is 0 where the output is <= 0
+        # (so 0 at exactly 0: the mask is taken from the output, not x >= 0) and passes
+        # through where it is NaN.
         out = ctx.out
         if g.__class__ is np.ndarray and g.shape == out.shape and g.ndim and \
                 g.size >= _THREADED:
             gx = np.empty(g.shape, dtype=np.result_type(g, out))
-            run_slices(lambda sl: np.multiply(g[sl], out[sl] > 0, out=gx[sl]), len(g), g.size,
-                       np)
+            run_slices(lambda sl: np.multiply(g[sl], _passes(out[sl]), out=gx[sl]), len(g),
+                       g.size, np)
             return gx
-        return g * (out > 0)
+        return g * _passes(out)
+
+
+def _passes(out):
+    """Where relu's gradient passes: ``not out <= 0`` (True at NaN, unlike ``out > 0``)."""
+    keep = out <= 0
+    return np.logical_not(keep, out=keep) if keep.__class__ is np.ndarray else ~keep
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
