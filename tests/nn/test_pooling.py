@@ -16,6 +16,8 @@ MAX_CASES = [
     {"kernel_size": 3, "stride": 2, "ceil_mode": True},
     {"kernel_size": (2, 3), "dilation": 2, "padding": 1},
     {"kernel_size": 3, "stride": 1},  # overlapping windows
+    {"kernel_size": 2, "stride": 3},  # input positions no window reads
+    {"kernel_size": (3, 2), "stride": (2, 1), "dilation": (1, 2)},
 ]
 
 
@@ -32,6 +34,7 @@ AVG_CASES = [
     {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True},
     {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True, "count_include_pad": False},
     {"kernel_size": 2, "divisor_override": 3},
+    {"kernel_size": 2, "stride": 3},
 ]
 
 
@@ -66,6 +69,18 @@ def test_max_pool2d_minus_inf_windows_index_the_input(kw):
     # There the -inf padding ties with the maximum; PyTorch's index (and gradient) stay inside.
     x = rand_array((2, 3, 5, 4), seed=3)
     x[:, :, :3, :3] = -np.inf
+    check_op(lambda lib, x: lib.nn.functional.max_pool2d(x, return_indices=True, **kw), [x])
+
+
+@requires_torch
+@pytest.mark.parametrize("kw", [{"kernel_size": 3, "stride": 2}, {"kernel_size": 2},
+                                {"kernel_size": 12, "stride": 5, "padding": 2}])
+def test_max_pool2d_ties_and_threads_match_torch(kw):
+    # Few distinct values tie in most windows (the first offset wins, and shared positions of
+    # overlapping windows add up); the batch is big enough to be split over threads, and the
+    # 12x12 kernel's 144 offsets outgrow the int8 offset codes.
+    x = rand_array((8, 16, 40, 40), seed=7).round()
+    x[0, 0, :3, :3] = np.nan
     check_op(lambda lib, x: lib.nn.functional.max_pool2d(x, return_indices=True, **kw), [x])
 
 
