@@ -68,3 +68,44 @@ def test_linear_weight_gradients_accumulate_over_steps():
     lin(x).sum().backward()  # the adopted array is added into in place
     np.testing.assert_allclose(lin.weight.grad.numpy(), 2 * first.numpy(), rtol=1e-6)
     np.testing.assert_allclose(first.numpy(), np.tile(x.numpy().sum(0), (4, 1)), rtol=1e-5)
+
+
+def test_whole_view_of_an_unshared_array_is_adopted():
+    # a GEMM's output reshaped to the weight's shape: the view and its base are the engine's
+    t = torch.zeros(2, 3, requires_grad=True)
+    arr = np.ones(6, dtype=np.float32).reshape(2, 3)
+    engine._accumulate(t, arr)
+    assert t.grad._data is arr
+
+
+def test_views_of_shared_or_larger_arrays_are_copied():
+    t = torch.zeros(2, 3, requires_grad=True)
+    base = np.ones(6, dtype=np.float32)
+    engine._accumulate(t, base.reshape(2, 3))  # the base has a second holder
+    base[:] = 7
+    assert t.grad.tolist() == [[1, 1, 1], [1, 1, 1]]
+    u = torch.zeros(2, 3, requires_grad=True)
+    arr = np.ones(8, dtype=np.float32)[:6].reshape(2, 3)  # part of an array only it holds
+    engine._accumulate(u, arr)
+    assert u.grad._data is not arr
+    arr[:] = 7
+    assert u.grad.tolist() == [[1, 1, 1], [1, 1, 1]]
+
+
+def test_gradient_viewing_an_array_a_function_keeps_is_copied():
+    class Scale(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, w):
+            ctx.buf = np.ones(6, dtype=np.float32)  # reused by every backward
+            return w * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            ctx.buf[:] = 2 * g.numpy().reshape(-1)
+            return torch.from_numpy(ctx.buf.reshape(2, 3))
+
+    w = torch.zeros(2, 3, requires_grad=True)
+    y = Scale.apply(w)
+    y.backward(torch.ones(2, 3), retain_graph=True)
+    y.backward(torch.full((2, 3), 5.0), retain_graph=True)  # rewrites ctx.buf
+    assert w.grad.tolist() == [[12] * 3] * 2

@@ -350,21 +350,43 @@ def _refs(a) -> int:
     return sys.getrefcount(a)
 
 
-def _refs_through(t, g) -> int:
-    return _refs(g)  # the same frames as _accumulate's check
+def _counts(g) -> tuple:
+    """The reference counts of ``g`` and of ``g.base`` (0 without one)."""
+    return _refs(g), (0 if g.base is None else _refs(g.base))
 
 
-def _sole_refs() -> int:
-    """The reference count ``_accumulate`` sees for an array that only its caller's one local
-    variable holds (measured, not assumed: it varies between Python versions). 0 where counts
-    are not exact (free-threaded builds): nothing is adopted there."""
+def _exclusive(g, measure: bool = False):
+    """Whether ``g`` may become ``.grad`` as it is: a writeable C-contiguous NumPy array that
+    only the engine holds (PyTorch's use-count test), owning its memory or a view of all of an
+    array nothing else holds (a GEMM's output reshaped to the weight's shape: every weight
+    gradient). ``measure``: return the counts it sees instead (see ``_calibrate``)."""
+    if measure:
+        return _counts(g)
+    if g.__class__ is not _NDARRAY or not g.flags.c_contiguous or not g.flags.writeable:
+        return False
+    refs, base_refs = _counts(g)
+    if refs > _SOLE_REFS:
+        return False
+    return g.base is None or (g.base.__class__ is _NDARRAY and g.base.base is None
+                              and g.base.nbytes == g.nbytes and base_refs <= _SOLE_BASE_REFS)
+
+
+def _calibrate() -> tuple:
+    """The counts ``_exclusive`` sees for a view that only ``_accumulate``'s one local holds,
+    of an array only that view holds: measured through the same frames (``_through`` stands
+    for ``_accumulate``), since they vary between Python versions. (0, 0) where counts are
+    not exact (free-threaded builds): nothing is adopted there."""
     if not getattr(sys, "_is_gil_enabled", lambda: True)():
-        return 0
-    arr = np.empty(1)
-    return _refs_through(None, arr)
+        return 0, 0
+    g = np.empty(2).reshape(2, 1)
+    return _through(g)
 
 
-_SOLE_REFS = _sole_refs()
+def _through(g) -> tuple:
+    return _exclusive(g, True)
+
+
+_SOLE_REFS, _SOLE_BASE_REFS = _calibrate()
 
 
 def _accumulate(t, g) -> None:
@@ -377,12 +399,11 @@ def _accumulate(t, g) -> None:
                            f"shape {list(t._data.shape)}")
     old = t._grad
     if old is None:
-        # The array becomes .grad as it is when nothing else holds it (PyTorch's use-count
-        # test): a NumPy array owning its contiguous memory, referenced only by the engine.
+        # The array becomes .grad as it is when nothing else holds it (``_exclusive``).
         # Otherwise a copy: the same array may also flow to another leaf, be the user's
-        # `gradient`, or be kept by a hook. AlexNet's 46M weights: 42 ms of copies a step.
-        if not (fresh or (g.__class__ is _NDARRAY and g.base is None and g.flags.c_contiguous
-                          and g.flags.writeable and _refs(g) <= _SOLE_REFS)):
+        # `gradient`, or be kept by a hook. AlexNet's 46M weights: 42 ms of copies a step,
+        # and more when the copies' fresh pages fault in.
+        if not (fresh or _exclusive(g)):
             g = g.copy()
         t._grad = _make(g, t._device)
     elif old._data.shape == g.shape and array_writeable(old._data):
