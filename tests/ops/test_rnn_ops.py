@@ -46,8 +46,11 @@ def test_sequence(kind, layers, bi, bf, bias):
     dirs = 2 if bi else 1
     x = (2, 4, 3) if bf else (4, 2, 3)
     ins = [x, (layers * dirs, 2, 5)] + _params(kind, layers, dirs, 3, 5, bias)
+    # float32 gradients summed over time steps and layers in another order than PyTorch's:
+    # one element of 25 differed by 2.2e-5 (0.02%) on one machine (AMD EPYC, OpenBLAS), within
+    # the default tolerance on another
     check_op(lambda L, x, h, *p: getattr(L, kind)(x, h, p, bias, layers, 0.0, True, bi, bf),
-             ins, second_order=layers == 1)
+             ins, second_order=layers == 1, grad_atol=5e-5)
 
 
 @pytest.mark.parametrize("layers,bi,bf,bias", CONFIGS)
