@@ -28,11 +28,14 @@ CASES = [  # (C, O, H, W, kernel, stride, pad (t, b, l, r), dilation)
 @pytest.mark.parametrize("case", CASES, ids=[str(c[:5]) for c in CASES])
 def test_chwn_kernels_match_im2col_without_torch(case, shifted, monkeypatch):
     # both paths, whatever the channel count and image size pick in use; the shifted gradients
-    # with the stacked output gradient whole and cut into chunks of a few columns
+    # with the stacked output gradient whole and cut into chunks of a few columns, and the
+    # shifted forward in one block or in blocks of a few columns
+    chunks = shifted == "stacked in chunks"
     monkeypatch.setattr(CHWN, "SHIFTED_MIN_CHANNELS", 0 if shifted else 10 ** 9)
     monkeypatch.setattr(CHWN, "SHIFTED_MAX_WASTE", float("inf"))
-    monkeypatch.setattr(shifted_kernels, "STACK_BYTES", 200 if shifted == "stacked in chunks"
-                        else 1 << 30)
+    monkeypatch.setattr(shifted_kernels, "STACK_BYTES", 200 if chunks else 1 << 30)
+    monkeypatch.setattr(shifted_kernels, "BLOCK_BYTES", 200 if chunks else 1 << 30)
+    monkeypatch.setattr(shifted_kernels, "BLOCK_MIN", 7 if chunks else 1)
     c, o, h, w, k, stride, pad, dil = case
     x = rand_array((3, c, h, w), "float64", seed=1)
     wt = rand_array((o, c) + k, "float64", seed=2)

@@ -108,6 +108,14 @@ BLOCK_BYTES = 4 << 20
 BLOCK_MIN = 4096
 
 
+def _blocks(length: int, rows: int, itemsize: int) -> list:
+    """``(start, stop)`` of equal blocks of ``length`` columns, each at most ``BLOCK_BYTES`` of
+    ``rows`` rows (but at least ``BLOCK_MIN`` columns): no thin last block."""
+    count = -(-length // max(BLOCK_MIN, BLOCK_BYTES // (rows * itemsize)))
+    step = -(-length // count)
+    return [(a, min(a + step, length)) for a in range(0, length, step)]
+
+
 def conv_forward(x, w, stride, pad, dilation, bias=None):
     """``(y, bufs)``: y (N, O, OH, OW) with ``bias`` added when given, and the input laid out
     as one (C, base + N*hs*ws) matrix per phase, kept for the weight gradient."""
@@ -125,10 +133,7 @@ def conv_forward(x, w, stride, pad, dilation, bias=None):
         bufs.append(buf)
     wt = _offset_weights(xp, w)
     y = xp.empty((o, n * lay.hs * lay.ws), dtype=x.dtype)
-    blocks = -(-lay.length // max(BLOCK_MIN, BLOCK_BYTES // (o * y.itemsize)))
-    step = -(-lay.length // blocks)  # equal blocks: no thin last one
-    for a in range(0, lay.length, step):
-        b = min(a + step, lay.length)
+    for a, b in _blocks(lay.length, o, y.itemsize):
         for k, (f, s) in enumerate(lay.taps):
             gemm_into(wt[k], bufs[f][:, s + a:s + b], y[:, a:b], accumulate=k > 0)
     y = y.reshape(o, n, lay.hs, lay.ws)[:, :, :lay.oh, :lay.ow].transpose(1, 0, 2, 3)
