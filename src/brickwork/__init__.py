@@ -10,6 +10,9 @@ __version__ = "0.1.0"
 from . import _malloc
 
 _malloc.tune()  # keep large freed arrays in the heap between steps (see _malloc.py)
+from . import _blas
+
+_blas.limit_spinning()  # OpenBLAS's idle threads sleep after 0.3 ms, not 0.1 s (see _blas.py)
 from . import dtypes as _dtypes
 from .dtypes import (bfloat16, bool, cdouble, cfloat, complex64, complex128, double,  # noqa: A004
                      dtype, float, float16, float32, float64, get_default_dtype, half, int, int8,
