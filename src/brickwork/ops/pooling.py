@@ -153,8 +153,10 @@ def _tiled_grad(xp, gy, arg, x_shape, k, out):
 def _max2x2(xp, a, b, c, e, top, arg):
     """The maximum of four slabs into ``top`` and the first offset (0-3, row-major) holding
     it into ``arg`` (int8), as a tournament: two pairs, then their winners. Strict comparisons
-    keep the earlier offset on ties, as the one-offset-at-a-time sweep does; 7 passes instead
-    of 10 (a 2x2 pool of (128, 6, 28, 28) measured 3.5 -> 1.7 ms)."""
+    keep the earlier offset on ties, as the one-offset-at-a-time sweep does. Fewer passes than
+    the sweep, and none a masked copy (a 2x2 pool of (128, 6, 28, 28): 3.5 -> 1.7 ms as a
+    tournament, 0.81 -> 0.49 ms for the forward with the lower pair's offsets taken by a
+    maximum instead of a masked copy)."""
     xp.maximum(a, b, out=top)
     xp.greater(b, a, out=arg.view(xp.bool_))
     bottom = xp.maximum(c, e)
