@@ -84,6 +84,16 @@ def test_max_pool2d_ties_and_threads_match_torch(kw):
     check_op(lambda lib, x: lib.nn.functional.max_pool2d(x, return_indices=True, **kw), [x])
 
 
+@requires_torch
+@pytest.mark.parametrize("kw", [{"kernel_size": 2}, {"kernel_size": 3, "stride": 2, "padding": 1}])
+def test_max_pool2d_nan_and_inf_gradients_reach_the_argmax_only(kw):
+    # multiplying by a 0/1 mask would spread them over each window (0 * inf is NaN)
+    scale = np.ones((2, 3, 4, 4), dtype="float32")
+    scale[0, 0, 0, 0], scale[1, 2, 1, 1], scale[0, 1, 2, 2] = np.nan, np.inf, -np.inf
+    check_op(lambda lib, x, u: lib.nn.functional.max_pool2d(x, **kw) * u,
+             [rand_array((2, 3, 8, 8), seed=4), scale], grad=[True, False], second_order=False)
+
+
 def test_max_pool2d_numpy_expectation():
     x = rand_array((2, 3, 6, 4), seed=5)
     out, idx = F.max_pool2d(brickwork.tensor(x), 2, return_indices=True)
