@@ -88,8 +88,11 @@ def _offset_weights(xp, w):
     return xp.ascontiguousarray(w.transpose(2, 3, 0, 1)).reshape(kh * kw, o, c)
 
 
-def _zero_border(buf4, h: int, wd: int) -> None:
-    """Zero all but the leading (h, wd) corner of each image of a (C, N, hs, ws) buffer."""
+def _place(buf4, src) -> None:
+    """Write ``src`` (N, C, h, wd) into the leading (h, wd) corner of each image of a
+    (C, N, hs, ws) buffer, and zeros around it."""
+    h, wd = src.shape[2:]
+    buf4[:, :, :h, :wd] = src.transpose(1, 0, 2, 3)
     buf4[:, :, h:] = 0
     buf4[:, :, :h, wd:] = 0
 
@@ -124,12 +127,10 @@ def conv_forward(x, w, stride, pad, dilation, bias=None):
     o = w.shape[0]
     lay = _layout(x.shape, w.shape, stride, pad, dilation)
     bufs = []
-    for (pr, pc), (ph, pw) in zip(lay.phases, lay.images):
+    for pr, pc in lay.phases:
         buf = xp.empty((c, lay.base + n * lay.hs * lay.ws), dtype=x.dtype)
         buf[:, :lay.base] = 0
-        buf4 = _images(buf, n, lay)
-        _zero_border(buf4, ph, pw)
-        buf4[:, :, :ph, :pw] = x[:, :, pr::stride[0], pc::stride[1]].transpose(1, 0, 2, 3)
+        _place(_images(buf, n, lay), x[:, :, pr::stride[0], pc::stride[1]])
         bufs.append(buf)
     wt = _offset_weights(xp, w)
     y = xp.empty((o, n * lay.hs * lay.ws), dtype=x.dtype)
@@ -160,9 +161,7 @@ def conv_backward(gy, w, bufs, x_shape, stride, pad, dilation, need_x: bool, nee
     # the output gradient laid out like the forward's output, zero at the dropped positions
     # (the input gradient's GEMMs would otherwise add them in)
     g = xp.empty((o, n * lay.hs * lay.ws), dtype=gy.dtype)
-    g4 = g.reshape(o, n, lay.hs, lay.ws)
-    g4[:, :, :lay.oh, :lay.ow] = gy.transpose(1, 0, 2, 3)
-    _zero_border(g4, lay.oh, lay.ow)
+    _place(g.reshape(o, n, lay.hs, lay.ws), gy)
     g = g[:, :lay.length]
     wt = _offset_weights(xp, w) if need_x else None
     gwk = xp.empty((kh * kw, o, c), dtype=gy.dtype) if need_w else None
