@@ -24,6 +24,14 @@ CASES = [  # (C, O, H, W, kernel, stride, pad (t, b, l, r), dilation)
 ]
 
 
+def _im2col_grads(x, wt, gy, cols, stride, pad, dil):
+    """The reference gradients ``(gx, gw)`` from ``_im2col.py``'s kernels; ``cols`` is what
+    its forward returned."""
+    gm = K.gy_matrix(gy)
+    gx = K.conv_input_grad(gm, wt, x.shape, gy.shape[2], gy.shape[3], stride, pad, dil, 1)
+    return gx, K.conv_weight_grad(gm, cols, wt.shape, 1).reshape(wt.shape)
+
+
 @pytest.mark.parametrize("shifted", ["stacked", "stacked in chunks", False])
 @pytest.mark.parametrize("case", CASES, ids=[str(c[:5]) for c in CASES])
 def test_chwn_kernels_match_im2col_without_torch(case, shifted, monkeypatch):
@@ -43,12 +51,10 @@ def test_chwn_kernels_match_im2col_without_torch(case, shifted, monkeypatch):
     got, saved = CHWN.conv_forward(x, wt, stride, pad, dil)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     gy = rand_array(want.shape, "float64", seed=3)
-    gm = K.gy_matrix(gy)
-    want_gx = K.conv_input_grad(gm, wt, x.shape, gy.shape[2], gy.shape[3], stride, pad, dil, 1)
-    want_gw = K.conv_weight_grad(gm, cols, wt.shape, 1)
+    want_gx, want_gw = _im2col_grads(x, wt, gy, cols, stride, pad, dil)
     gx, gw = CHWN.conv_backward(gy, wt, saved, x.shape, stride, pad, dil, True, True)
     np.testing.assert_allclose(gx, want_gx, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(gw, want_gw.reshape(wt.shape), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(gw, want_gw, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("kw", [dict(padding=1), dict(padding=(0, 2), dilation=(2, 1)),
@@ -111,10 +117,7 @@ def test_winograd_matches_im2col_without_torch(case):
     # float64 here so that only the algebra is tested: the transforms are exact adjoints
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     gy = rand_array(want.shape, "float64", seed=9)
-    gm = K.gy_matrix(gy)
-    want_gx = K.conv_input_grad(gm, wt, x.shape, gy.shape[2], gy.shape[3], (1, 1), pad, (1, 1),
-                                1)
-    want_gw = K.conv_weight_grad(gm, cols, wt.shape, 1).reshape(wt.shape)
+    want_gx, want_gw = _im2col_grads(x, wt, gy, cols, (1, 1), pad, (1, 1))
     gx, gw = winograd_kernels.conv_backward(gy, wt, x, x.shape, pad, True, True)
     np.testing.assert_allclose(gx.transpose(3, 0, 1, 2), want_gx, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(gw, want_gw, rtol=1e-12, atol=1e-12)
