@@ -42,6 +42,7 @@ def test_chwn_kernels_match_im2col_without_torch(case, shifted, monkeypatch):
     monkeypatch.setattr(CHWN, "SHIFTED_MIN_CHANNELS", 0 if shifted else 10 ** 9)
     monkeypatch.setattr(CHWN, "SHIFTED_MAX_WASTE", float("inf"))
     monkeypatch.setattr(shifted_kernels, "STACK_BYTES", 200 if chunks else 1 << 30)
+    monkeypatch.setattr(shifted_kernels, "STACK_MIN", 7 if chunks else 1)
     monkeypatch.setattr(shifted_kernels, "BLOCK_BYTES", 200 if chunks else 1 << 30)
     monkeypatch.setattr(shifted_kernels, "BLOCK_MIN", 7 if chunks else 1)
     c, o, h, w, k, stride, pad, dil = case

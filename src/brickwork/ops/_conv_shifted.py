@@ -111,10 +111,11 @@ BLOCK_BYTES = 4 << 20
 BLOCK_MIN = 4096
 
 
-def _blocks(length: int, rows: int, itemsize: int) -> list:
-    """``(start, stop)`` of equal blocks of ``length`` columns, each at most ``BLOCK_BYTES`` of
-    ``rows`` rows (but at least ``BLOCK_MIN`` columns): no thin last block."""
-    count = -(-length // max(BLOCK_MIN, BLOCK_BYTES // (rows * itemsize)))
+def _blocks(length: int, rows: int, itemsize: int, most: int = BLOCK_BYTES,
+            least: int = BLOCK_MIN) -> list:
+    """``(start, stop)`` of equal blocks of ``length`` columns, each at most ``most`` bytes of
+    ``rows`` rows (but at least ``least`` columns): no thin last block."""
+    count = -(-length // max(least, most // (rows * itemsize)))
     step = -(-length // count)
     return [(a, min(a + step, length)) for a in range(0, length, step)]
 
@@ -213,11 +214,12 @@ def _gradient_gemms(g, window, w, gw, dwindow, accumulate_w: bool) -> None:
         gemm_into(w, g, dwindow, accumulate=True, trans_a=True)
 
 
-# Each chunk of the stacked output gradient takes at most this much memory: under glibc's
-# mmap threshold (see ``_malloc.py``), so the buffer comes back from the heap on every call
-# instead of being faulted in afresh (41 MB unchunked for the 56x56 64-channel layer, which
-# then gained nothing).
-STACK_BYTES = 16 << 20
+# Each chunk of the stacked output gradient takes at most this much memory (but spans at least
+# STACK_MIN columns), and so does the chunk of stacked input windows beside it: both stay in
+# cache between their copies and the GEMMs that read them. Backward of (16, 64, 56, 56) with
+# 16 MB chunks 68 -> 60 ms at 4 MB; at 8 MB it was slower than at 16 (in-process A/B, medians).
+STACK_BYTES = 4 << 20
+STACK_MIN = 2048
 
 
 def _stacked_gradients(g, bufs, wt, gwk, dbufs, groups, c: int) -> None:
@@ -226,10 +228,15 @@ def _stacked_gradients(g, bufs, wt, gwk, dbufs, groups, c: int) -> None:
     Offset k pairs output position q with input position q + s_k. Shifting g by s_k - s_0
     instead (s_0 the group's first shift), the group's offsets read one common window, so the
     shifted copies of g stacked as (m*O, span) make one GEMM per group: kh GEMMs with kw times
-    the rows instead of kh*kw thin ones, for stride 1. The weight gradient's GEMMs (M = N = C,
-    K = L) were the slow ones: at (32, 64, 32, 32) forward+backward 73 -> 61 ms, at
-    (32, 256, 8, 8) 70 -> 54 ms. The span is cut into chunks of at most ``STACK_BYTES``.
-    Groups with the same relative shifts (every kernel row, for stride 1) share the stack.
+    the rows instead of kh*kw thin ones, for stride 1. Groups with the same relative shifts
+    (every kernel row, for stride 1) share the stack.
+
+    The weight gradient goes one step further: the sharing groups' input windows, stacked as
+    (count*C, span), meet the stacked g in one GEMM whose (m*O, count*C) product holds every
+    offset's (O, C) block: for a 64-channel 3x3 layer one 192x192 product instead of three
+    192x64 ones (168 against 131 GFLOP/s measured at K = 53824). Backward, in-process A/B:
+    (16, 64, 56, 56) 68 -> 55 ms, (32, 64, 32, 32) 46 -> 40 ms, 5x5 96->256 at 26x26 -7%;
+    strided layers and 128 channels at 16x16 within +-3%.
     """
     xp = xp_of(g)
     o, length = g.shape
@@ -238,16 +245,19 @@ def _stacked_gradients(g, bufs, wt, gwk, dbufs, groups, c: int) -> None:
         rel = tuple(s - taps[0][2] for _, _, s in taps)
         by_pattern.setdefault(rel, []).append(taps)
     for rel, members in by_pattern.items():
-        m = len(rel)
+        m, count = len(rel), len(members)
         ks = [[k for k, _, _ in taps] for taps in members]
         w_rows = [xp.ascontiguousarray(wt[k]).reshape(m * o, c) for k in ks] \
             if wt is not None else None
-        gw_rows = [xp.empty((m * o, c), dtype=g.dtype) for _ in ks] if gwk is not None else None
-        span = length + rel[-1]
-        step = max(1, STACK_BYTES // (m * o * g.itemsize))
-        chunk = xp.empty((m, o, min(step, span)), dtype=g.dtype)
-        for a in range(0, span, step):
-            b = min(a + step, span)
+        # every member's weight gradient from one GEMM: the members' input windows stacked
+        # as (count*C, span) against the stacked output gradient
+        gw_all = xp.empty((m * o, count * c), dtype=g.dtype) if gwk is not None else None
+        chunks = _blocks(length + rel[-1], m * o, g.itemsize, STACK_BYTES, STACK_MIN)
+        step = chunks[0][1]
+        chunk = xp.empty((m, o, step), dtype=g.dtype)
+        xs = xp.empty((count, c, step), dtype=g.dtype) if gwk is not None and count > 1 \
+            else None
+        for a, b in chunks:
             gs = chunk[:, :, :b - a]
             for j, e in enumerate(rel):  # gs[j, :, p - a] = g[:, p - e], zero outside g
                 lo, hi = max(a, e), min(b, e + length)
@@ -256,12 +266,23 @@ def _stacked_gradients(g, bufs, wt, gwk, dbufs, groups, c: int) -> None:
                     gs[j, :, lo - a:hi - a] = g[:, lo - e:hi - e]
                 gs[j, :, max(hi - a, 0):] = 0
             gs2 = gs.reshape(m * o, b - a)  # a view: rows evenly spaced even when cut short
-            for t, taps in enumerate(members):
-                f, r = taps[0][1], taps[0][2]
-                _gradient_gemms(gs2, bufs[f][:, r + a:r + b] if bufs is not None else None,
-                                w_rows[t] if w_rows is not None else None,
-                                gw_rows[t] if gw_rows is not None else None,
-                                dbufs[f][:, r + a:r + b] if dbufs is not None else None, a > 0)
+            if gwk is not None:
+                if count == 1:  # one window: no copy
+                    f, r = members[0][0][1], members[0][0][2]
+                    xw = bufs[f][:, r + a:r + b]
+                else:
+                    xw = xs[:, :, :b - a]
+                    for t, taps in enumerate(members):
+                        f, r = taps[0][1], taps[0][2]
+                        xw[t] = bufs[f][:, r + a:r + b]
+                    xw = xw.reshape(count * c, b - a)
+                gemm_into(gs2, xw, gw_all, accumulate=a > 0, trans_b=True)
+            if dbufs is not None:
+                for t, taps in enumerate(members):
+                    f, r = taps[0][1], taps[0][2]
+                    gemm_into(w_rows[t], gs2, dbufs[f][:, r + a:r + b], accumulate=True,
+                              trans_a=True)
         if gwk is not None:
-            for k, gw in zip(ks, gw_rows):
-                gwk[k] = gw.reshape(m, o, c)
+            parts = gw_all.reshape(m, o, count, c)
+            for t, row in enumerate(ks):
+                gwk[row] = parts[:, :, t]
