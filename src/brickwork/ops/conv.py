@@ -17,6 +17,7 @@ from . import _conv_chwn as CHWN
 from . import _conv_composite as C
 from . import _im2col as K
 from ._bf16 import float32_compute
+from ._norm_stats import channel_sums
 from ._pad_checks import checked_pad
 from ._util import wrap, xp_of
 
@@ -158,7 +159,9 @@ class Convolution(Function):
         gy = gy.reshape(ctx.y4_shape)
         gx = gw = gb = None
         if ni[2]:
-            gb = gy.sum(axis=(0, 2, 3))
+            # per-row sums in BLAS: 4x faster than sum(axis=(0, 2, 3)) (``_norm_stats.py``)
+            gb = channel_sums(gy).astype(gy.dtype) if gy.size and gy.dtype.kind == "f" and \
+                gy.dtype.itemsize >= 4 else gy.sum(axis=(0, 2, 3))
         if ctx.transposed:
             w = ctx.w
             in_hw = ctx.gm_hw
