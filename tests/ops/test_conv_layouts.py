@@ -1,11 +1,14 @@
 """The convolution kernels agree with each other and with PyTorch: the (C, H, W, N) kernels (the
-shifted-view GEMMs, the column matrix for small images) against the (N, C, H, W) im2col
-kernels, over kernel sizes, dilations and asymmetric padding, forward and both gradients."""
+shifted-view GEMMs, the column matrix for small images) and the few-channel blocked kernels
+against the (N, C, H, W) im2col kernels, over kernel sizes, dilations and asymmetric padding,
+forward and both gradients."""
 import numpy as np
 import pytest
 from helpers import check_op, rand_array
 
+from brickwork import _parallel
 from brickwork.ops import _conv_chwn as CHWN
+from brickwork.ops import _conv_few as few_kernels
 from brickwork.ops import _conv_shifted as shifted_kernels
 from brickwork.ops import _conv_winograd as winograd_kernels
 from brickwork.ops import _im2col as K
@@ -163,3 +166,35 @@ def test_frozen_weight_input_gradient(path, monkeypatch):
     conv.requires_grad_(False)
     conv(x).backward(g)
     np.testing.assert_allclose(x.grad.numpy(), full.numpy(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("blocks", ["one block", "blocks of one image on threads"])
+@pytest.mark.parametrize("case", [c for c in CASES if c[0] <= 3],
+                         ids=[str(c[:5]) for c in CASES if c[0] <= 3])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_few_channel_blocks_match_im2col_without_torch(case, channels, blocks, monkeypatch):
+    # the forward (with its bias) and the weight gradient made again block by block equal the
+    # whole column matrix's, in one block and in blocks of one image split over the threads
+    if blocks != "one block":
+        monkeypatch.setattr(few_kernels, "BLOCK_BYTES", 1)
+        monkeypatch.setattr(_parallel, "MIN_ELEMENTS", 1)
+    _, o, h, w, k, stride, pad, dil = case
+    x = rand_array((5, channels, h, w), "float64", seed=1)
+    wt = rand_array((o, channels) + k, "float64", seed=2)
+    bias = rand_array((o,), "float64", seed=4)
+    want, cols = K.conv_forward(x, wt, stride, pad, dil, 1)
+    got, saved = few_kernels.conv_forward(x, wt, stride, pad, dil, bias)
+    np.testing.assert_allclose(got, want + bias.reshape(1, -1, 1, 1), rtol=1e-12, atol=1e-12)
+    gy = rand_array(want.shape, "float64", seed=3)
+    _, want_gw = _im2col_grads(x, wt, gy, cols, stride, pad, dil)
+    gw = few_kernels.weight_grad(gy, saved, wt.shape, stride, dil)
+    np.testing.assert_allclose(gw, want_gw, rtol=1e-12, atol=1e-12)
+
+
+def test_few_channel_empty_batch():
+    x = np.zeros((0, 2, 5, 5))
+    wt = rand_array((3, 2, 3, 3), "float64")
+    y, saved = few_kernels.conv_forward(x, wt, (1, 1), (1, 1, 1, 1), (1, 1))
+    assert y.shape == (0, 3, 5, 5)
+    gw = few_kernels.weight_grad(np.zeros((0, 3, 5, 5)), saved, wt.shape, (1, 1), (1, 1))
+    np.testing.assert_array_equal(gw, np.zeros(wt.shape))

@@ -3,9 +3,10 @@
 Layout (chosen by measurement, see ``benchmarks/conv.py``): the windows of the padded NCHW input
 are gathered channels-last into one ``(N*OH*OW, C*kh*kw)`` matrix, so each group's forward and
 weight gradient is a single GEMM over the whole batch. For 1-3 input channels the columns are
-gathered offset-major instead, and the forward and weight gradient run per image as one
-stacked ``matmul`` (LeNet's 6x25 @ 25x784): there the one tall product has an output only O
-wide, slow in BLAS, and must be transposed to NCHW afterwards. col2im loops over the kh*kw
+gathered offset-major instead, and the forward runs per image as one stacked ``matmul``
+(LeNet's 6x25 @ 25x784): there the one tall product has an output only O wide, slow in BLAS,
+and must be transposed to NCHW afterwards. (A plain convolution of so few channels runs block
+by block in ``_conv_few.py``; these serve the transposed convolutions' gradients.) col2im loops over the kh*kw
 kernel offsets only (never over pixels or batch items), adding one contiguous slab per offset.
 
 Shapes: ``x`` (N, C, H, W), ``w`` (O, C // groups, kh, kw); ``pad`` is (top, bottom, left,
@@ -143,18 +144,6 @@ def offset_major(c: int, groups: int) -> bool:
 def _per_image(cols, n: int, p: int):
     """The (N*P, K) offset-major columns as N (K, P) matrices: a view."""
     return cols.T.reshape(cols.shape[1], n, p).transpose(1, 0, 2)
-
-
-def weight_grad_offset_major(gy, cols, w_shape):
-    """dL/dw from gy (N, O, OH, OW) and offset-major columns: per image (O, P) @ (P, K),
-    summed over the batch. Measured for LeNet's first convolution: 0.7 ms, where transposing
-    gy for one (K, N*P) @ (N*P, O) GEMM took 0.76 + 1.9 ms."""
-    n, o, oh, ow = gy.shape
-    _, c, kh, kw = w_shape
-    parts = xp_of(gy).matmul(gy.reshape(n, o, oh * ow),
-                             _per_image(cols, n, oh * ow).transpose(0, 2, 1))
-    return xp_of(gy).ascontiguousarray(parts.sum(axis=0).reshape(o, kh, kw, c)
-                                       .transpose(0, 3, 1, 2))
 
 
 def gy_matrix(gy):

@@ -15,6 +15,7 @@ from ..device import guard_functions
 from ..tensor import Tensor
 from . import _conv_chwn as CHWN
 from . import _conv_composite as C
+from . import _conv_few as FEW
 from . import _im2col as K
 from ._bf16 import float32_compute
 from ._norm_stats import channel_sums
@@ -136,9 +137,13 @@ class Convolution(Function):
                 ctx.w, ctx.gm, ctx.gm_hw = w, gm, x.shape[2:]
         else:
             ctx.chwn = groups == 1 and x.shape[1] > K._FEW_CHANNELS
+            ctx.few = groups == 1 and not ctx.chwn
             if ctx.chwn:
                 y, cols = CHWN.conv_forward(x, w, stride, pad, dilation, b)
                 b = None  # added on the way out of the kernel
+            elif ctx.few:
+                y, cols = FEW.conv_forward(x, w, stride, pad, dilation, b)
+                b = None
             else:
                 y, cols = K.conv_forward(x, w, stride, pad, dilation, groups)
             if ni[1]:
@@ -177,13 +182,12 @@ class Convolution(Function):
             gx, gw = CHWN.conv_backward(gy, ctx.w, getattr(ctx, "cols", None), ctx.x4_shape,
                                         stride, pad, dilation, ni[0], ni[1])
         else:
-            gm = K.gy_matrix(gy) if ni[0] or not K.offset_major(ctx.x4_shape[1], groups) \
-                else None
+            gm = K.gy_matrix(gy) if ni[0] or (ni[1] and not ctx.few) else None
             if ni[0]:
                 gx = K.conv_input_grad(gm, ctx.w, ctx.x4_shape, gy.shape[2], gy.shape[3],
                                        stride, pad, dilation, groups)
-            if ni[1] and gm is None:
-                gw = K.weight_grad_offset_major(gy, ctx.cols[0], ctx.w4_shape)
+            if ni[1] and ctx.few:
+                gw = FEW.weight_grad(gy, ctx.cols, ctx.w4_shape, stride, dilation)
             elif ni[1]:
                 gw = K.conv_weight_grad(gm, ctx.cols, ctx.w4_shape, groups)
         if gx is not None:
