@@ -41,6 +41,27 @@ def test_relu_rows_of_zeros_and_threads(size, dtype):
     check_op(lambda lib, x: lib.relu(x), [a.reshape(-1, 1)[: 40000 + size % 2]])
 
 
+@pytest.mark.parametrize("size", [7, (1 << 20) + 3])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_relu_gradient_selects_whatever_g_holds(size, dtype):
+    # an inf or NaN output gradient where relu is blocked gives 0 (a select, as PyTorch's
+    # threshold_backward; multiplying by a 0/1 mask gave NaN there); g passes where the output
+    # is NaN; in one piece and in slices on threads
+    a = rand_array((size,), dtype, -3, 3)
+    g = rand_array((size,), dtype, seed=5)
+    a[:7] = [-1.0, -1.0, 0.0, 2.0, 2.0, np.nan, -0.0]
+    g[:7] = [np.inf, np.nan, -np.inf, np.inf, np.nan, 3.0, np.nan]
+    x = to_brick(a, True)
+    brickwork.relu(x).backward(to_brick(g))
+    want = np.where((a > 0) | np.isnan(a), g, np.zeros((), dtype))
+    np.testing.assert_array_equal(x.grad._host(), want)
+    assert x.grad.dtype == x.dtype
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(a, requires_grad=True)
+    torch.relu(t).backward(torch.tensor(g))
+    np.testing.assert_array_equal(x.grad._host(), t.grad.numpy())
+
+
 def test_sigmoid_extremes_stay_finite():
     a = np.array([-1000.0, -80.0, 0.0, 80.0, 1000.0], dtype="float32")
     check_op(lambda lib, x: lib.sigmoid(x), [a])
