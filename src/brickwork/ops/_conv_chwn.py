@@ -141,9 +141,11 @@ def conv_backward(gy, w, cols, x_shape, stride, pad, dilation, need_x: bool, nee
                 dx[:, hs, ws] += dcols[i, j]
         return _to_nchw(dx[:, t:t + h, left:left + wd])
 
-    if need_x and need_w and xp is np and num_parts(2, gy.size) == 2:
+    if need_x and need_w and xp is np and num_parts(2, cols.size) == 2:
         # the two gradients side by side, one BLAS thread each: these GEMMs are too small for
-        # OpenBLAS to split well, and the input gradient's slab adds run on one core
+        # OpenBLAS to split well, and the input gradient's slab adds run on one core. Sized by
+        # the columns both read: LeNet's second convolution (output gradient 205K values,
+        # columns 1.9M) went side by side this way, its step 3.5-4% faster (A/B, 2 rounds of 9)
         gx, gw = run_jobs(lambda f: f(), [(input_grad,), (weight_grad,)])
         return gx, gw
     gx = input_grad() if need_x else None
