@@ -35,13 +35,20 @@ def _im2col_grads(x, wt, gy, cols, stride, pad, dil):
     return gx, K.conv_weight_grad(gm, cols, wt.shape, 1).reshape(wt.shape)
 
 
-@pytest.mark.parametrize("shifted", ["stacked", "stacked in chunks", False])
+@pytest.mark.parametrize("shifted", ["stacked", "stacked in chunks", False, "rows"],
+                         ids=["stacked", "stacked in chunks", "columns", "columns by row"])
 @pytest.mark.parametrize("case", CASES, ids=[str(c[:5]) for c in CASES])
 def test_chwn_kernels_match_im2col_without_torch(case, shifted, monkeypatch):
     # both paths, whatever the channel count and image size pick in use; the shifted gradients
-    # with the stacked output gradient whole and cut into chunks of a few columns, and the
-    # shifted forward in one block or in blocks of a few columns
+    # with the stacked output gradient whole and cut into chunks of a few columns, the
+    # shifted forward in one block or in blocks of a few columns, and the columns made in one
+    # block or one output row at a time on threads
     chunks = shifted == "stacked in chunks"
+    if shifted == "rows":
+        shifted = False
+        monkeypatch.setattr(CHWN, "BLOCK_BYTES", 1)
+        monkeypatch.setattr(CHWN, "BLOCK_MIN", 1)
+        monkeypatch.setattr(_parallel, "MIN_ELEMENTS", 1)
     monkeypatch.setattr(CHWN, "SHIFTED_MIN_CHANNELS", 0 if shifted else 10 ** 9)
     monkeypatch.setattr(CHWN, "SHIFTED_MAX_WASTE", float("inf"))
     monkeypatch.setattr(shifted_kernels, "STACK_BYTES", 200 if chunks else 1 << 30)

@@ -3,10 +3,11 @@
 With the batch innermost, every im2col/col2im step copies or adds whole rows of ``OW * N``
 contiguous values, where the NCHW and NHWC layouts move runs of only ``OW`` or ``C`` values
 (10 and 6 in LeNet's second convolution). Measured on 2 cores against ``_im2col.py``'s layouts:
-LeNet's conv2 forward+backward 9.4 ms -> 4.4 ms. For 1-3 input channels ``_im2col.py``'s
-offset-major forward stays faster. Many channels go to ``_conv_shifted.py`` (any stride) where
-its layout wastes little, and float32 3x3 ones on small images to ``_conv_winograd.py``; the
-column matrix here takes the rest (strided layers on small images, few channels).
+LeNet's conv2 forward+backward 9.4 ms -> 4.4 ms. 1-3 input channels go to ``_conv_few.py``.
+Many channels go to ``_conv_shifted.py`` (any stride) where its layout wastes little, and
+float32 3x3 ones on small images to ``_conv_winograd.py``; the column matrix here takes the
+rest (strided layers on small images, few channels), made block by block of output rows
+(``_by_rows``) and never kept whole.
 
 Shapes: ``x`` (N, C, H, W), ``w`` (O, C, kh, kw); ``pad`` is (top, bottom, left, right).
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._blas import gemm_into
-from .._parallel import num_parts, run_jobs
+from .._parallel import bounds, num_parts, run_jobs
 from . import _conv_shifted as shifted
 from . import _conv_winograd as winograd
 from ._im2col import out_size
@@ -78,10 +79,63 @@ def _slab(i: int, j: int, oh: int, ow: int, stride, dilation):
             slice(wj, wj + stride[1] * (ow - 1) + 1, stride[1]))
 
 
+# The column path makes its columns block by block of output rows, each block (about this many
+# bytes, and at least BLOCK_MIN columns: a thinner GEMM runs slowly) copied in one go and read
+# by its GEMM from cache, the blocks split over the cores; the weight gradient makes them again
+# instead of keeping them. LeNet step 10% faster (7.7 MB of columns less to write and keep).
+BLOCK_BYTES = 2 << 20
+BLOCK_MIN = 1024
+
+
+def _windows(xt, kh: int, kw: int, stride, dilation, oh: int, ow: int):
+    """The (kh, kw, C, OH, OW, N) strided view of a padded (C, Hp, Wp, N) array's windows: the
+    columns, unmade (read only)."""
+    sc, sh, sw, sn = xt.strides
+    return xp_of(xt).lib.stride_tricks.as_strided(
+        xt, shape=(kh, kw, xt.shape[0], oh, ow, xt.shape[3]),
+        strides=(sh * dilation[0], sw * dilation[1], sc, sh * stride[0], sw * stride[1], sn))
+
+
+def _by_rows(win, fn, split: bool = True) -> list:
+    """``fn(span, cols)`` for blocks of output rows: ``span`` their positions' slice of the
+    (OH*OW*N) axis, ``cols`` their (kh*kw*C, rows*OW*N) columns. With ``split`` each thread
+    takes a share of the rows with its own column buffer. Returns the results, in order."""
+    xp = xp_of(win)
+    kh, kw, c, oh, ow, n = win.shape
+    k, per_row = kh * kw * c, ow * n
+    step = max(1, max(BLOCK_MIN, BLOCK_BYTES // (k * win.itemsize)) // max(1, per_row))
+
+    def job(part):
+        buf = xp.empty((kh, kw, c, min(step, part.stop - part.start), ow, n), dtype=win.dtype)
+        out = []
+        for a in range(part.start, part.stop, step):
+            b = min(a + step, part.stop)
+            cols = buf[:, :, :, :b - a]
+            cols[...] = win[:, :, :, a:b]
+            out.append(fn(slice(a * per_row, b * per_row), cols.reshape(k, (b - a) * per_row)))
+        return out
+
+    blocks = -(-oh // step)
+    threads = min(blocks, num_parts(oh, k * oh * per_row)) if split and xp is np else 1
+    parts = [slice(sl.start * step, min(sl.stop * step, oh)) for sl in bounds(blocks, threads)]
+    return [r for thread in run_jobs(job, [(part,) for part in parts]) for r in thread]
+
+
+def _padded_chwn(x, pad):
+    """x (N, C, H, W) as a zero-padded (C, Hp, Wp, N) array."""
+    xp = xp_of(x)
+    n, c, h, wd = x.shape
+    t, b, left, r = pad
+    xt = xp.zeros((c, h + t + b, wd + left + r, n), dtype=x.dtype)
+    xt[:, t:t + h, left:left + wd] = x.transpose(1, 2, 3, 0)
+    return xt
+
+
 def conv_forward(x, w, stride, pad, dilation, bias=None):
-    """``(y, cols)``: y (N, O, OH, OW), with ``bias`` added when given, and what the weight
-    gradient needs: the columns (kh*kw*C, OH*OW*N), the laid-out input for the shifted GEMMs
-    (``_conv_shifted.py``), or the input itself for Winograd (``_conv_winograd.py``)."""
+    """``(y, saved)``: y (N, O, OH, OW), with ``bias`` added when given, and what the weight
+    gradient needs: the padded (C, Hp, Wp, N) input for the column path, the laid-out input for
+    the shifted GEMMs (``_conv_shifted.py``), or the input itself for Winograd
+    (``_conv_winograd.py``)."""
     if _use_winograd(x.shape, x.dtype, w.shape, stride, dilation):
         return _to_nchw(winograd.conv_forward(x, w, pad), bias), x
     if _use_shifted(x.shape, w.shape, stride, pad, dilation):
@@ -92,43 +146,53 @@ def conv_forward(x, w, stride, pad, dilation, bias=None):
     t, b, left, r = pad
     oh = out_size(h, kh, stride[0], t, b, dilation[0])
     ow = out_size(wd, kw, stride[1], left, r, dilation[1])
-    xt = xp.zeros((c, h + t + b, wd + left + r, n), dtype=x.dtype)
-    xt[:, t:t + h, left:left + wd] = x.transpose(1, 2, 3, 0)
-    cols = xp.empty((kh, kw, c, oh, ow, n), dtype=x.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            hs, ws = _slab(i, j, oh, ow, stride, dilation)
-            cols[i, j] = xt[:, hs, ws]
-    cols = cols.reshape(kh * kw * c, oh * ow * n)
-    y = w.transpose(0, 2, 3, 1).reshape(o, -1) @ cols
-    return _to_nchw(y.reshape(o, oh, ow, n), bias), cols
+    xt = _padded_chwn(x, pad)
+    y = xp.empty((o, oh * ow * n), dtype=x.dtype)
+    if y.size:
+        wm = xp.ascontiguousarray(w.transpose(0, 2, 3, 1)).reshape(o, -1)
+        _by_rows(_windows(xt, kh, kw, stride, dilation, oh, ow),
+                 lambda span, cols: gemm_into(wm, cols, y[:, span], accumulate=False))
+    return _to_nchw(y.reshape(o, oh, ow, n), bias), xt
 
 
-def conv_backward(gy, w, cols, x_shape, stride, pad, dilation, need_x: bool, need_w: bool):
+def conv_backward(gy, w, xt, x_shape, stride, pad, dilation, need_x: bool, need_w: bool):
     """``(gx, gw)`` for the convolution ``conv_forward`` computed (None where not needed);
-    ``cols`` is what it returned, or None when the weight gradient is not needed."""
+    ``xt`` is what it returned, or None when the weight gradient is not needed."""
     if _use_winograd(x_shape, gy.dtype, w.shape, stride, dilation):
-        gx, gw = winograd.conv_backward(gy, w, cols, x_shape, pad, need_x, need_w)
+        gx, gw = winograd.conv_backward(gy, w, xt, x_shape, pad, need_x, need_w)
         return (None if gx is None else _to_nchw(gx)), gw
     if _use_shifted(x_shape, w.shape, stride, pad, dilation):
-        return shifted.conv_backward(gy, w, cols, x_shape, stride, pad, dilation, need_x,
+        return shifted.conv_backward(gy, w, xt, x_shape, stride, pad, dilation, need_x,
                                       need_w)
     xp = xp_of(gy)
     n, c, h, wd = x_shape
     o, _, kh, kw = w.shape
     oh, ow = gy.shape[2:]
+    k = kh * kw * c
     gt = xp.ascontiguousarray(gy.transpose(1, 2, 3, 0)).reshape(o, oh * ow * n)
 
-    def weight_grad():
-        if o * cols.shape[0] < 1 << 16:
-            # small weights: (K, L) @ (L, O), then the whole (K, O) product transposed
-            return xp.ascontiguousarray((cols @ gt.T).reshape(kh, kw, c, o)
-                                        .transpose(3, 2, 0, 1))
+    def weight_grad(split: bool):
+        # small weights: (K, L) @ (L, O), then the whole (K, O) product transposed; else
         # (O, L) @ (L, K) into (O, kh, kw, C): the reorder to (O, C, kh, kw) then moves short
         # rows, where transposing a (K, O) product took 7 ms at 512 channels, 3x3 (forward+
         # backward 45 -> 38 ms at (32, 512, 4, 4)); for LeNet's 16x150 weight it was 6% slower
-        gw = xp.empty((o, cols.shape[0]), dtype=gy.dtype)
-        gemm_into(gt, cols, gw, accumulate=False, trans_b=True)
+        small = o * k < 1 << 16
+        win = _windows(xt, kh, kw, stride, dilation, oh, ow)
+
+        def block(span, cols):
+            part = xp.empty((k, o) if small else (o, k), dtype=gy.dtype)
+            if small:
+                gemm_into(cols, gt[:, span], part, accumulate=False, trans_b=True)
+            else:
+                gemm_into(gt[:, span], cols, part, accumulate=False, trans_b=True)
+            return part
+
+        parts = _by_rows(win, block, split)
+        gw = parts[0]
+        for part in parts[1:]:
+            gw += part
+        if small:
+            return xp.ascontiguousarray(gw.reshape(kh, kw, c, o).transpose(3, 2, 0, 1))
         return xp.ascontiguousarray(gw.reshape(o, kh, kw, c).transpose(0, 3, 1, 2))
 
     def input_grad():
@@ -141,13 +205,13 @@ def conv_backward(gy, w, cols, x_shape, stride, pad, dilation, need_x: bool, nee
                 dx[:, hs, ws] += dcols[i, j]
         return _to_nchw(dx[:, t:t + h, left:left + wd])
 
-    if need_x and need_w and xp is np and num_parts(2, cols.size) == 2:
+    if need_x and need_w and xp is np and num_parts(2, k * gt.size // o) == 2:
         # the two gradients side by side, one BLAS thread each: these GEMMs are too small for
         # OpenBLAS to split well, and the input gradient's slab adds run on one core. Sized by
         # the columns both read: LeNet's second convolution (output gradient 205K values,
         # columns 1.9M) went side by side this way, its step 3.5-4% faster (A/B, 2 rounds of 9)
-        gx, gw = run_jobs(lambda f: f(), [(input_grad,), (weight_grad,)])
+        gx, gw = run_jobs(lambda f, *a: f(*a), [(input_grad,), (weight_grad, False)])
         return gx, gw
     gx = input_grad() if need_x else None
-    gw = weight_grad() if need_w else None
+    gw = weight_grad(True) if need_w else None
     return gx, gw

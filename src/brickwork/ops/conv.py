@@ -138,16 +138,18 @@ class Convolution(Function):
         else:
             ctx.chwn = groups == 1 and x.shape[1] > K._FEW_CHANNELS
             ctx.few = groups == 1 and not ctx.chwn
+            # ``saved``: what the kernel's weight gradient reads (the columns, or the input in
+            # the kernel's own layout, from which it makes them again)
             if ctx.chwn:
-                y, cols = CHWN.conv_forward(x, w, stride, pad, dilation, b)
+                y, saved = CHWN.conv_forward(x, w, stride, pad, dilation, b)
                 b = None  # added on the way out of the kernel
             elif ctx.few:
-                y, cols = FEW.conv_forward(x, w, stride, pad, dilation, b)
+                y, saved = FEW.conv_forward(x, w, stride, pad, dilation, b)
                 b = None
             else:
-                y, cols = K.conv_forward(x, w, stride, pad, dilation, groups)
+                y, saved = K.conv_forward(x, w, stride, pad, dilation, groups)
             if ni[1]:
-                ctx.cols = cols
+                ctx.saved = saved
             if ni[0] or (ni[1] and ctx.chwn):
                 ctx.w = w
             ctx.x4_shape = x.shape
@@ -181,7 +183,7 @@ class Convolution(Function):
                                       in_hw)
                 gw = K.conv_weight_grad(ctx.gm, cols, w.shape, groups)
         elif ctx.chwn:
-            gx, gw = CHWN.conv_backward(gy, ctx.w, getattr(ctx, "cols", None), ctx.x4_shape,
+            gx, gw = CHWN.conv_backward(gy, ctx.w, getattr(ctx, "saved", None), ctx.x4_shape,
                                         stride, pad, dilation, ni[0], ni[1])
         else:
             gm = K.gy_matrix(gy) if ni[0] or (ni[1] and not ctx.few) else None
@@ -189,9 +191,9 @@ class Convolution(Function):
                 gx = K.conv_input_grad(gm, ctx.w, ctx.x4_shape, gy.shape[2], gy.shape[3],
                                        stride, pad, dilation, groups)
             if ni[1] and ctx.few:
-                gw = FEW.weight_grad(gy, ctx.cols, ctx.w4_shape, stride, dilation)
+                gw = FEW.weight_grad(gy, ctx.saved, ctx.w4_shape, stride, dilation)
             elif ni[1]:
-                gw = K.conv_weight_grad(gm, ctx.cols, ctx.w4_shape, groups)
+                gw = K.conv_weight_grad(gm, ctx.saved, ctx.w4_shape, groups)
         if gx is not None:
             gx = gx.reshape(ctx.x_shape)
         if gw is not None:
