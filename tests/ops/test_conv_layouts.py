@@ -205,3 +205,12 @@ def test_few_channel_empty_batch():
     assert y.shape == (0, 3, 5, 5)
     gw = few_kernels.weight_grad(np.zeros((0, 3, 5, 5)), saved, wt.shape, (1, 1), (1, 1))
     np.testing.assert_array_equal(gw, np.zeros(wt.shape))
+
+
+@pytest.mark.parametrize("channels", [2, 6, 17])
+def test_conv2d_bias_only_gradient(channels):
+    # frozen weights with a trainable bias (BitFit-style fine-tuning): the kernels are asked for
+    # neither the input nor the weight gradient
+    check_op(lambda L, x, w, b: L.nn.functional.conv2d(x, w, b, padding=1),
+             [rand_array((2, channels, 6, 5)), rand_array((4, channels, 3, 3)),
+              rand_array((4,))], grad=[False, False, True], second_order=False)

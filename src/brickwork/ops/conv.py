@@ -182,7 +182,7 @@ class Convolution(Function):
                 cols, _, _ = K.im2col(gy, w.shape[2], w.shape[3], stride, pad, dilation, groups,
                                       in_hw)
                 gw = K.conv_weight_grad(ctx.gm, cols, w.shape, groups)
-        elif ctx.chwn:
+        elif ctx.chwn and (ni[0] or ni[1]):
             gx, gw = CHWN.conv_backward(gy, ctx.w, getattr(ctx, "saved", None), ctx.x4_shape,
                                         stride, pad, dilation, ni[0], ni[1])
         else:
