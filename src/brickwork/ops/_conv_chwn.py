@@ -19,7 +19,7 @@ from .._blas import gemm_into
 from .._parallel import bounds, num_parts, run_jobs
 from . import _conv_shifted as shifted
 from . import _conv_winograd as winograd
-from ._im2col import out_size
+from ._im2col import out_size, padded_as
 from ._util import xp_of
 
 
@@ -121,16 +121,6 @@ def _by_rows(win, fn, split: bool = True) -> list:
     return [r for thread in run_jobs(job, [(part,) for part in parts]) for r in thread]
 
 
-def _padded_chwn(x, pad):
-    """x (N, C, H, W) as a zero-padded (C, Hp, Wp, N) array."""
-    xp = xp_of(x)
-    n, c, h, wd = x.shape
-    t, b, left, r = pad
-    xt = xp.zeros((c, h + t + b, wd + left + r, n), dtype=x.dtype)
-    xt[:, t:t + h, left:left + wd] = x.transpose(1, 2, 3, 0)
-    return xt
-
-
 def conv_forward(x, w, stride, pad, dilation, bias=None):
     """``(y, saved)``: y (N, O, OH, OW), with ``bias`` added when given, and what the weight
     gradient needs: the padded (C, Hp, Wp, N) input for the column path, the laid-out input for
@@ -146,7 +136,7 @@ def conv_forward(x, w, stride, pad, dilation, bias=None):
     t, b, left, r = pad
     oh = out_size(h, kh, stride[0], t, b, dilation[0])
     ow = out_size(wd, kw, stride[1], left, r, dilation[1])
-    xt = _padded_chwn(x, pad)
+    xt = padded_as(x, pad, (1, 2, 3, 0))
     y = xp.empty((o, oh * ow * n), dtype=x.dtype)
     if y.size:
         wm = xp.ascontiguousarray(w.transpose(0, 2, 3, 1)).reshape(o, -1)

@@ -45,13 +45,16 @@ def windows(xp_arr, kh: int, kw: int, stride, dilation, oh: int, ow: int):
         strides=(sn, sc, sh * stride[0], sw * stride[1], sh * dilation[0], sw * dilation[1]))
 
 
-def _nhwc_padded(x, pad):
-    """x (N, C, H, W) -> zero-padded channels-last (N, Hp, Wp, C): one copy does both."""
+def padded_as(x, pad, axes):
+    """x (N, C, H, W) with H and W zero-padded, its axes in the order ``axes`` (as for
+    ``transpose``: (0, 2, 3, 1) is channels-last): one copy does both."""
     xp = xp_of(x)
     n, c, h, w = x.shape
     t, b, left, r = pad
-    out = xp.zeros((n, h + t + b, w + left + r, c), dtype=x.dtype)
-    out[:, t:t + h, left:left + w] = x.transpose(0, 2, 3, 1)
+    shape = (n, c, h + t + b, w + left + r)
+    out = xp.zeros(tuple(shape[a] for a in axes), dtype=x.dtype)
+    back = sorted(range(4), key=lambda i: axes[i])  # out's axes back in (N, C, H, W) order
+    out.transpose(back)[:, :, t:t + h, left:left + w] = x
     return out
 
 
@@ -71,7 +74,7 @@ def im2col(x, kh, kw, stride, pad, dilation, groups, out_hw=None):
     xp = xp_of(x)
     if groups == 1 and c <= _FEW_CHANNELS:
         return [_im2col_offset_major(x, kh, kw, stride, pad, dilation, oh, ow)], oh, ow
-    xh = _nhwc_padded(x, pad)
+    xh = padded_as(x, pad, (0, 2, 3, 1))
     sn, sh, sw, sc = xh.strides
     win = xp.lib.stride_tricks.as_strided(
         xh, shape=(n, oh, ow, kh, kw, c),
