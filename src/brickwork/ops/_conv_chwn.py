@@ -19,7 +19,7 @@ from .._blas import gemm_into
 from .._parallel import bounds, num_parts, run_jobs
 from . import _conv_shifted as shifted
 from . import _conv_winograd as winograd
-from ._im2col import out_size, padded_as
+from ._im2col import out_size, padded_as, windows
 from ._util import xp_of
 
 
@@ -90,10 +90,8 @@ BLOCK_MIN = 1024
 def _windows(xt, kh: int, kw: int, stride, dilation, oh: int, ow: int):
     """The (kh, kw, C, OH, OW, N) strided view of a padded (C, Hp, Wp, N) array's windows: the
     columns, unmade (read only)."""
-    sc, sh, sw, sn = xt.strides
-    return xp_of(xt).lib.stride_tricks.as_strided(
-        xt, shape=(kh, kw, xt.shape[0], oh, ow, xt.shape[3]),
-        strides=(sh * dilation[0], sw * dilation[1], sc, sh * stride[0], sw * stride[1], sn))
+    return windows(xt.transpose(3, 0, 1, 2), kh, kw, stride, dilation, oh, ow).transpose(
+        4, 5, 1, 2, 3, 0)
 
 
 def _by_rows(win, fn, split: bool = True) -> list:

@@ -25,7 +25,7 @@ Shapes: ``x`` (N, C, H, W), ``w`` (O, C, kh, kw); ``pad`` is (top, bottom, left,
 from __future__ import annotations
 
 from .._parallel import bounds, num_parts, run_jobs
-from ._im2col import out_size, pad_nchw
+from ._im2col import out_size, pad_nchw, windows
 from ._util import xp_of
 
 # Each block's columns take about this much memory (at least one image's worth).
@@ -34,10 +34,7 @@ BLOCK_BYTES = 1 << 20
 
 def _windows(xpad, kh: int, kw: int, stride, dilation, oh: int, ow: int):
     """The (kh, kw, C, N, OH, OW) strided view of a padded NCHW array's windows (read only)."""
-    sn, sc, sh, sw = xpad.strides
-    return xp_of(xpad).lib.stride_tricks.as_strided(
-        xpad, shape=(kh, kw, xpad.shape[1], xpad.shape[0], oh, ow),
-        strides=(sh * dilation[0], sw * dilation[1], sc, sn, sh * stride[0], sw * stride[1]))
+    return windows(xpad, kh, kw, stride, dilation, oh, ow).transpose(4, 5, 1, 0, 2, 3)
 
 
 def _blocks(n: int, k: int, p: int, itemsize: int, work: int) -> list:
