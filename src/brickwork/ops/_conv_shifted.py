@@ -216,8 +216,8 @@ def _gradient_gemms(g, window, w, gw, dwindow, accumulate_w: bool) -> None:
 
 # Each chunk of the stacked output gradient takes at most this much memory (but spans at least
 # STACK_MIN columns), and so does the chunk of stacked input windows beside it: both stay in
-# cache between their copies and the GEMMs that read them. Backward of (16, 64, 56, 56) with
-# 16 MB chunks 68 -> 60 ms at 4 MB; at 8 MB it was slower than at 16 (in-process A/B, medians).
+# cache between their copies and the GEMMs that read them. Backward of (16, 64, 56, 56), in
+# process, medians: 65 ms in 16 MB chunks, 60 in 8 MB, 56-58 in 1-4 MB.
 STACK_BYTES = 4 << 20
 STACK_MIN = 2048
 
@@ -235,8 +235,8 @@ def _stacked_gradients(g, bufs, wt, gwk, dbufs, groups, c: int) -> None:
     (count*C, span), meet the stacked g in one GEMM whose (m*O, count*C) product holds every
     offset's (O, C) block: for a 64-channel 3x3 layer one 192x192 product instead of three
     192x64 ones (168 against 131 GFLOP/s measured at K = 53824). Backward, in-process A/B:
-    (16, 64, 56, 56) 68 -> 55 ms, (32, 64, 32, 32) 46 -> 40 ms, 5x5 96->256 at 26x26 -7%;
-    strided layers and 128 channels at 16x16 within +-3%.
+    (16, 64, 56, 56) 63 -> 54 ms, (32, 64, 32, 32) 42 -> 37 ms, 5x5 96->256 at 26x26 -6%;
+    strided layers and 128 channels at 16x16 within +-3.5%.
     """
     xp = xp_of(g)
     o, length = g.shape

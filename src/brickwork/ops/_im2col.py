@@ -6,8 +6,9 @@ weight gradient is a single GEMM over the whole batch. For 1-3 input channels th
 gathered offset-major instead, and the forward runs per image as one stacked ``matmul``
 (LeNet's 6x25 @ 25x784): there the one tall product has an output only O wide, slow in BLAS,
 and must be transposed to NCHW afterwards. (A plain convolution of so few channels runs block
-by block in ``_conv_few.py``; these serve the transposed convolutions' gradients.) col2im loops over the kh*kw
-kernel offsets only (never over pixels or batch items), adding one contiguous slab per offset.
+by block in ``_conv_few.py``; these serve the transposed convolutions' gradients.) col2im loops
+over the kh*kw kernel offsets only (never over pixels or batch items), adding one contiguous
+slab per offset.
 
 Shapes: ``x`` (N, C, H, W), ``w`` (O, C // groups, kh, kw); ``pad`` is (top, bottom, left,
 right); ``stride`` and ``dilation`` are pairs.
