@@ -19,7 +19,7 @@ from .._blas import gemm_into
 from .._parallel import bounds, num_parts, run_jobs
 from . import _conv_shifted as shifted
 from . import _conv_winograd as winograd
-from ._im2col import out_size, padded_as, windows
+from ._im2col import block_columns, out_size, padded_as, windows
 from ._util import xp_of
 
 
@@ -97,26 +97,19 @@ def _windows(xt, kh: int, kw: int, stride, dilation, oh: int, ow: int):
 def _by_rows(win, fn, split: bool = True) -> list:
     """``fn(span, cols)`` for blocks of output rows: ``span`` their positions' slice of the
     (OH*OW*N) axis, ``cols`` their (kh*kw*C, rows*OW*N) columns. With ``split`` each thread
-    takes a share of the rows with its own column buffer. Returns the results, in order."""
+    takes a share of the rows (``_im2col.block_columns``). Returns the results, in order."""
     xp = xp_of(win)
     kh, kw, c, oh, ow, n = win.shape
     k, per_row = kh * kw * c, ow * n
     step = max(1, max(BLOCK_MIN, BLOCK_BYTES // (k * win.itemsize)) // max(1, per_row))
-
-    def job(part):
-        buf = xp.empty((kh, kw, c, min(step, part.stop - part.start), ow, n), dtype=win.dtype)
-        out = []
-        for a in range(part.start, part.stop, step):
-            b = min(a + step, part.stop)
-            cols = buf[:, :, :, :b - a]
-            cols[...] = win[:, :, :, a:b]
-            out.append(fn(slice(a * per_row, b * per_row), cols.reshape(k, (b - a) * per_row)))
-        return out
-
     blocks = -(-oh // step)
     threads = min(blocks, num_parts(oh, k * oh * per_row)) if split and xp is np else 1
     parts = [slice(sl.start * step, min(sl.stop * step, oh)) for sl in bounds(blocks, threads)]
-    return [r for thread in run_jobs(job, [(part,) for part in parts]) for r in thread]
+
+    def block(a, b, cols):
+        return fn(slice(a * per_row, b * per_row), cols.reshape(k, (b - a) * per_row))
+
+    return [r for thread in block_columns(win, parts, step, block) for r in thread]
 
 
 def conv_forward(x, w, stride, pad, dilation, bias=None):

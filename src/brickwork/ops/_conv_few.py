@@ -24,8 +24,8 @@ Shapes: ``x`` (N, C, H, W), ``w`` (O, C, kh, kw); ``pad`` is (top, bottom, left,
 """
 from __future__ import annotations
 
-from .._parallel import bounds, num_parts, run_jobs
-from ._im2col import out_size, pad_nchw, windows
+from .._parallel import bounds, num_parts
+from ._im2col import block_columns, out_size, pad_nchw, windows
 from ._util import xp_of
 
 # Each block's columns take about this much memory (at least one image's worth).
@@ -37,12 +37,10 @@ def _windows(xpad, kh: int, kw: int, stride, dilation, oh: int, ow: int):
     return windows(xpad, kh, kw, stride, dilation, oh, ow).transpose(4, 5, 1, 0, 2, 3)
 
 
-def _blocks(n: int, k: int, p: int, itemsize: int, work: int) -> list:
-    """Per thread, the ``(start, stop)`` image blocks it runs: threads get equal shares of the
-    ``n`` images (``work`` values in all), cut into blocks of columns of about BLOCK_BYTES."""
-    size = max(1, BLOCK_BYTES // (k * p * itemsize))
-    return [[(a, min(a + size, part.stop)) for a in range(part.start, part.stop, size)]
-            for part in bounds(n, num_parts(n, work))]
+def _blocks(n: int, k: int, p: int, itemsize: int, work: int):
+    """``(parts, step)`` for ``block_columns``: threads get equal shares of the ``n`` images
+    (``work`` values in all), cut into blocks of columns of about BLOCK_BYTES."""
+    return bounds(n, num_parts(n, work)), max(1, BLOCK_BYTES // (k * p * itemsize))
 
 
 def conv_forward(x, w, stride, pad, dilation, bias=None):
@@ -62,16 +60,12 @@ def conv_forward(x, w, stride, pad, dilation, bias=None):
         return y, xpad
     yr = y.reshape(n, o, p)
 
-    def job(blocks):
-        buf = xp.empty((kh, kw, c, blocks[0][1] - blocks[0][0], oh, ow), dtype=x.dtype)
-        for a, b in blocks:
-            cols = buf[:, :, :, :b - a]
-            cols[...] = win[:, :, :, a:b]
-            xp.matmul(wm, cols.reshape(k, b - a, p).transpose(1, 0, 2), out=yr[a:b])
-            if bias is not None:
-                yr[a:b] += bias.reshape(1, o, 1)
+    def block(a, b, cols):
+        xp.matmul(wm, cols.reshape(k, b - a, p).transpose(1, 0, 2), out=yr[a:b])
+        if bias is not None:
+            yr[a:b] += bias.reshape(1, o, 1)
 
-    run_jobs(job, [(b,) for b in _blocks(n, k, p, x.itemsize, y.size)])
+    block_columns(win, *_blocks(n, k, p, x.itemsize, y.size), block)
     return y, xpad
 
 
@@ -87,17 +81,11 @@ def weight_grad(gy, xpad, w_shape, stride, dilation):
     win = _windows(xpad, kh, kw, stride, dilation, oh, ow)
     gr = gy.reshape(n, o, p)
 
-    def job(blocks):
-        buf = xp.empty((kh, kw, c, blocks[0][1] - blocks[0][0], oh, ow), dtype=gy.dtype)
-        total = xp.zeros((o, k), dtype=gy.dtype)
-        for a, b in blocks:
-            cols = buf[:, :, :, :b - a]
-            cols[...] = win[:, :, :, a:b]
-            total += xp.matmul(gr[a:b], cols.reshape(k, b - a, p).transpose(1, 2, 0)).sum(0)
-        return total
+    def block(a, b, cols):
+        return xp.matmul(gr[a:b], cols.reshape(k, b - a, p).transpose(1, 2, 0)).sum(0)
 
-    parts = run_jobs(job, [(b,) for b in _blocks(n, k, p, gy.itemsize, gy.size)])
-    gw = parts[0]
-    for part in parts[1:]:
-        gw += part
+    # each thread's blocks summed in order, then the threads' sums
+    parts = [sum(blocks[1:], blocks[0]) for blocks in
+             block_columns(win, *_blocks(n, k, p, gy.itemsize, gy.size), block)]
+    gw = sum(parts[1:], parts[0])
     return xp.ascontiguousarray(gw.reshape(o, kh, kw, c).transpose(0, 3, 1, 2))

@@ -15,6 +15,7 @@ right); ``stride`` and ``dilation`` are pairs.
 """
 from __future__ import annotations
 
+from .._parallel import run_jobs
 from ._util import xp_of
 
 
@@ -44,6 +45,27 @@ def windows(xp_arr, kh: int, kw: int, stride, dilation, oh: int, ow: int):
     return xp.lib.stride_tricks.as_strided(
         xp_arr, shape=(n, c, oh, ow, kh, kw),
         strides=(sn, sc, sh * stride[0], sw * stride[1], sh * dilation[0], sw * dilation[1]))
+
+
+def block_columns(win, parts, step: int, fn) -> list:
+    """Columns made block by block, never whole: for each slice in ``parts`` of axis 3 of the
+    windows view ``win`` (one thread each), blocks of ``step``, each copied in one go into a
+    buffer the thread reuses and handed to ``fn(a, b, cols)`` while it is in cache. Returns
+    each thread's list of ``fn``'s results, in order."""
+    xp = xp_of(win)
+
+    def job(part):
+        buf = xp.empty(win.shape[:3] + (min(step, part.stop - part.start),) + win.shape[4:],
+                       dtype=win.dtype)
+        out = []
+        for a in range(part.start, part.stop, step):
+            b = min(a + step, part.stop)
+            cols = buf[:, :, :, :b - a]
+            cols[...] = win[:, :, :, a:b]
+            out.append(fn(a, b, cols))
+        return out
+
+    return run_jobs(job, [(part,) for part in parts])
 
 
 def padded_as(x, pad, axes):
