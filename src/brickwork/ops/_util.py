@@ -119,6 +119,26 @@ def xp_of(arr):
     return cupy_module()
 
 
+# Signed integers of each item width: a select by bits views values as these.
+_INT_OF_WIDTH = {2: np.int16, 4: np.int32, 8: np.int64}
+
+
+def int_view(a):
+    """``a`` viewed as signed integers of its item width (2, 4 or 8 bytes), or None."""
+    width = _INT_OF_WIDTH.get(a.dtype.itemsize)
+    return None if width is None else a.view(width)
+
+
+def select_bits(mask, g, out) -> None:
+    """``out[...] = g`` where the signed integer ``mask`` is -1 (every bit set), 0 where it is
+    0: an exact select (an inf or NaN ``g`` where the mask is 0 gives 0, where multiplying by a
+    0/1 mask gives NaN) in one branch-free pass; NumPy's ``where`` branches on each value and
+    runs about 10x slower on a random mask. ``g`` and ``out`` must have ``int_view``s; a mask
+    narrower than them (int8) is sign-extended. Callers make the mask as 0/1 integers and
+    negate it (or subtract 1 from its complement) in place."""
+    xp_of(g).bitwise_and(mask, int_view(g), out=int_view(out))
+
+
 def out_of_range(arr, low: int, high: int):
     """The index of ``arr`` outside ``[low, high)`` that PyTorch reports, or None.
 

@@ -14,7 +14,7 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from ._bf16 import float32_compute
 from ._complex_grad import cj
-from ._util import normalize_dim, xp_of
+from ._util import int_view, normalize_dim, select_bits, xp_of
 from .elementwise import _float_input
 
 
@@ -67,7 +67,8 @@ class Relu(Function):
         # there (inf and NaN too), and g passes where the output is NaN.
         out = ctx.out
         if g.__class__ is np.ndarray and out.__class__ is np.ndarray and \
-                g.shape == out.shape and g.dtype == out.dtype and g.dtype in _BITS:
+                g.shape == out.shape and g.dtype == out.dtype and g.dtype.kind == "f" and \
+                int_view(g) is not None:
             gx = np.empty(g.shape, dtype=g.dtype)
             if g.size >= _THREADED:  # big activations: slices on separate threads
                 run_slices(lambda sl: _select(g[sl], out[sl], gx[sl]), len(g), g.size, np)
@@ -77,20 +78,13 @@ class Relu(Function):
         return xp_of(g).where(out <= 0, 0, g)
 
 
-# the signed integers that float16/32/64 values are viewed as by ``_select``
-_BITS = {np.dtype(np.float16): np.int16, np.dtype(np.float32): np.int32,
-         np.dtype(np.float64): np.int64}
-
-
 def _select(g, out, gx) -> None:
-    """``gx[:] = 0 where out <= 0 else g``, exactly (an inf or NaN g gives 0 where blocked,
-    which multiplying by a 0/1 mask would not) and as fast as that multiply: the comparison
-    written as 1/0 integers, minus 1 is a mask of no bits or all bits, ANDed with g's bits.
-    A select with ``where`` branches on each value: 12x slower on a random mask."""
-    bits = gx.view(_BITS[gx.dtype])
+    """``gx[:] = 0 where out <= 0 else g``, exactly (``_util.select_bits``): the comparison
+    written as 1/0 integers, minus 1, is the mask of no bits or all bits."""
+    bits = int_view(gx)
     np.less_equal(out, 0, out=bits)
     np.subtract(bits, 1, out=bits)
-    np.bitwise_and(bits, g.view(bits.dtype), out=bits)
+    select_bits(bits, g, gx)
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:

@@ -19,7 +19,7 @@ from ..tensor import Tensor
 from . import _conv_composite as C
 from . import _im2col as K
 from ._bf16 import float32_compute
-from ._util import wrap, xp_of
+from ._util import int_view, select_bits, wrap, xp_of
 from .conv import scalar_name
 
 
@@ -106,7 +106,6 @@ def _scatter(xp, gy, arg, x_shape, k, s, p, d, out, extra):
             (a, pr), (b, pc) = divmod(i * d[0], s[0]), divmod(j * d[1], s[1])
             phases.setdefault((pr, pc), []).append((a * pw + b, i * k[1] + j))
     gx = (xp.empty if len(phases) == s[0] * s[1] else xp.zeros)((n, c, hp, wp), dtype=gy.dtype)
-    exact = arg is not None and _needs_select(xp, gy)
 
     def part(sl):
         m = len(range(n)[sl])
@@ -120,7 +119,7 @@ def _scatter(xp, gy, arg, x_shape, k, s, p, d, out, extra):
         for (pr, pc), offsets in phases.items():
             buf = None
             for shift, offset in sorted(offsets):
-                slab = g if arg is None else _select(xp, g, codes == offset, exact)
+                slab = g if arg is None else _select(xp, g, codes, offset)
                 if buf is None and shift == 0:
                     buf = slab if arg is not None else slab.copy()
                     continue
@@ -143,32 +142,27 @@ def _tiled_grad(xp, gy, arg, x_shape, k, out):
     gx = xp.empty(x_shape, dtype=gy.dtype)
     tiles = gx.reshape(n, c, oh, kh, ow, kw)  # a view: the windows cover the input exactly
 
-    exact = _needs_select(xp, gy)
-
     def part(sl):
         for i in range(kh):
             for j in range(kw):
-                _select(xp, gy[sl], arg[sl] == i * kw + j, exact, tiles[sl, :, :, i, :, j])
+                _select(xp, gy[sl], arg[sl], i * kw + j, tiles[sl, :, :, i, :, j])
     run_slices(part, n, gx.size, xp)
     return gx
 
 
-def _needs_select(xp, gy) -> bool:
-    """Whether ``gy`` holds NaN or infinity (or sums to one), where multiplying by a 0/1 mask
-    would spread NaN over the whole window (0 * inf): PyTorch puts such a gradient at the
-    argmax only."""
-    return not bool(xp.isfinite(gy.sum()))
-
-
-def _select(xp, g, mask, exact: bool, out=None):
-    """``g`` where ``mask``, else 0: a multiplication by the mask, or (``exact``) a select,
-    which NumPy runs about 10x slower on random masks."""
-    if not exact:
-        return xp.multiply(g, mask, out=out)
-    picked = xp.where(mask, g, xp.zeros((), dtype=g.dtype))
+def _select(xp, g, arg, offset: int, out=None):
+    """``g`` where ``arg == offset``, else 0, exactly (``_util.select_bits``): a NaN or
+    infinite gradient goes to its window's argmax only, as in PyTorch, where multiplying by
+    the 0/1 mask would spread NaN over the window (0 * inf). As fast as that multiplication."""
     if out is None:
-        return picked
-    out[...] = picked
+        out = xp.empty(g.shape, dtype=g.dtype)
+    bits = int_view(g)
+    if bits is None:  # no integer of the width (float128): NumPy's branching select
+        out[...] = xp.where(arg == offset, g, xp.zeros((), dtype=g.dtype))
+        return out
+    mask = xp.equal(arg, offset).view(xp.int8)  # 0/1, then 0/-1: no bits or all bits
+    xp.negative(mask, out=mask)
+    select_bits(mask, g, out)
     return out
 
 
