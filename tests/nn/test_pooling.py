@@ -46,6 +46,19 @@ def test_avg_pool2d_matches_torch(kw, shape):
 
 
 @requires_torch
+@pytest.mark.parametrize("kw", AVG_CASES + [{"kernel_size": 5, "stride": 1, "padding": 2}])
+def test_avg_pool2d_forward_sums_in_torch_order(kw):
+    # each window's values added row by row, then divided, as PyTorch's CPU kernel does:
+    # bit for bit the same (threads split the batch of 40)
+    import torch
+
+    x = rand_array((40, 3, 28, 30), "float32", -3, 3)
+    want = torch.nn.functional.avg_pool2d(torch.tensor(x), **kw).numpy()
+    got = F.avg_pool2d(brickwork.tensor(x), **kw)._host()
+    np.testing.assert_array_equal(got, want)
+
+
+@requires_torch
 @pytest.mark.parametrize("out", [(3, 4), (5, None), 7, 1, (9, 8)])
 def test_adaptive_avg_pool2d_matches_torch(out):
     check_op(lambda lib, x: lib.nn.functional.adaptive_avg_pool2d(x, out), [(2, 3, 9, 8)])

@@ -67,6 +67,28 @@ def test_sigmoid_extremes_stay_finite():
     check_op(lambda lib, x: lib.sigmoid(x), [a])
 
 
+@pytest.mark.parametrize("size", [13, (1 << 20) + 5])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sigmoid_tails_as_torch(size, dtype):
+    # PyTorch computes 1 / (1 + exp(-x)): where exp(-x) overflows (float32 below about -88.7)
+    # the result is 0, above it a subnormal. Compared with no absolute tolerance, so a tiny
+    # value where PyTorch has 0 fails; in one piece and in slices on threads.
+    torch = pytest.importorskip("torch")
+    a = rand_array((size,), dtype, -30, 30)
+    a[:13] = [-1000.0, -745.0, -100.0, -90.0, -88.0, -20.0, -1e-3, 0.0, 5.0, 100.0, np.nan,
+              -np.inf, np.inf]
+    x = to_brick(a, True)
+    y = brickwork.sigmoid(x)
+    t = torch.tensor(a, requires_grad=True)
+    ty = torch.sigmoid(t)
+    np.testing.assert_allclose(y._host(), ty.detach().numpy(), rtol=1e-6, atol=0)
+    g = rand_array((size,), dtype, seed=3)
+    y.backward(to_brick(g))
+    ty.backward(torch.tensor(g))
+    # y(1 - y) near y = 1 magnifies the last bit of y, where NumPy's exp and PyTorch's differ
+    np.testing.assert_allclose(x.grad._host(), t.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_inplace_forms():
     check_op(lambda lib, x: (x * 1).relu_(), [(2, 3)])
     check_op(lambda lib, x: (x * 1).sigmoid_(), [(2, 3)])

@@ -96,20 +96,40 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
     return Relu.apply(input)
 
 
+def _sigmoid_into(x, out) -> None:
+    """``out[:] = 1 / (1 + exp(-x))``, PyTorch's formula, in four passes over ``out``.
+
+    exp(-x) overflows to inf for x below about -88 (float32), and the result is then 0, as
+    PyTorch's is (its float32 sigmoid(-100) is 0); x = -88 still gives its subnormal value.
+    """
+    xp = xp_of(x)
+    xp.negative(x, out=out)
+    with np.errstate(over="ignore"):
+        xp.exp(out, out=out)
+    out += 1
+    xp.divide(1, out, out=out)  # NumPy's reciprocal runs about 2x slower, to the same values
+
+
 class Sigmoid(Function):
     _array_level = True
     _backward_name = "SigmoidBackward0"
 
     @staticmethod
     def forward(ctx, x):
-        if x.dtype.kind == "c":  # complex: no sign to split by
+        if x.dtype.kind == "c":  # complex
             with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
                 out = 1 / (1 + np.exp(-x))
-        else:
-            # Split by sign so exp never overflows: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) else.
+        elif x.__class__ is np.ndarray:
+            # One buffer and no select: (128, 6, 24, 24) float32 2.6 -> 0.45 ms against
+            # splitting by sign (exp(-|x|), then 1/(1+e) or e/(1+e)).
+            out = np.empty(x.shape, dtype=x.dtype)
+            if x.size >= _THREADED:
+                run_slices(lambda sl: _sigmoid_into(x[sl], out[sl]), len(x), x.size, np)
+            else:
+                _sigmoid_into(x, out)
+        else:  # CuPy, or the recording arrays of a create_graph backward
             with np.errstate(over="ignore"):
-                e = np.exp(-np.abs(x))
-            out = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+                out = 1 / (1 + xp_of(x).exp(-x))
         if ctx.needs_input_grad[0]:
             ctx.out = out
         return out
@@ -117,12 +137,22 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, g):
         y = ctx.out
-        return g * cj(y * (1 - y))  # conjugated for complex (see _complex_grad)
+        if y.dtype.kind == "c":
+            return g * cj(y * (1 - y))  # conjugated for complex (see _complex_grad)
+        if g.__class__ is not np.ndarray or y.__class__ is not np.ndarray or \
+                g.shape != y.shape or g.dtype != y.dtype:
+            return g * (1 - y) * y
+        # PyTorch's order, (g * (1 - y)) * y, in one buffer
+        gx = np.empty(y.shape, dtype=y.dtype)
+        np.subtract(1, y, out=gx)
+        gx *= g
+        gx *= y
+        return gx
 
 
 @float32_compute
 def sigmoid(input: Tensor) -> Tensor:
-    """``1 / (1 + exp(-input))``, computed without overflow. See: torch.sigmoid."""
+    """``1 / (1 + exp(-input))``. See: torch.sigmoid."""
     return Sigmoid.apply(_float_input(input))
 
 
