@@ -27,8 +27,11 @@ from ._util import xp_of
 # one GEMM with K = kh*kw*C wins.
 SHIFTED_MIN_CHANNELS = 16
 # Above this ratio of computed to output positions (``_conv_shifted.work_ratio``), the column
-# matrix wins.
-SHIFTED_MAX_WASTE = 1.4
+# matrix wins. Measured forward+backward at batch 16, column matrix / shifted, interleaved
+# medians: 1.31-1.36 (3x3 at 6x6 and 7x7, 5x5 at 12x12, 16-128 channels) 0.72-0.90; 1.27
+# (3x3 at 8x8, 5x5 at 16x16) 0.85-1.12, either way (at batch 32 a 3x3 at 8x8 ran 26% faster
+# shifted); 1.06-1.17 0.98-1.18 against; 1.56 (4x4) 0.61.
+SHIFTED_MAX_WASTE = 1.3
 
 
 def _to_nchw(v, bias=None):
@@ -48,9 +51,7 @@ def _to_nchw(v, bias=None):
 def _use_shifted(x_shape, w_shape, stride, pad, dilation) -> bool:
     """Whether ``_conv_shifted.py`` runs this convolution: many channels, and an output that
     covers most of the layout (the shifted GEMMs also compute the positions in
-    its zero rows and columns). Measured for 3x3 convolutions of C channels on 2 cores, batch
-    32, forward+backward: at 8x8 (1.27x the work) shifted 26% faster than the column matrix,
-    at 4x4 (1.56x) 39% slower."""
+    its zero rows and columns). See SHIFTED_MAX_WASTE for the measurements."""
     if x_shape[1] < SHIFTED_MIN_CHANNELS:
         return False
     return shifted.work_ratio(x_shape, w_shape, stride, pad, dilation) <= SHIFTED_MAX_WASTE
