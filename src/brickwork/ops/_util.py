@@ -139,6 +139,28 @@ def select_bits(mask, g, out) -> None:
     xp_of(g).bitwise_and(mask, int_view(g), out=int_view(out))
 
 
+def bits_mask(cond, where_true: bool = True):
+    """A NumPy bool array turned in place into an int8 select mask for ``select_bits`` and
+    ``choose_bits``: -1 (every bit) where ``cond`` is ``where_true``, else 0."""
+    mask = cond.view(np.int8)
+    if where_true:
+        np.negative(mask, out=mask)
+    else:
+        np.subtract(mask, 1, out=mask)
+    return mask
+
+
+def choose_bits(mask, a, b, out) -> None:
+    """``out[...] = a`` where the signed integer ``mask`` is -1, ``b`` where it is 0, exactly,
+    in three branch-free passes (``b ^ ((a ^ b) & mask)``): ``where`` runs about 10x slower
+    per value on a random mask. ``out`` may be ``a`` but not ``b``."""
+    xp = xp_of(a)
+    ia, ib, io = int_view(a), int_view(b), int_view(out)
+    xp.bitwise_xor(ia, ib, out=io)
+    xp.bitwise_and(io, mask, out=io)
+    xp.bitwise_xor(io, ib, out=io)
+
+
 def out_of_range(arr, low: int, high: int):
     """The index of ``arr`` outside ``[low, high)`` that PyTorch reports, or None.
 

@@ -19,7 +19,7 @@ from ..device import guard_functions
 from ..tensor import Tensor
 from ._bf16 import float32_compute
 from ._complex_grad import refuse_complex_kernel
-from ._util import wrap, xp_of
+from ._util import bits_mask, choose_bits, select_bits, wrap, xp_of
 from .elementwise import _float_input
 
 _SPLIT = 2.5
@@ -196,13 +196,22 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     return Gelu.apply(_float_input(input), approximate)
 
 
-def _pointwise(name: str, backward_name: str, fwd, grad, doc: str):
-    """A pointwise op with parameters: ``fwd(x, *params)``, ``grad(g, x, *params)``."""
+def _pointwise(name: str, backward_name: str, fwd, grad, doc: str, fast_fwd=None,
+               fast_grad=None):
+    """A pointwise op with parameters: ``fwd(x, *params)``, ``grad(g, x, *params)``.
+
+    ``fast_fwd`` and ``fast_grad``, when given, take over for float32 and float64 NumPy arrays
+    (not CuPy's, nor the recording arrays of a ``create_graph`` backward, which need ``where``
+    and plain expressions): PyTorch's formulas in a few in-place passes, its branches as
+    selects by bits (``_util.choose_bits``).
+    """
 
     def forward(ctx, x, *params):
-        with np.errstate(over="ignore"):
-            out = fwd(x, *params)
-        out = out.astype(x.dtype, copy=False)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if fast_fwd is not None and _fast(x):
+                out = fast_fwd(x, *params)
+            else:
+                out = fwd(x, *params).astype(x.dtype, copy=False)
         if ctx.needs_input_grad[0]:
             # The input only, as PyTorch saves (see autograd/_saved.py): the gradients below
             # are written in terms of x.
@@ -210,14 +219,26 @@ def _pointwise(name: str, backward_name: str, fwd, grad, doc: str):
         return out
 
     def backward(ctx, g):
-        with np.errstate(over="ignore"):
-            gx = grad(g, ctx.x, *ctx.params)
-        return (gx.astype(ctx.x.dtype, copy=False),) + (None,) * len(ctx.params)
+        x = ctx.x
+        with np.errstate(over="ignore", invalid="ignore"):
+            if fast_grad is not None and _fast(x) and g.__class__ is np.ndarray and \
+                    g.dtype == x.dtype and g.shape == x.shape:
+                gx = fast_grad(g, x, *ctx.params)
+            else:
+                gx = grad(g, x, *ctx.params).astype(x.dtype, copy=False)
+        return (gx,) + (None,) * len(ctx.params)
 
     cls = type(name, (Function,), {"_array_level": True, "_backward_name": backward_name,
                                    "forward": staticmethod(forward),
                                    "backward": staticmethod(backward), "__doc__": doc})
     return cls
+
+
+def _fast(x) -> bool:
+    """Whether ``x`` takes the fast kernels: a float32 or float64 NumPy array of at least one
+    axis (NumPy makes scalars, not arrays, of 0-d results)."""
+    return x.__class__ is np.ndarray and (x.dtype == np.float32 or x.dtype == np.float64) \
+        and x.ndim > 0
 
 
 def _sigmoid(x):
@@ -232,27 +253,112 @@ def _softplus(x, beta, threshold):
     return np.where(z > threshold, x, soft)
 
 
+def _choose(cond, a, b, where_true: bool = True):
+    """A new array: ``a`` where the bool array ``cond`` is ``where_true``, else ``b`` (whose
+    buffer may be reused when the caller owns it: pass a fresh array)."""
+    out = np.empty_like(a)
+    choose_bits(bits_mask(cond, where_true), a, b, out)
+    return out
+
+
+def _leaky(v, x, slope):
+    """``v`` where ``x > 0``, else ``v * slope``: leaky_relu (v = x) and its gradient (v = g),
+    as PyTorch's kernels select."""
+    return _choose(x > 0, v, v * v.dtype.type(slope))
+
+
+def _silu_fast(x):
+    out = np.negative(x)  # x / (1 + exp(-x)), PyTorch's formula
+    np.exp(out, out=out)
+    out += 1
+    return np.divide(x, out, out=out)
+
+
+def _sigmoid_of(x):
+    out = np.negative(x)
+    np.exp(out, out=out)
+    out += 1
+    return np.divide(1, out, out=out)
+
+
+def _silu_grad_fast(g, x):
+    s = _sigmoid_of(x)  # g * s * (1 + x * (1 - s)), in PyTorch's order
+    t = np.subtract(1, s)
+    t *= x
+    t += 1
+    s *= g  # (g * s), as g * sigmoid is formed first
+    s *= t
+    return s
+
+
+def _elu_fast(x, alpha):
+    neg = np.expm1(x)  # expm1(x) * alpha where not x > 0 (its overflow past 88 is not taken)
+    neg *= x.dtype.type(alpha)
+    return _choose(x > 0, x, neg)
+
+
+def _elu_grad_fast(g, x, alpha):
+    e = np.exp(x)  # g * alpha * exp(x) where not x > 0 (a NaN x gives NaN, as PyTorch)
+    t = np.multiply(g, x.dtype.type(alpha))
+    t *= e
+    return _choose(x > 0, g, t)
+
+
+def _softplus_fast(x, beta, threshold):
+    z = np.multiply(x, x.dtype.type(beta))  # log1p(exp(x * beta)) / beta, linear past it
+    soft = np.exp(z)
+    np.log1p(soft, out=soft)
+    soft /= x.dtype.type(beta)
+    return _choose(z > threshold, x, soft)
+
+
+def _softplus_grad_fast(g, x, beta, threshold):
+    xb = np.multiply(x, x.dtype.type(beta))  # g * z / (z + 1), z = exp(x * beta)
+    z = np.exp(xb)
+    t = np.multiply(g, z)
+    z += 1
+    t /= z
+    return _choose(xb > threshold, g, t)
+
+
+def _hardtanh_fast(x, lo, hi):
+    return np.clip(x, x.dtype.type(lo), x.dtype.type(hi))
+
+
+def _hardtanh_grad_fast(g, x, lo, hi):
+    inside = np.greater(x, x.dtype.type(lo))  # g strictly inside the limits, else 0 (NaN: 0)
+    inside &= np.less(x, x.dtype.type(hi))
+    out = np.empty_like(g)
+    select_bits(bits_mask(inside), g, out)
+    return out
+
+
 LeakyRelu = _pointwise(
     "LeakyRelu", "LeakyReluBackward0",
     lambda x, s: np.where(x > 0, x, x * s),
-    lambda g, x, s: np.where(x > 0, g, g * s), "leaky_relu")
+    lambda g, x, s: np.where(x > 0, g, g * s), "leaky_relu",
+    lambda x, s: _leaky(x, x, s), _leaky)
 Elu = _pointwise(
     "Elu", "EluBackward0",
     lambda x, a: np.where(x > 0, x, a * np.expm1(np.minimum(x, 0))),
     # d/dx a*(e^x - 1) = a*e^x (taken where x <= 0 only, so it cannot overflow).
-    lambda g, x, a: np.where(x > 0, g, g * a * np.exp(np.minimum(x, 0))), "elu")
+    lambda g, x, a: np.where(x > 0, g, g * a * np.exp(np.minimum(x, 0))), "elu",
+    _elu_fast, _elu_grad_fast)
 Silu = _pointwise(
     "Silu", "SiluBackward0",
     lambda x: x * _sigmoid(x),
-    lambda g, x: (lambda s: g * s * (1 + x * (1 - s)))(_sigmoid(x)), "silu")
+    lambda g, x: (lambda s: g * s * (1 + x * (1 - s)))(_sigmoid(x)), "silu",
+    _silu_fast, _silu_grad_fast)
 Softplus = _pointwise(
     "Softplus", "SoftplusBackward0", _softplus,
-    lambda g, x, b, t: np.where(x * b > t, g, g * _sigmoid(x * b)), "softplus")
+    lambda g, x, b, t: np.where(x * b > t, g, g * _sigmoid(x * b)), "softplus",
+    _softplus_fast, _softplus_grad_fast)
 Hardtanh = _pointwise(
     "Hardtanh", "HardtanhBackward0",
     lambda x, lo, hi: np.clip(x, lo, hi),
     # PyTorch: zero gradient at and beyond the limits (x <= min or x >= max).
-    lambda g, x, lo, hi: np.where((x > lo) & (x < hi), g, 0), "hardtanh")
+    lambda g, x, lo, hi: np.where((x > lo) & (x < hi), g, 0), "hardtanh",
+    _hardtanh_fast, _hardtanh_grad_fast)
 
 
 def _mish_grad(g, x):
@@ -260,8 +366,30 @@ def _mish_grad(g, x):
     return g * (tsp + x * _sigmoid(x) * (1 - tsp * tsp))
 
 
+def _mish_fast(x):
+    out = np.exp(x)  # x * tanh(log1p(exp(x))), PyTorch's formula
+    np.log1p(out, out=out)
+    np.tanh(out, out=out)
+    out *= x
+    return out
+
+
+def _mish_grad_fast(g, x):
+    tsp = np.exp(x)  # g * (tsp + x * sigmoid(x) * (1 - tsp * tsp)), tsp = tanh(softplus(x))
+    np.log1p(tsp, out=tsp)
+    np.tanh(tsp, out=tsp)
+    t = np.multiply(tsp, tsp)
+    np.subtract(1, t, out=t)
+    s = _sigmoid_of(x)
+    s *= x
+    s *= t
+    s += tsp
+    s *= g
+    return s
+
+
 Mish = _pointwise("Mish", "MishBackward0", lambda x: x * np.tanh(_softplus(x, 1.0, 20.0)),
-                  _mish_grad, "mish")
+                  _mish_grad, "mish", _mish_fast, _mish_grad_fast)
 
 
 def _run(cls, input: Tensor, inplace: bool, *params) -> Tensor:
