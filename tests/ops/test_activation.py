@@ -105,6 +105,19 @@ def test_softmax(shape, dim, name):
         assert type(out[0].grad_fn).__name__ == expect
 
 
+@pytest.mark.parametrize("shape,dim", [((64, 40, 128), -1), ((64, 40, 128), 1),
+                                       ((3, 300000), 1), ((300000, 3), 0)])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_in_blocks_on_threads(shape, dim, name):
+    # rows cut into blocks of 256K values and shared over threads (_rowwise.py); rows of -inf
+    # give NaN, a row holding +inf NaN and 0, as PyTorch's
+    a = rand_array(shape, "float32", -5, 5)
+    a.reshape(-1)[:5] = [-np.inf, np.inf, np.nan, 80.0, -80.0]
+    if dim in (-1, 1) and len(shape) == 3:
+        a[1, 2, :] = -np.inf
+    check_op(lambda lib, x: getattr(lib, name)(x, dim), [a], second_order=False)
+
+
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
 def test_softmax_large_inputs_stay_finite(name):
     a = np.array([[1000.0, 0.0, -1000.0], [-5000.0, -5000.0, -5001.0]], dtype="float32")

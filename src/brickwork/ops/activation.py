@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._parallel import run_slices
+from . import _rowwise
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._bf16 import float32_compute
@@ -165,14 +166,19 @@ class Softmax(Function):
         if x.size == 0:  # max over an empty dim has no identity; the result is empty anyway
             ctx.out, ctx.dim = x.copy(), dim
             return ctx.out
-        e = np.exp(x - x.max(axis=dim, keepdims=True))
-        out = e / e.sum(axis=dim, keepdims=True)
+        if _rowwise.fast(x):
+            out = _rowwise.softmax(x, dim, log=False)
+        else:
+            e = np.exp(x - x.max(axis=dim, keepdims=True))
+            out = e / e.sum(axis=dim, keepdims=True)
         ctx.out, ctx.dim = out, dim
         return out
 
     @staticmethod
     def backward(ctx, g):
         y = ctx.out
+        if _rowwise.fast(y, g) and g.shape == y.shape:
+            return _rowwise.softmax_backward(g, y, ctx.dim, log=False), None
         return y * (g - (g * y).sum(axis=ctx.dim, keepdims=True)), None
 
 
@@ -185,13 +191,18 @@ class LogSoftmax(Function):
         if x.size == 0:
             ctx.out, ctx.dim = x.copy(), dim
             return ctx.out
-        shifted = x - x.max(axis=dim, keepdims=True)
-        out = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+        if _rowwise.fast(x):
+            out = _rowwise.softmax(x, dim, log=True)
+        else:
+            shifted = x - x.max(axis=dim, keepdims=True)
+            out = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
         ctx.out, ctx.dim = out, dim
         return out
 
     @staticmethod
     def backward(ctx, g):
+        if _rowwise.fast(ctx.out, g) and g.shape == ctx.out.shape:
+            return _rowwise.softmax_backward(g, ctx.out, ctx.dim, log=True), None
         return g - np.exp(ctx.out) * g.sum(axis=ctx.dim, keepdims=True), None
 
 
