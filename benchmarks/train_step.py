@@ -12,8 +12,11 @@ concatenated, a 1x1 conv to 12 channels and PixelShuffle(2); L1 loss; batch 8, 3
 with the CIFAR stem (3x3 stride-1 conv, no max pool; BasicBlocks [2, 2, 2, 2] of 64/128/256/512
 channels with batch norm and 1x1 stride-2 downsamples; average pool, linear to 10), batch 32,
 3x32x32, <= 1.5; ``alexnet``: one SGD step of the d2l book's AlexNet (five convs, three max pools,
-two 4096-wide linears with dropout 0.5, linear to 10), batch 16, 1x224x224, <= 1.5. The networks
-are in ``models.py``, shared with ``tests/test_models_reference.py``.
+two 4096-wide linears with dropout 0.5, linear to 10), batch 16, 1x224x224, <= 1.5. Without
+targets, one SGD step of each of the book's modern CNNs as it writes them: ``bn_lenet256``
+(LeNet with batch norm and sigmoids, batch 256), ``nin16``, ``googlenet16`` and ``densenet16``
+(batch 16, at the book's 224x224, 96x96 and 96x96). The networks are in ``models.py``, shared
+with ``tests/test_models_reference.py``.
 """
 from __future__ import annotations
 
@@ -24,10 +27,11 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import framework, main, time_call  # noqa: E402
 from brickwork._cli_train import build_model  # noqa: E402  (the same networks)
+import models  # noqa: E402
 from models import alexnet, resnet18  # noqa: E402
 
 WORKLOADS = ["mlp256", "mlp32", "lenet128", "conv64", "lenet128_peak_mem", "lbfgs", "unet",
-             "resnet18", "alexnet"]
+             "resnet18", "alexnet", "bn_lenet256", "nin16", "googlenet16", "densenet16"]
 TARGETS = {"mlp256": "<=1.0", "mlp32": "<=1.5", "lenet128": "<=1.3", "conv64": "<=1.2",
            "lbfgs": "<=1.5", "unet": "<=2.0", "resnet18": "<=1.5", "alexnet": "<=1.5"}
 
@@ -99,6 +103,12 @@ def _resnet18_step(lib):
 def _alexnet_step(lib):
     lib.manual_seed(0)
     return _sgd_step(lib, alexnet(lib), (16, 1, 224, 224))
+
+
+# The book's modern CNNs (models.py): workload -> (builder, input shape with the batch).
+BOOK_CNNS = {"bn_lenet256": ("bn_lenet", (256, 1, 28, 28)), "nin16": ("nin", (16, 1, 224, 224)),
+             "googlenet16": ("googlenet", (16, 1, 96, 96)),
+             "densenet16": ("densenet", (16, 1, 96, 96))}
 
 
 def _lbfgs_step(lib):
@@ -187,6 +197,11 @@ def run_worker(fw_name: str, names, extra) -> dict:
         out["resnet18"] = time_call(_resnet18_step(lib), min_time=3.0, repeat=3)
     if "alexnet" in names:
         out["alexnet"] = time_call(_alexnet_step(lib), min_time=3.0, repeat=3)
+    for name, (builder, shape) in BOOK_CNNS.items():
+        if name in names:
+            lib.manual_seed(0)
+            step = _sgd_step(lib, getattr(models, builder)(lib), shape)
+            out[name] = time_call(step, min_time=3.0, repeat=3)
     return out
 
 
