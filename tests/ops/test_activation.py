@@ -156,3 +156,47 @@ def test_numpy_expectations():
                                np.log(e / e.sum(1, keepdims=True)))
     np.testing.assert_allclose(brickwork.sigmoid(x)._host(), 1 / (1 + np.exp(-a)))
     np.testing.assert_allclose(brickwork.relu(x)._host(), np.maximum(a, 0))
+
+
+_POINTWISE = {
+    "leaky_relu": lambda L, x: L.nn.functional.leaky_relu(x, 0.1),
+    "leaky_relu_0": lambda L, x: L.nn.functional.leaky_relu(x, 0.0),
+    "elu": lambda L, x: L.nn.functional.elu(x, 1.3),
+    "silu": lambda L, x: L.nn.functional.silu(x),
+    "softplus": lambda L, x: L.nn.functional.softplus(x, 2.0, 10.0),
+    "hardtanh": lambda L, x: L.nn.functional.hardtanh(x, -1.0, 1.0),
+    "relu6": lambda L, x: L.nn.functional.relu6(x),
+    "mish": lambda L, x: L.nn.functional.mish(x),
+}
+# the selects and clamps: bit for bit; the rest through exp, whose last bit differs
+_BITWISE = {"leaky_relu", "leaky_relu_0", "hardtanh", "relu6"}
+
+
+@pytest.mark.parametrize("size", [40, 600_000])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(_POINTWISE))
+def test_pointwise_activations_special_values_as_torch(name, dtype, size):
+    # branches as exact selects by bits (no 0 * inf): NaN, inf and signed zeros, in the input
+    # and in the incoming gradient, land where PyTorch's kernels put them; 600K values run on
+    # threads
+    torch = pytest.importorskip("torch")
+    a = rand_array((size,), dtype, -6, 6)
+    g = rand_array((size,), dtype, seed=4)
+    a[:20] = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30, -1e-30, 88.0, -89.0, 100.0, -100.0,
+              20.0, 5.0, -1.0, 1.0, -1.0, 1.0, 0.5, -0.5, 6.0]
+    g[:20] = [np.inf, np.nan, 1.0, -np.inf, 2.0, np.inf, np.nan, -np.inf, np.nan, 1.0, 1.0,
+              1.0, 1.0, np.inf, -np.inf, np.nan, 3.0, 1.0, 1.0, 1.0]
+    x = to_brick(a, True)
+    y = _POINTWISE[name](brickwork, x)
+    y.backward(to_brick(g))
+    t = torch.tensor(a, requires_grad=True)
+    ty = _POINTWISE[name](torch, t)
+    ty.backward(torch.tensor(g))
+    for got, want in ((y._host(), ty.detach().numpy()), (x.grad._host(), t.grad.numpy())):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+        np.testing.assert_array_equal(np.signbit(got[want == 0]), np.signbit(want[want == 0]))
+        if name in _BITWISE:
+            np.testing.assert_array_equal(got, want)
+        else:
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from .._parallel import run_slices
 from ..autograd._lifted import Lifted
 from ..autograd.function import Function
 from ..device import guard_functions
@@ -209,7 +210,7 @@ def _pointwise(name: str, backward_name: str, fwd, grad, doc: str, fast_fwd=None
     def forward(ctx, x, *params):
         with np.errstate(over="ignore", invalid="ignore"):
             if fast_fwd is not None and _fast(x):
-                out = fast_fwd(x, *params)
+                out = _on_threads(lambda *a: fast_fwd(*a, *params), x)
             else:
                 out = fwd(x, *params).astype(x.dtype, copy=False)
         if ctx.needs_input_grad[0]:
@@ -223,7 +224,7 @@ def _pointwise(name: str, backward_name: str, fwd, grad, doc: str, fast_fwd=None
         with np.errstate(over="ignore", invalid="ignore"):
             if fast_grad is not None and _fast(x) and g.__class__ is np.ndarray and \
                     g.dtype == x.dtype and g.shape == x.shape:
-                gx = fast_grad(g, x, *ctx.params)
+                gx = _on_threads(lambda *a: fast_grad(*a, *ctx.params), g, x)
             else:
                 gx = grad(g, x, *ctx.params).astype(x.dtype, copy=False)
         return (gx,) + (None,) * len(ctx.params)
@@ -232,6 +233,27 @@ def _pointwise(name: str, backward_name: str, fwd, grad, doc: str, fast_fwd=None
                                    "forward": staticmethod(forward),
                                    "backward": staticmethod(backward), "__doc__": doc})
     return cls
+
+
+# From this many values a fast kernel runs on slices of the flattened arrays on threads (each
+# slice's result copied into place). Forward+backward of 884K float32 values, whole against
+# two threads: silu 2.44 -> 1.63 ms, leaky_relu 2.48 -> 1.44, elu 3.35 -> 2.09; at 442K the
+# threads were 15-20% slower.
+_THREADED = 1 << 19
+
+
+def _on_threads(fn, *arrays):
+    """``fn(*arrays)``, for large arrays as slices of the flattened arrays on threads."""
+    if arrays[0].size < _THREADED or not all(a.flags.c_contiguous for a in arrays):
+        return fn(*arrays)
+    out = np.empty_like(arrays[0])
+    flat, flat_out = [a.reshape(-1) for a in arrays], out.reshape(-1)
+
+    def part(sl):
+        with np.errstate(over="ignore", invalid="ignore"):  # per thread
+            flat_out[sl] = fn(*(f[sl] for f in flat))
+    run_slices(part, out.size, out.size, np)
+    return out
 
 
 def _fast(x) -> bool:
