@@ -57,15 +57,19 @@ def test_group_norm_matches_torch(shape, groups):
 @requires_torch
 @pytest.mark.parametrize("shape,norm", [((64, 40, 128), (128,)), ((4, 30, 50, 60), (50, 60)),
                                         ((2, 3, 400000), (400000,))])
-@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("affine", ["both", "weight", "bias", "none"])
 def test_layer_norm_in_blocks_on_threads(shape, norm, affine):
     # rows cut into blocks of 256K values and shared over threads (_rowwise.py), one row
-    # bigger than a block; a NaN reaches its own row only
+    # bigger than a block; a NaN reaches its own row only; a weight or a bias alone
     x = rand_array(shape, "float32", -3, 3)
     x.reshape(-1)[7] = np.nan
-    params = [norm, norm] if affine else []
-    check_op(lambda lib, x, *wb: lib.nn.functional.layer_norm(x, norm, *wb), [x] + params,
-             second_order=False)
+
+    def fn(lib, x, *p):
+        w = p[0] if affine in ("both", "weight") else None
+        b = p[-1] if affine in ("both", "bias") else None
+        return lib.nn.functional.layer_norm(x, norm, w, b)
+    params = {"both": [norm, norm], "weight": [norm], "bias": [norm], "none": []}[affine]
+    check_op(fn, [x] + params, second_order=False)
 
 
 def test_layer_norm_numpy_expectation():

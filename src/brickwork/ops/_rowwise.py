@@ -143,13 +143,14 @@ def layer_norm(x, w, b, nd: int, eps: float):
     return y, xhat, invstd
 
 
-def layer_norm_backward(g, xhat, invstd, w, needs):
-    """``(gx, gw, gb)`` of ``layer_norm`` (None where ``needs`` says no): with h = g * w,
-    ``gx = (h - mean(h) - xhat * mean(h * xhat)) * invstd``; ``gw`` and ``gb`` sum g * xhat
-    and g over the rows, each block's sums in float64 (a float32 running sum over thousands
-    of rows drifted past the reference tolerance), added in block order."""
+def layer_norm_backward(g, xhat, invstd, w, needs, norm_shape):
+    """``(gx, gw, gb)`` of ``layer_norm`` over the trailing ``norm_shape`` (None where
+    ``needs`` says no): with h = g * w, ``gx = (h - mean(h) - xhat * mean(h * xhat)) *
+    invstd``; ``gw`` and ``gb`` sum g * xhat and g over the rows, each block's sums in float64
+    (a float32 running sum over thousands of rows drifted past the reference tolerance), added
+    in block order."""
     g = np.ascontiguousarray(g)
-    d = math.prod(w.shape) if w is not None else xhat.size // max(invstd.size, 1)
+    d = math.prod(norm_shape)
     outer = xhat.size // d if d else 0
     gx = np.empty_like(xhat) if needs[0] else None
     wr = None if w is None else w.reshape(d)
@@ -175,11 +176,12 @@ def layer_norm_backward(g, xhat, invstd, w, needs):
         ob *= ib
     if outer and d:
         g2, h2 = g.reshape(outer, d), xhat.reshape(outer, d)
-        _blocks(block, g2, h2, invstd.reshape(outer, 1), g2 if gx is None else gx.reshape(outer, d))
+        _blocks(block, g2, h2, invstd.reshape(outer, 1),
+                g2 if gx is None else gx.reshape(outer, d))
 
     def total(sums):
         out = np.zeros(d, dtype=np.float64)
         for start in sorted(sums):
             out += sums[start]
-        return out.astype(g.dtype).reshape(w.shape)
+        return out.astype(g.dtype).reshape(norm_shape)
     return gx, total(sums_w) if needs[1] else None, total(sums_b) if needs[2] else None

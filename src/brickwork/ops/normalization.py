@@ -213,8 +213,9 @@ class LayerNorm(Function):
         xhat = ctx.xhat
         if _rowwise.fast(*(a for a in (g, xhat, ctx.invstd, ctx.w) if a is not None)) and \
                 g.shape == xhat.shape:
-            return _rowwise.layer_norm_backward(g, xhat, ctx.invstd, ctx.w, ni[:3]) + \
-                (None, None)
+            norm_shape = tuple(xhat.shape[a] for a in ctx.axes)
+            return _rowwise.layer_norm_backward(g, xhat, ctx.invstd, ctx.w, ni[:3],
+                                                norm_shape) + (None, None)
         lead = tuple(range(g.ndim - len(ctx.axes)))
         gx = gw = gb = None
         # the rows' sums accumulated in float64: in float32 they drifted past the reference
