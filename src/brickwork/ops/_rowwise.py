@@ -31,15 +31,6 @@ from .._parallel import run_slices
 BLOCK_VALUES = 1 << 18
 
 
-def fast(*arrays) -> bool:
-    """Whether these arrays take the kernels here: float32 or float64 NumPy arrays of one
-    dtype, the first of at least one axis (not CuPy's, nor the recording arrays of a
-    ``create_graph`` backward)."""
-    dtype = arrays[0].dtype
-    return all(a.__class__ is np.ndarray and a.dtype == dtype for a in arrays) and \
-        (dtype == np.float32 or dtype == np.float64) and arrays[0].ndim > 0
-
-
 def _rows(a, dim: int):
     """``a`` (C-contiguous) as (outer, D, inner) rows reduced over ``dim``, or (outer, D)."""
     outer = math.prod(a.shape[:dim])

@@ -139,6 +139,16 @@ def select_bits(mask, g, out) -> None:
     xp_of(g).bitwise_and(mask, int_view(g), out=int_view(out))
 
 
+def numpy_floats(*arrays) -> bool:
+    """Whether these are float32 or float64 NumPy arrays of one dtype, the first of at least
+    one axis: the arrays the in-place NumPy kernels take (not CuPy's, whose ``where`` is
+    cheap, nor the recording arrays of a ``create_graph`` backward, which need plain
+    expressions; NumPy makes scalars, not arrays, of 0-d results)."""
+    dtype = arrays[0].dtype
+    return all(a.__class__ is np.ndarray and a.dtype == dtype for a in arrays) and \
+        (dtype == np.float32 or dtype == np.float64) and arrays[0].ndim > 0
+
+
 def bits_mask(cond, where_true: bool = True):
     """A NumPy bool array turned in place into an int8 select mask for ``select_bits`` and
     ``choose_bits``: -1 (every bit) where ``cond`` is ``where_true``, else 0."""

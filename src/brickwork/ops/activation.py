@@ -15,7 +15,7 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from ._bf16 import float32_compute
 from ._complex_grad import cj
-from ._util import int_view, normalize_dim, select_bits, xp_of
+from ._util import int_view, normalize_dim, numpy_floats, select_bits, xp_of
 from .elementwise import _float_input
 
 
@@ -169,7 +169,7 @@ class Softmax(Function):
         if x.size == 0:  # max over an empty dim has no identity; the result is empty anyway
             ctx.out, ctx.dim = x.copy(), dim
             return ctx.out
-        if _rowwise.fast(x):
+        if numpy_floats(x):
             out = _rowwise.softmax(x, dim, log=False)
         else:
             e = np.exp(x - x.max(axis=dim, keepdims=True))
@@ -180,7 +180,7 @@ class Softmax(Function):
     @staticmethod
     def backward(ctx, g):
         y = ctx.out
-        if _rowwise.fast(y, g) and g.shape == y.shape:
+        if numpy_floats(y, g) and g.shape == y.shape:
             return _rowwise.softmax_backward(g, y, ctx.dim, log=False), None
         return y * (g - (g * y).sum(axis=ctx.dim, keepdims=True)), None
 
@@ -194,7 +194,7 @@ class LogSoftmax(Function):
         if x.size == 0:
             ctx.out, ctx.dim = x.copy(), dim
             return ctx.out
-        if _rowwise.fast(x):
+        if numpy_floats(x):
             out = _rowwise.softmax(x, dim, log=True)
         else:
             shifted = x - x.max(axis=dim, keepdims=True)
@@ -204,7 +204,7 @@ class LogSoftmax(Function):
 
     @staticmethod
     def backward(ctx, g):
-        if _rowwise.fast(ctx.out, g) and g.shape == ctx.out.shape:
+        if numpy_floats(ctx.out, g) and g.shape == ctx.out.shape:
             return _rowwise.softmax_backward(g, ctx.out, ctx.dim, log=True), None
         return g - np.exp(ctx.out) * g.sum(axis=ctx.dim, keepdims=True), None
 

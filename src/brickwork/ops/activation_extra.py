@@ -20,7 +20,7 @@ from ..device import guard_functions
 from ..tensor import Tensor
 from ._bf16 import float32_compute
 from ._complex_grad import refuse_complex_kernel
-from ._util import bits_mask, choose_bits, select_bits, wrap, xp_of
+from ._util import bits_mask, choose_bits, numpy_floats, select_bits, wrap, xp_of
 from .elementwise import _float_input
 
 _SPLIT = 2.5
@@ -209,7 +209,7 @@ def _pointwise(name: str, backward_name: str, fwd, grad, doc: str, fast_fwd=None
 
     def forward(ctx, x, *params):
         with np.errstate(over="ignore", invalid="ignore"):
-            if fast_fwd is not None and _fast(x):
+            if fast_fwd is not None and numpy_floats(x):
                 out = _on_threads(lambda *a: fast_fwd(*a, *params), x)
             else:
                 out = fwd(x, *params).astype(x.dtype, copy=False)
@@ -222,8 +222,7 @@ def _pointwise(name: str, backward_name: str, fwd, grad, doc: str, fast_fwd=None
     def backward(ctx, g):
         x = ctx.x
         with np.errstate(over="ignore", invalid="ignore"):
-            if fast_grad is not None and _fast(x) and g.__class__ is np.ndarray and \
-                    g.dtype == x.dtype and g.shape == x.shape:
+            if fast_grad is not None and numpy_floats(x, g) and g.shape == x.shape:
                 gx = _on_threads(lambda *a: fast_grad(*a, *ctx.params), g, x)
             else:
                 gx = grad(g, x, *ctx.params).astype(x.dtype, copy=False)
@@ -254,13 +253,6 @@ def _on_threads(fn, *arrays):
             flat_out[sl] = fn(*(f[sl] for f in flat))
     run_slices(part, out.size, out.size, np)
     return out
-
-
-def _fast(x) -> bool:
-    """Whether ``x`` takes the fast kernels: a float32 or float64 NumPy array of at least one
-    axis (NumPy makes scalars, not arrays, of 0-d results)."""
-    return x.__class__ is np.ndarray and (x.dtype == np.float32 or x.dtype == np.float64) \
-        and x.ndim > 0
 
 
 def _sigmoid(x):

@@ -21,7 +21,7 @@ from . import _norm_stats as S
 from . import _rowwise
 from ._norm_stats import channel_shape as _channel_shape
 from ._bf16 import float32_compute
-from ._util import add_at_zeros, out_of_range, wrap, xp_of
+from ._util import add_at_zeros, numpy_floats, out_of_range, wrap, xp_of
 
 
 def _norm_input_grad(h, xhat, invstd, axes):
@@ -191,7 +191,7 @@ class LayerNorm(Function):
     @staticmethod
     def forward(ctx, x, w, b, nd, eps):
         axes = tuple(range(x.ndim - nd, x.ndim))
-        if _rowwise.fast(*(a for a in (x, w, b) if a is not None)):
+        if numpy_floats(*(a for a in (x, w, b) if a is not None)):
             # block by block of rows in cache, on threads (see _rowwise.py)
             y, xhat, invstd = _rowwise.layer_norm(x, w, b, nd, eps)
             ctx.xhat, ctx.invstd, ctx.w, ctx.axes = xhat, invstd, w, axes
@@ -211,7 +211,7 @@ class LayerNorm(Function):
     def backward(ctx, g):
         ni = ctx.needs_input_grad
         xhat = ctx.xhat
-        if _rowwise.fast(*(a for a in (g, xhat, ctx.invstd, ctx.w) if a is not None)) and \
+        if numpy_floats(*(a for a in (g, xhat, ctx.invstd, ctx.w) if a is not None)) and \
                 g.shape == xhat.shape:
             norm_shape = tuple(xhat.shape[a] for a in ctx.axes)
             return _rowwise.layer_norm_backward(g, xhat, ctx.invstd, ctx.w, ni[:3],
