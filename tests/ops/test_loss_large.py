@@ -1,5 +1,5 @@
-"""cross_entropy on logits large enough to be normalized band by band (a language model's
-decoder output), against PyTorch and against a NumPy formula."""
+"""cross_entropy on logits large enough to be normalized block by block of rows on threads (a
+language model's decoder output), against PyTorch and against a NumPy formula."""
 import numpy as np
 import pytest
 from helpers import check_op, rand_array

@@ -23,53 +23,27 @@ from ._loss_common import reduce as _reduce
 from ._loss_common import reduction_name as _reduction
 from ._loss_entropy import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: F401
                             kl_div)
-from ._util import promote, unbroadcast, xp_of
-
-_ROWS_BYTES = 1 << 20  # a band of rows whose temporaries stay in the core's cache
-
-
-def _row_bands(x):
-    """Row slices of a 2-d NumPy array, each about ``_ROWS_BYTES``; None for small or GPU
-    arrays. A language model's logits (tokens x vocabulary) are the largest array of its step:
-    band by band, each pass after the first reads the band from cache, not from memory, and the
-    exp temporary is one band, not a fresh full-size array (which the allocator maps page by
-    page on every step)."""
-    if x.ndim != 2 or x.size < 4 * _ROWS_BYTES // x.itemsize or xp_of(x) is not np:
-        return None
-    rows = max(1, _ROWS_BYTES // (x.shape[1] * x.itemsize))
-    return [slice(r, r + rows) for r in range(0, x.shape[0], rows)]
-
+from . import _rowwise
+from ._util import numpy_floats, promote, unbroadcast, xp_of
 
 def _log_softmax(x, axis):
     if 0 in x.shape:  # nothing to normalize (and max() of an empty axis has no value)
         return x
-    bands = _row_bands(x) if axis in (1, -1) else None
-    if bands is None:
-        shifted = x - x.max(axis=axis, keepdims=True)
-        shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-        return shifted
-    out = np.empty_like(x)
-    tmp = np.empty((bands[0].stop - bands[0].start, x.shape[1]), x.dtype)
-    for b in bands:
-        o = out[b]
-        t = tmp[:o.shape[0]]
-        np.subtract(x[b], x[b].max(axis=1, keepdims=True), out=o)
-        np.exp(o, out=t)
-        o -= np.log(t.sum(axis=1, keepdims=True))
-    return out
+    if numpy_floats(x):
+        # a language model's logits (tokens x vocabulary) are the largest array of its step:
+        # block by block of rows on threads, no full-size exp temporary (``_rowwise.py``)
+        return _rowwise.softmax(x, axis, log=True)
+    shifted = x - x.max(axis=axis, keepdims=True)
+    shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    return shifted
 
 
 def _exp_scaled(z, scale):
-    """``exp(z) * scale`` (a scalar), band by band for a large 2-d ``z``."""
-    bands = _row_bands(z)
-    if bands is None:
-        out = np.exp(z)
-        out *= scale
-        return out
-    out = np.empty_like(z)
-    for b in bands:
-        np.exp(z[b], out=out[b])
-        out[b] *= scale
+    """``exp(z) * scale`` (a scalar)."""
+    if numpy_floats(z):
+        return _rowwise.exp_scaled(z, scale)
+    out = np.exp(z)
+    out *= scale
     return out
 
 
