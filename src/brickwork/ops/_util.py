@@ -152,11 +152,12 @@ def numpy_floats(*arrays) -> bool:
 def bits_mask(cond, where_true: bool = True):
     """A NumPy bool array turned in place into an int8 select mask for ``select_bits`` and
     ``choose_bits``: -1 (every bit) where ``cond`` is ``where_true``, else 0."""
-    mask = cond.view(np.int8)
+    xp = xp_of(cond)
+    mask = cond.view(xp.int8)
     if where_true:
-        np.negative(mask, out=mask)
+        xp.negative(mask, out=mask)
     else:
-        np.subtract(mask, 1, out=mask)
+        xp.subtract(mask, 1, out=mask)
     return mask
 
 

@@ -16,6 +16,7 @@ from ..tensor import Tensor
 from ._bf16 import float32_compute
 from ._complex_grad import cj
 from ._util import int_view, normalize_dim, numpy_floats, select_bits, xp_of
+from .activation_extra import _sigmoid_into
 from .elementwise import _float_input
 
 
@@ -98,20 +99,6 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
     if inplace:
         return input._inplace(lambda t: Relu.apply(t))
     return Relu.apply(input)
-
-
-def _sigmoid_into(x, out) -> None:
-    """``out[:] = 1 / (1 + exp(-x))``, PyTorch's formula, in four passes over ``out``.
-
-    exp(-x) overflows to inf for x below about -88 (float32), and the result is then 0, as
-    PyTorch's is (its float32 sigmoid(-100) is 0); x = -88 still gives its subnormal value.
-    """
-    xp = xp_of(x)
-    xp.negative(x, out=out)
-    with np.errstate(over="ignore"):
-        xp.exp(out, out=out)
-    out += 1
-    xp.divide(1, out, out=out)  # NumPy's reciprocal runs about 2x slower, to the same values
 
 
 class Sigmoid(Function):

@@ -19,7 +19,7 @@ from ..tensor import Tensor
 from . import _conv_composite as C
 from . import _im2col as K
 from ._bf16 import float32_compute
-from ._util import int_view, select_bits, wrap, xp_of
+from ._util import bits_mask, int_view, select_bits, wrap, xp_of
 from .conv import scalar_name
 
 
@@ -177,9 +177,7 @@ def _select(xp, g, arg, offset: int, out=None):
     if bits is None:  # no integer of the width (float128): NumPy's branching select
         out[...] = xp.where(arg == offset, g, xp.zeros((), dtype=g.dtype))
         return out
-    mask = xp.equal(arg, offset).view(xp.int8)  # 0/1, then 0/-1: no bits or all bits
-    xp.negative(mask, out=mask)
-    select_bits(mask, g, out)
+    select_bits(bits_mask(xp.equal(arg, offset)), g, out)
     return out
 
 
