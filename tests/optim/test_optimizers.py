@@ -231,3 +231,47 @@ def test_update_is_in_place():
     opt.step()
     np.testing.assert_array_equal(_np(alias), _np(p))
     assert not np.allclose(_np(p), 1.0)
+
+
+COMPLEX_CASES = [c for c in CASES if c[0] != "SGD"]
+
+
+@requires_torch
+@pytest.mark.parametrize("cls,kw", COMPLEX_CASES, ids=[i for i, c in zip(IDS, CASES)
+                                                        if c[0] != "SGD"])
+def test_complex_parameters_match_torch(cls, kw):
+    # PyTorch updates a complex parameter as its view_as_real: the square averages track
+    # the real and imaginary parts apart (not |g|^2, nor g*g)
+    rng = np.random.default_rng(4)
+    shapes = [(3, 2), ()]
+    init = [(rng.standard_normal(s) + 1j * rng.standard_normal(s)).astype(np.complex64)
+            for s in shapes]
+    grads = [[(rng.standard_normal(s) + 1j * rng.standard_normal(s)).astype(np.complex64)
+              for s in shapes] for _ in range(4)]
+    bp, _ = _run(brickwork, cls, kw, init, grads)
+    tp, _ = _run(torch, cls, kw, init, grads)
+    for b, t in zip(bp, tp):
+        assert b.dtype == brickwork.complex64
+        np.testing.assert_allclose(_np(b), _np(t), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("cls,kw", CASES + [("Adadelta", dict(lr=1.0, weight_decay=0.1))],
+                         ids=IDS + ["Adadelta-weight_decay"])
+def test_large_parameters_update_in_chunks_as_whole(cls, kw, monkeypatch):
+    # above 2 * CHUNK values the update runs on chunks of the arrays, on threads: the same
+    # operations on every value, so the same bits as the update of the whole arrays
+    from brickwork.optim import _inplace
+
+    size = 2 * _inplace.CHUNK + 4099
+    init, grads = [], []
+    for seed, shape in enumerate([(size,), (3, 7)]):
+        rng = np.random.default_rng(seed)
+        init.append(rng.standard_normal(shape).astype(np.float32))
+    grads = [[np.random.default_rng(10 + k).standard_normal(a.shape).astype(np.float32)
+              for a in init] for k in range(3)]
+    chunked, _ = _run(brickwork, cls, kw, init, grads)
+    monkeypatch.setattr(_inplace, "_chunked", lambda *arrays: False)
+    whole, _ = _run(brickwork, cls, kw, init, grads)
+    for a, b in zip(chunked, whole):
+        np.testing.assert_array_equal(_np(a), _np(b))
+    assert not np.array_equal(_np(chunked[0]), init[0])  # it moved

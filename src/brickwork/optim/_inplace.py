@@ -1,4 +1,4 @@
-"""SGD's in-place updates for large parameters: cache-sized chunks on every core.
+"""Optimizers' in-place updates for large parameters: cache-sized chunks on every core.
 
 ``arr -= lr * g`` allocates a temporary the size of the parameter and makes two passes over
 memory on one core. AlexNet's classifier holds 46M parameters (a 184 MB temporary, fresh from
@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._parallel import run_slices
+from ..ops._util import xp_of
 
 CHUNK = 1 << 17
 
@@ -25,15 +26,35 @@ def _chunked(arr, *others) -> bool:
                 for o in others)
 
 
-def _run_chunks(fn, size: int, dtype) -> None:
-    """``fn(start, stop, tmp)`` over CHUNK-sized ranges of ``range(size)``, on threads; ``tmp``
-    is a scratch array of at least ``stop - start`` values, one per thread."""
+def _run_chunks(fn, size: int, dtype, temps: int = 1) -> None:
+    """``fn(start, stop, *tmps)`` over CHUNK-sized ranges of ``range(size)``, on threads;
+    ``tmps`` are ``temps`` scratch arrays of at least ``stop - start`` values, one set per
+    thread."""
     def part(sl):
-        tmp = np.empty(min(CHUNK, sl.stop - sl.start), dtype=dtype)
+        tmps = [np.empty(min(CHUNK, sl.stop - sl.start), dtype=dtype) for _ in range(temps)]
         for start in range(sl.start, sl.stop, CHUNK):
-            fn(start, min(start + CHUNK, sl.stop), tmp)
+            fn(start, min(start + CHUNK, sl.stop), *tmps)
 
     run_slices(part, size, size, np)
+
+
+def elementwise_(fn, arrays, temps: int = 1) -> None:
+    """``fn(*arrays, *tmps)``, an update that writes some of ``arrays`` in place position by
+    position (each value from the same position of the others), with ``temps`` scratch
+    arrays like the first (the parameter): on the whole arrays, or for large NumPy arrays of one shape and dtype on chunks
+    of them on every core. The same operations run on every value either way, so the
+    results are the same bits."""
+    first = arrays[0]
+    if not (_chunked(*arrays) and all(a.dtype == first.dtype for a in arrays)):
+        empty_like = np.empty_like if first.__class__ is np.ndarray else xp_of(first).empty_like
+        fn(*arrays, *[empty_like(first) for _ in range(temps)])
+        return
+    flats = [a.reshape(-1) for a in arrays]
+
+    def chunk(start, stop, *tmps):
+        fn(*[f[start:stop] for f in flats], *[t[:stop - start] for t in tmps])
+
+    _run_chunks(chunk, first.size, first.dtype, temps)
 
 
 def sub_scaled_(arr, g, alpha: float) -> None:

@@ -5,6 +5,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from ._inplace import elementwise_
 from ._more_common import check_lr, group_lr, real, refuse_differentiable, refuse_sparse, \
     state_arr
 from .optimizer import Optimizer, _check
@@ -37,6 +38,7 @@ class Adadelta(Optimizer):
     def _step_group(self, group: dict[str, Any]) -> None:
         refuse_differentiable(group, "Adadelta")
         lr, rho, eps, wd = group_lr(group), group["rho"], group["eps"], group["weight_decay"]
+        update = _adadelta_update(lr, rho, eps)
         for p, arr, g in self._grads(group):
             refuse_sparse(g, "Adadelta")
             state = self.state[p]
@@ -47,14 +49,29 @@ class Adadelta(Optimizer):
             state["step"]._data += 1
             if wd != 0:
                 g = g + wd * arr
-            arr, g = real(arr), real(g)
-            v, u = state_arr(state["square_avg"]), state_arr(state["acc_delta"])
-            v *= rho
-            v += (1 - rho) * g * g  # addcmul: value * t1 * t2, left to right
-            std = np.sqrt(v + eps)
-            delta = np.sqrt(u + eps)
-            delta /= std
-            delta *= g
-            u *= rho
-            u += (1 - rho) * delta * delta
-            arr += -lr * delta
+            arrays = [real(arr), real(g), state_arr(state["square_avg"]),
+                      state_arr(state["acc_delta"])]
+            elementwise_(update, arrays, temps=2)
+
+
+def _adadelta_update(lr: float, rho: float, eps: float):
+    """One Adadelta update of (param, grad, square_avg, acc_delta, tmp, tmp) arrays in
+    place, in PyTorch's operations and order."""
+    def update(arr, g, v, u, t, t2):
+        v *= rho
+        np.multiply(g, 1 - rho, out=t)  # addcmul: value * t1 * t2, left to right
+        t *= g
+        v += t
+        np.add(v, eps, out=t2)
+        np.sqrt(t2, out=t2)  # std
+        np.add(u, eps, out=t)
+        np.sqrt(t, out=t)
+        t /= t2
+        t *= g  # delta
+        u *= rho
+        np.multiply(t, 1 - rho, out=t2)
+        t2 *= t
+        u += t2
+        t *= -lr
+        arr += t
+    return update

@@ -6,6 +6,8 @@ from typing import Any, Iterable
 import numpy as np
 
 from .._sparse_coo import SparseCOO
+from ._inplace import elementwise_
+from ._more_common import real
 from .optimizer import Optimizer, _arr, _check
 
 
@@ -40,7 +42,9 @@ class Adagrad(Optimizer):
         for p in group["params"]:
             state = self.state[p]
             state["step"] = self._step_tensor()
-            state["sum"] = self._zeros_like(p, group["initial_accumulator_value"])
+            init = group["initial_accumulator_value"]
+            # a complex sum starts at init in both parts, as PyTorch's complex(init, init)
+            state["sum"] = self._zeros_like(p, complex(init, init) if p.is_complex() else init)
 
     def _step_group(self, group: dict[str, Any]) -> None:
         lr, lr_decay, eps, wd = group["lr"], group["lr_decay"], group["eps"], \
@@ -63,10 +67,20 @@ class Adagrad(Optimizer):
                 # The sum is made when the optimizer is built; follow a model moved since, so
                 # an optimizer built before .to(device) still works (as the lazy ones do).
                 state["sum"] = state["sum"].to(p._device)
-            s = _arr(state["sum"])
-            s += g * g
-            std = np.sqrt(s)
-            std += eps
-            np.divide(g, std, out=std)
-            std *= clr
-            arr -= std
+            arrays = [arr, g, _arr(state["sum"])]
+            if arr.dtype.kind == "c":  # as PyTorch's view_as_real: parts tracked separately
+                arrays = [real(a) for a in arrays]
+            elementwise_(_adagrad_update(clr, eps), arrays)
+
+
+def _adagrad_update(clr: float, eps: float):
+    """One Adagrad update of (param, grad, sum, tmp) arrays in place."""
+    def update(arr, g, s, t):
+        np.multiply(g, g, out=t)
+        s += t
+        np.sqrt(s, out=t)
+        t += eps
+        np.divide(g, t, out=t)
+        t *= clr
+        arr -= t
+    return update

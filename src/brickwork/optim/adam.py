@@ -6,6 +6,8 @@ from typing import Any, Iterable
 import numpy as np
 
 from .._sparse_coo import SparseCOO
+from ._inplace import elementwise_
+from ._more_common import real
 from .optimizer import Optimizer, _arr, _check, _check_adam_args
 
 
@@ -39,6 +41,7 @@ class Adam(Optimizer):
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         wd, amsgrad = group["weight_decay"], group["amsgrad"]
         decoupled = group["decoupled_weight_decay"]
+        updates = {}  # by step count: the parameters of a group are usually all at one step
         for p, arr, g in self._grads(group):
             if g.__class__ is SparseCOO:
                 raise RuntimeError("Adam does not support sparse gradients, please consider "
@@ -53,32 +56,50 @@ class Adam(Optimizer):
             step_t = state["step"]
             step_t._data += 1
             step = float(step_t._data)
-            if wd != 0:
-                if decoupled:
-                    arr *= 1 - lr * wd
-                else:
-                    g = g + wd * arr
-            m, v = _arr(state["exp_avg"]), _arr(state["exp_avg_sq"])
-            # m += (1 - b1) * (g - m): PyTorch's lerp; `tmp` is the one scratch array reused
-            tmp = np.subtract(g, m)
-            tmp *= 1 - beta1
-            m += tmp
-            v *= beta2
-            np.multiply(g, g, out=tmp)
-            tmp *= 1 - beta2
-            v += tmp
+            if wd != 0 and not decoupled:
+                g = g + wd * arr
+            # complex parameters as interleaved reals, as PyTorch's view_as_real: the moments
+            # then track the real and imaginary parts separately
+            arrays = [arr, g, _arr(state["exp_avg"]), _arr(state["exp_avg_sq"])]
             if amsgrad:
-                vmax = _arr(state["max_exp_avg_sq"])
-                np.maximum(vmax, v, out=vmax)
-                v = vmax
-            bias_correction1 = 1 - beta1 ** step
-            bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
-            np.sqrt(v, out=tmp)
-            tmp /= bias_correction2_sqrt
-            tmp += eps
-            np.divide(m, tmp, out=tmp)
-            tmp *= lr / bias_correction1
-            arr -= tmp
+                arrays.append(_arr(state["max_exp_avg_sq"]))
+            if arr.dtype.kind == "c":
+                arrays = [real(a) for a in arrays]
+            if step not in updates:
+                updates[step] = _adam_update(lr, beta1, beta2, eps, wd if decoupled else 0,
+                                             step)
+            elementwise_(updates[step], arrays)
+
+
+def _adam_update(lr: float, beta1: float, beta2: float, eps: float, decay: float,
+                 step: float):
+    """One Adam update of (param, grad, m, v[, vmax], tmp) arrays in place, in PyTorch's
+    operations and order (``lerp_``, ``addcmul_``, ``addcdiv_``): the same bits.
+    ``decay`` is AdamW's decoupled weight decay (0 for none)."""
+    bias_correction1 = 1 - beta1 ** step
+    bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+
+    def update(arr, g, m, v, *rest):
+        tmp = rest[-1]
+        if decay:
+            arr *= 1 - lr * decay
+        np.subtract(g, m, out=tmp)
+        tmp *= 1 - beta1
+        m += tmp
+        v *= beta2
+        np.multiply(g, g, out=tmp)
+        tmp *= 1 - beta2
+        v += tmp
+        if len(rest) > 1:  # AMSGrad: the running maximum of v
+            np.maximum(rest[0], v, out=rest[0])
+            v = rest[0]
+        np.sqrt(v, out=tmp)
+        tmp /= bias_correction2_sqrt
+        tmp += eps
+        np.divide(m, tmp, out=tmp)
+        tmp *= lr / bias_correction1
+        arr -= tmp
+    return update
 
 
 class AdamW(Adam):

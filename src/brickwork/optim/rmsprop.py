@@ -6,6 +6,8 @@ from typing import Any, Iterable
 import numpy as np
 
 from .._sparse_coo import SparseCOO
+from ._inplace import elementwise_
+from ._more_common import real
 from .optimizer import Optimizer, _arr, _check
 
 
@@ -38,6 +40,7 @@ class RMSprop(Optimizer):
     def _step_group(self, group: dict[str, Any]) -> None:
         lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
         wd, momentum, centered = group["weight_decay"], group["momentum"], group["centered"]
+        update = _rmsprop_update(lr, alpha, eps, momentum, centered)
         for p, arr, g in self._grads(group):
             if g.__class__ is SparseCOO:
                 raise RuntimeError("RMSprop does not support sparse gradients")
@@ -52,23 +55,43 @@ class RMSprop(Optimizer):
             state["step"]._data += 1
             if wd != 0:
                 g = g + wd * arr
-            v = _arr(state["square_avg"])
-            v *= alpha
-            v += (1 - alpha) * (g * g)
+            arrays = [arr, g, _arr(state["square_avg"])]
             if centered:
-                ga = _arr(state["grad_avg"])
-                ga += (1 - alpha) * (g - ga)
-                avg = v - ga * ga
-                np.sqrt(avg, out=avg)
-            else:
-                avg = np.sqrt(v)
-            avg += eps
+                arrays.append(_arr(state["grad_avg"]))
             if momentum > 0:
-                buf = _arr(state["momentum_buffer"])
-                buf *= momentum
-                buf += g / avg
-                arr -= np.multiply(buf, lr, dtype=arr.dtype)
-            else:
-                np.divide(g, avg, out=avg)
-                avg *= lr
-                arr -= avg
+                arrays.append(_arr(state["momentum_buffer"]))
+            if arr.dtype.kind == "c":  # as PyTorch's view_as_real: parts tracked separately
+                arrays = [real(a) for a in arrays]
+            elementwise_(update, arrays)
+
+
+def _rmsprop_update(lr: float, alpha: float, eps: float, momentum: float, centered: bool):
+    """One RMSprop update of (param, grad, square_avg[, grad_avg][, momentum_buffer], tmp)
+    arrays in place."""
+    def update(arr, g, v, *rest):
+        t = rest[-1]
+        v *= alpha
+        np.multiply(g, g, out=t)
+        t *= 1 - alpha
+        v += t
+        if centered:
+            ga = rest[0]
+            np.subtract(g, ga, out=t)
+            t *= 1 - alpha
+            ga += t
+            np.multiply(ga, ga, out=t)
+            np.subtract(v, t, out=t)
+            np.sqrt(t, out=t)
+        else:
+            np.sqrt(v, out=t)
+        t += eps
+        np.divide(g, t, out=t)
+        if momentum > 0:
+            buf = rest[-2]
+            buf *= momentum
+            buf += t
+            np.multiply(buf, lr, out=t)
+        else:
+            t *= lr
+        arr -= t
+    return update
