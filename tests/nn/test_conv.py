@@ -59,6 +59,47 @@ def test_conv_transpose2d_matches_torch(x_shape, w_shape, kw):
              [x_shape, w_shape, (c_out,)])
 
 
+# More than three output channels: the transposed convolution runs on _conv_chwn.py's
+# kernels (the column matrix, the shifted layout by phase, Winograd), as the input gradient
+# of the convolution whose weight it shares
+TRANSPOSED_CHWN_CASES = [
+    ((2, 5, 5, 6), (5, 4, 3, 3), {}),  # column matrix
+    ((2, 4, 5, 6), (4, 6, 3, 3), {"stride": 2, "padding": 1, "output_padding": 1}),
+    ((2, 3, 4, 5), (3, 8, 4, 4), {"stride": 2, "padding": 1}),  # DCGAN's generator
+    ((2, 8, 12, 12), (8, 20, 3, 3), {"padding": 1}),  # shifted layout
+    ((2, 6, 8, 7), (6, 16, 4, 4), {"stride": 2, "padding": 1}),  # shifted, by phase
+    # an output padding of the stride (allowed under dilation 2) adds a row no window of
+    # the input reaches back: the column kernels with their output size
+    ((1, 4, 5, 5), (4, 5, 3, 3), {"dilation": 2, "output_padding": 1}),
+]
+
+
+@requires_torch
+@pytest.mark.parametrize("x_shape,w_shape,kw", TRANSPOSED_CHWN_CASES)
+@pytest.mark.parametrize("x_grad", [True, False])
+def test_conv_transpose2d_many_channels_match_torch(x_shape, w_shape, kw, x_grad):
+    check_op(lambda lib, x, w, b: lib.nn.functional.conv_transpose2d(x, w, b, **kw),
+             [x_shape, w_shape, (w_shape[1],)], grad=[x_grad, True, True],
+             second_order=False)
+
+
+@requires_torch
+@pytest.mark.parametrize("x_grad", [True, False])
+def test_conv_transpose2d_winograd_matches_torch(x_grad, monkeypatch):
+    from brickwork.ops import _conv_chwn
+
+    monkeypatch.setattr(_conv_chwn, "WINOGRAD_MIN_CHANNELS", 1)
+    check_op(lambda lib, x, w, b: lib.nn.functional.conv_transpose2d(x, w, b, padding=1),
+             [(2, 6, 7, 6), (6, 17, 3, 3), (17,)], grad=[x_grad, True, True],
+             second_order=False)
+
+
+def test_conv_transpose2d_many_channels_gradcheck():
+    x, w, b = _f64((1, 2, 3, 3), 0), _f64((2, 5, 3, 3), 1), _f64((5,), 2)
+    assert gradcheck(lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1,
+                                                        output_padding=1), (x, w, b))
+
+
 @requires_torch
 def test_conv_transpose1d_matches_torch():
     check_op(lambda lib, x, w, b: lib.nn.functional.conv_transpose1d(x, w, b, stride=2),

@@ -139,6 +139,17 @@ def conv_forward(x, w, stride, pad, dilation, bias=None):
     return _to_nchw(y.reshape(o, oh, ow, n), bias), xt
 
 
+def input_layout(x, w_shape, stride, pad, dilation):
+    """What ``conv_forward(x, w, ...)`` returns beside its output, the input laid out for the
+    weight gradient, without computing the output (a transposed convolution's weight gradient
+    needs it where its input gradient is not wanted)."""
+    if _use_winograd(x.shape, x.dtype, w_shape, stride, dilation):
+        return x
+    if _use_shifted(x.shape, w_shape, stride, pad, dilation):
+        return shifted.input_layout(x, w_shape, stride, pad, dilation)
+    return padded_as(x, pad, (1, 2, 3, 0))
+
+
 def conv_backward(gy, w, xt, x_shape, stride, pad, dilation, need_x: bool, need_w: bool):
     """``(gx, gw)`` for the convolution ``conv_forward`` computed (None where not needed);
     ``xt`` is what it returned, or None when the weight gradient is not needed."""

@@ -120,19 +120,28 @@ def _blocks(length: int, rows: int, itemsize: int, most: int = BLOCK_BYTES,
     return [(a, min(a + step, length)) for a in range(0, length, step)]
 
 
-def conv_forward(x, w, stride, pad, dilation, bias=None):
-    """``(y, bufs)``: y (N, O, OH, OW) with ``bias`` added when given, and the input laid out
-    as one (C, base + N*hs*ws) matrix per phase, kept for the weight gradient."""
+def input_layout(x, w_shape, stride, pad, dilation) -> list:
+    """x (N, C, H, W) laid out as one (C, base + N*hs*ws) matrix per phase (``_layout``)."""
     xp = xp_of(x)
-    n, c, h, wd = x.shape
-    o = w.shape[0]
-    lay = _layout(x.shape, w.shape, stride, pad, dilation)
+    n, c = x.shape[:2]
+    lay = _layout(x.shape, w_shape, stride, pad, dilation)
     bufs = []
     for pr, pc in lay.phases:
         buf = xp.empty((c, lay.base + n * lay.hs * lay.ws), dtype=x.dtype)
         buf[:, :lay.base] = 0
         _place(_images(buf, n, lay), x[:, :, pr::stride[0], pc::stride[1]])
         bufs.append(buf)
+    return bufs
+
+
+def conv_forward(x, w, stride, pad, dilation, bias=None):
+    """``(y, bufs)``: y (N, O, OH, OW) with ``bias`` added when given, and the input laid out
+    as one (C, base + N*hs*ws) matrix per phase, kept for the weight gradient."""
+    xp = xp_of(x)
+    n = x.shape[0]
+    o = w.shape[0]
+    lay = _layout(x.shape, w.shape, stride, pad, dilation)
+    bufs = input_layout(x, w.shape, stride, pad, dilation)
     wt = _offset_weights(xp, w)
     y = xp.empty((o, n * lay.hs * lay.ws), dtype=x.dtype)
     for a, b in _blocks(lay.length, o, y.itemsize):

@@ -128,13 +128,22 @@ class Convolution(Function):
         ctx.cfg, ctx.w4_shape = (stride, pad, dilation, groups), w.shape
         ni = ctx.needs_input_grad
         if transposed:
-            # y = conv's input gradient, with x in the role of the output gradient.
+            # y = conv's input gradient, with x in the role of the output gradient: the
+            # convolution of y_shape's input whose weight (O, C, ...) is w (C_in, C_out, ...)
             y_shape = (x.shape[0], w.shape[1] * groups) + tuple(out_hw)
-            gm = K.gy_matrix(x)
-            y = K.conv_input_grad(gm, w, y_shape, x.shape[2], x.shape[3], stride, pad,
-                                  dilation, groups)
-            if ni[0] or ni[1]:
-                ctx.w, ctx.gm, ctx.gm_hw = w, gm, x.shape[2:]
+            ctx.chwn = _transposed_chwn(x.shape, y_shape, w.shape, stride, pad, dilation,
+                                        groups)
+            if ctx.chwn:
+                y, _ = CHWN.conv_backward(x, w, None, y_shape, stride, pad, dilation, True,
+                                          False)
+                if ni[0] or ni[1]:
+                    ctx.w, ctx.x4 = w, x
+            else:
+                gm = K.gy_matrix(x)
+                y = K.conv_input_grad(gm, w, y_shape, x.shape[2], x.shape[3], stride, pad,
+                                      dilation, groups)
+                if ni[0] or ni[1]:
+                    ctx.w, ctx.gm, ctx.gm_hw = w, gm, x.shape[2:]
         else:
             ctx.chwn = groups == 1 and x.shape[1] > K._FEW_CHANNELS
             ctx.few = groups == 1 and not ctx.chwn
@@ -171,7 +180,18 @@ class Convolution(Function):
             fast = gy.size and gy.flags.c_contiguous and gy.dtype.kind == "f" and \
                 gy.dtype.itemsize >= 4
             gb = channel_sums(gy).astype(gy.dtype) if fast else gy.sum(axis=(0, 2, 3))
-        if ctx.transposed:
+        if ctx.transposed and ctx.chwn:
+            # the input gradient is that convolution's forward of gy; the weight gradient is
+            # its weight gradient, with gy as its input and x as its output gradient
+            w = ctx.w
+            if ni[0]:
+                gx, saved = CHWN.conv_forward(gy, w, stride, pad, dilation)
+            elif ni[1]:
+                saved = CHWN.input_layout(gy, w.shape, stride, pad, dilation)
+            if ni[1]:
+                _, gw = CHWN.conv_backward(ctx.x4, w, saved, gy.shape, stride, pad, dilation,
+                                           False, True)
+        elif ctx.transposed:
             w = ctx.w
             in_hw = ctx.gm_hw
             if ni[0]:
@@ -214,6 +234,17 @@ class Convolution(Function):
         if b is not None:
             y = y + b.reshape(1, -1, 1, 1)
         return y.reshape(_out_shape(tuple(x.shape), tuple(w.shape), tuple(y.shape)))
+
+
+def _transposed_chwn(x_shape, y_shape, w_shape, stride, pad, dilation, groups) -> bool:
+    """Whether a transposed convolution runs on ``_conv_chwn.py``'s kernels: ungrouped, more
+    than a few output channels, and an output whose convolution gives back x's size exactly
+    (an output padding of a stride or more, possible under dilation, adds windows beyond
+    x's; the column kernels' ``out_hw`` limits them)."""
+    if groups != 1 or y_shape[1] <= K._FEW_CHANNELS:
+        return False
+    return all(K.out_size(y_shape[2 + i], w_shape[2 + i], stride[i], pad[2 * i],
+                          pad[2 * i + 1], dilation[i]) == x_shape[2 + i] for i in range(2))
 
 
 def _as_4d(x, w_ndim):
