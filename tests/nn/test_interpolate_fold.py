@@ -63,9 +63,30 @@ def _interp_id(case):
 
 @requires_torch
 @pytest.mark.parametrize("case", INTERP, ids=[_interp_id(c) for c in INTERP])
-def test_interpolate_matches_torch(case):
+@pytest.mark.parametrize("path", ["matrix", "taps"])
+def test_interpolate_matches_torch(case, path, monkeypatch):
+    # short axes are resampled by a dense matrix product, long ones by index_select taps
     shape, kwargs = case
+    if path == "taps":
+        if kwargs["mode"] in ("nearest", "nearest-exact", "area"):
+            pytest.skip("one path only")
+        from brickwork.nn import _functional_interpolate
+
+        monkeypatch.setattr(_functional_interpolate, "MATRIX_MAX_IN", 0)
     check_op(lambda lib, x: lib.nn.functional.interpolate(x, **kwargs), [shape])
+
+
+@requires_torch
+@pytest.mark.parametrize("shape,kw", [
+    ((1, 2, 5), dict(mode="linear")), ((1, 2, 5, 4), dict(mode="bilinear")),
+    ((1, 2, 5, 4), dict(mode="bicubic")), ((1, 2, 5, 4, 3), dict(mode="trilinear")),
+    ((1, 2, 5, 4), dict(mode="bilinear", antialias=True)),
+    ((1, 2, 5, 4), dict(mode="bicubic", antialias=True))])
+def test_interpolate_grad_fn_names_match_torch(shape, kw):
+    names = [lib.nn.functional.interpolate(lib.ones(*shape, requires_grad=True),
+                                           scale_factor=0.5 if kw.get("antialias") else 2,
+                                           **kw).grad_fn.name() for lib in (brickwork, torch)]
+    assert names[0] == names[1]
 
 
 @requires_torch

@@ -16,6 +16,7 @@ import warnings
 
 import numpy as np
 
+from ..autograd.function import Function
 from ..device import guard_functions
 from ..ops._util import wrap
 from ..tensor import Tensor
@@ -24,6 +25,8 @@ from ._functional_fold import dropout3d, fold, unfold
 _MODES = ("nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
           "nearest-exact")
 _NEEDS_ND = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
+_NAMES = {"linear": "Linear", "bilinear": "Bilinear", "bicubic": "Bicubic",
+          "trilinear": "Trilinear"}
 _CUBIC_A = -0.75  # ATen's (and OpenCV's) bicubic convolution constant
 
 
@@ -137,6 +140,66 @@ def _apply_taps(x: Tensor, axis: int, indices, weights) -> Tensor:
             term = term * wrap(w.astype(x._data.dtype).reshape(shape), x)
         out = term if out is None else out + term
     return out
+
+
+class _AxisMatrix(Function):
+    """One axis resampled by a dense (n_out, n_in) matrix ``a``: ``a @ x`` along ``axis``,
+    one GEMM (the last axis) or one stacked matmul; the gradient is ``a.T`` applied alike.
+    Subclassed per mode (``_matrix_function``) for PyTorch's grad_fn names."""
+
+    _array_level = True
+
+    @staticmethod
+    def forward(ctx, x, axis, a):
+        ctx.axis, ctx.a = axis, a
+        return _along(x, axis, a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _along(g, ctx.axis, ctx.a.T), None, None
+
+
+def _along(x, axis: int, a):
+    """``a`` (n_out, n_in) applied along ``axis`` of ``x``."""
+    lead, rest = x.shape[:axis], x.shape[axis + 1:]
+    if not rest:
+        y = x.reshape(-1, x.shape[axis]) @ a.T
+    else:
+        y = a @ x.reshape((-1, x.shape[axis], math.prod(rest)))
+    return y.reshape(lead + (a.shape[0],) + rest)
+
+
+_MATRIX_FUNCTIONS: dict = {}
+
+
+def _matrix_function(name: str):
+    """The ``_AxisMatrix`` whose grad_fn is called ``name`` (made once)."""
+    fn = _MATRIX_FUNCTIONS.get(name)
+    if fn is None:
+        fn = _MATRIX_FUNCTIONS[name] = type(name[:-len("Backward0")], (_AxisMatrix,),
+                                            {"_backward_name": name})
+    return fn
+
+
+# Up to this input length an axis is resampled as a dense matrix product: BLAS spends
+# 2 * n_in multiply-adds per output, and still beats the taps (an index_select, a product and
+# a sum per tap, and in the gradient a scatter of each tap): a 2x bilinear upsampling of
+# (8, 64, 32, 32), forward + backward, 31.9 -> 3.6 ms (PyTorch 9.4 ms); at 256 the forward
+# alone is 13% slower than the taps, forward + backward 2.4x faster.
+MATRIX_MAX_IN = 256
+
+
+def _resample_axis(x: Tensor, axis: int, indices, weights, name: str) -> Tensor:
+    """``_apply_taps``' result, as a matrix product for short floating-point axes."""
+    n_in = x.shape[axis]
+    if n_in > MATRIX_MAX_IN or not x.is_floating_point():
+        return _apply_taps(x, axis, indices, weights)
+    n_out = len(indices[0])
+    a = np.zeros((n_out, n_in), dtype=weights[0].dtype)
+    rows = np.arange(n_out)
+    for idx, w in zip(indices, weights):
+        np.add.at(a, (rows, idx), w)  # taps clamped onto one input add up
+    return _matrix_function(name).apply(x, axis, wrap(a.astype(x._data.dtype), x)._data)
 
 
 def _check_sizes(in_sizes, out_sizes) -> None:
@@ -293,19 +356,23 @@ def _resample(input: Tensor, output_size, scales, mode: str, align_corners: bool
         # a scale_factor other than 1). Its backward does not skip them, so there PyTorch's
         # gradient is not the adjoint of its forward; autograd gives brickwork the exact one.
         axes = [a for a in reversed(axes) if a[1][0] != a[1][1]]
+    name = "Upsample" + _NAMES.get(mode, "") + f"{len(in_sizes)}D" + \
+        ("Aa" if antialias else "") + "Backward0"
     for k, (n_in, n_out) in axes:
         scale = None if scales is None else scales[k]
         if antialias:
             taps = _antialias_taps(n_in, n_out, scale, align_corners, ft, mode == "bicubic")
-            x = _apply_taps(x, k + 2, *taps)
+            x = _resample_axis(x, k + 2, *taps, name)
         elif nearest:
             idx = _nearest_indices(n_in, n_out, scale, mode == "nearest-exact")
             if not (n_in == n_out and np.array_equal(idx, np.arange(n_out))):
                 x = _apply_taps(x, k + 2, [idx], [None])
         elif mode == "bicubic":
-            x = _apply_taps(x, k + 2, *_cubic_taps(n_in, n_out, scale, align_corners, ft))
+            x = _resample_axis(x, k + 2, *_cubic_taps(n_in, n_out, scale, align_corners, ft),
+                               name)
         else:
-            x = _apply_taps(x, k + 2, *_linear_taps(n_in, n_out, scale, align_corners, ft))
+            x = _resample_axis(x, k + 2, *_linear_taps(n_in, n_out, scale, align_corners, ft),
+                               name)
     if x is input:  # same size with nearest: a new tensor, as ATen's copy
         return input.clone()
     return x.to(input.dtype) if low else x

@@ -60,20 +60,30 @@ def gather_grad(shape, axis: int, idx, g):
     slice additions.
     """
     xp = xp_of(g)
-    out = xp.zeros(shape, g.dtype)
     if xp is not np or idx.ndim != 1 or g.dtype.kind not in "fc" or idx.size == 0 \
             or len(shape) == 0:
+        out = xp.zeros(shape, g.dtype)
         add_at(out, (slice(None),) * axis + (idx,), g)
         return out
     idx = np.where(idx < 0, idx + shape[axis], idx)
     n = shape[axis]
+    lead = (slice(None),) * axis
+    reads = idx.size // n
+    if reads > 1 and idx.size == n * reads and np.array_equal(idx, np.arange(idx.size)
+                                                              // reads):
+        # every input read ``reads`` times in a row (nearest upsampling by an integer
+        # factor): the strided slices added in order, as the runs' sums below would be
+        # (a 2x upsampling's gradient of (4, 64, 128, 128) 4.4 -> 0.5 ms)
+        out = g[lead + (slice(0, None, reads),)].copy()
+        for j in range(1, reads):
+            out += g[lead + (slice(j, None, reads),)]
+        return out
     if 0 < idx.size - n <= 64 and np.bincount(idx, minlength=n).all():
         # A pad: every input read at least once and a few read again. Gather each input's
         # first reader in one pass, then add the few repeats slice by slice.
         first = np.empty(n, np.intp)
         first[idx[::-1]] = np.arange(idx.size - 1, -1, -1)
         out = np.take(g, first, axis=axis)
-        lead = (slice(None),) * axis
         for j in np.flatnonzero(first[idx] != np.arange(idx.size)):
             out[lead + (idx[j],)] += g[lead + (j,)]
         return out
@@ -87,8 +97,8 @@ def gather_grad(shape, axis: int, idx, g):
     sums = np.add.reduceat(src, starts, axis=axis)
     if len(starts) == n:  # every input position read: the sums are the gradient
         return sums
-    key = (slice(None),) * axis + (sidx[starts],)
-    out[key] = sums
+    out = np.zeros(shape, g.dtype)
+    out[lead + (sidx[starts],)] = sums
     return out
 
 
