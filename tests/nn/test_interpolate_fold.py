@@ -409,3 +409,25 @@ def test_alpha_dropouts(name):
 def test_dropout3d_p_one_and_grad_match_torch():
     check_op(lambda lib, x: lib.nn.functional.dropout3d(x, 1.0), [(2, 3, 2, 2, 2)])
     check_error(lambda lib, x: lib.nn.functional.dropout3d(x, -1.0), [(2, 3, 2, 2, 2)])
+
+
+@requires_torch
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic", "trilinear"])
+def test_interpolate_keeps_inf_and_nan_local_as_torch(mode):
+    # the dense-matrix product would multiply an inf by its row's zeros and spread NaN over
+    # the row; PyTorch's taps keep it to the neighbours, forward and backward
+    shape = (1, 2, 6, 5) if mode != "trilinear" else (1, 1, 3, 6, 5)
+    a = rand_array(shape)
+    a.reshape(-1)[7], a.reshape(-1)[22] = np.inf, np.nan
+    grads = []
+    for lib in (brickwork, torch):
+        x = lib.tensor(a, requires_grad=True)
+        y = lib.nn.functional.interpolate(x, scale_factor=2, mode=mode)
+        up = np.ones(tuple(y.shape), np.float32)
+        up.reshape(-1)[3] = -np.inf
+        y.backward(lib.tensor(up))
+        grads.append((y.detach().numpy(), x.grad.numpy()))
+    (by, bg), (ty, tg) = grads
+    assert 0 < np.isnan(ty).sum() < ty.size // 4  # local, in PyTorch
+    np.testing.assert_allclose(by, ty, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(bg, tg, rtol=1e-5, atol=1e-5)

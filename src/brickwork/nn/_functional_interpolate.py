@@ -18,7 +18,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..device import guard_functions
-from ..ops._util import wrap
+from ..ops._util import gather_grad, wrap, xp_of
 from ..tensor import Tensor
 from ._functional_fold import dropout3d, fold, unfold
 
@@ -145,18 +145,54 @@ def _apply_taps(x: Tensor, axis: int, indices, weights) -> Tensor:
 class _AxisMatrix(Function):
     """One axis resampled by a dense (n_out, n_in) matrix ``a``: ``a @ x`` along ``axis``,
     one GEMM (the last axis) or one stacked matmul; the gradient is ``a.T`` applied alike.
-    Subclassed per mode (``_matrix_function``) for PyTorch's grad_fn names."""
+    Subclassed per mode (``_matrix_function``) for PyTorch's grad_fn names.
+
+    The product also multiplies every input by the zeros of its row, so one inf or NaN would
+    make a whole row NaN, where the taps keep it to its neighbours, as PyTorch does: arrays
+    that hold one (their sum is not finite; an overflowing sum only costs the fast path) go
+    through the ``taps`` (indices, weights) instead, forward and backward.
+    """
 
     _array_level = True
 
     @staticmethod
-    def forward(ctx, x, axis, a):
-        ctx.axis, ctx.a = axis, a
-        return _along(x, axis, a)
+    def forward(ctx, x, axis, a, taps):
+        ctx.axis, ctx.a, ctx.taps, ctx.n_in = axis, a, taps, x.shape[axis]
+        if _finite(x):
+            return _along(x, axis, a)
+        xp = xp_of(x)
+        out = None
+        with np.errstate(invalid="ignore", over="ignore"):  # inf * 0 is NaN, as in PyTorch
+            for idx, w in zip(*taps):
+                term = xp.take(x, xp.asarray(idx), axis=axis) * \
+                    _along_axis(xp.asarray(w), x, axis)
+                out = term if out is None else out + term
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        return _along(g, ctx.axis, ctx.a.T), None, None
+        if _finite(g):
+            return _along(g, ctx.axis, ctx.a.T), None, None, None
+        xp = xp_of(g)
+        shape = g.shape[:ctx.axis] + (ctx.n_in,) + g.shape[ctx.axis + 1:]
+        gx = None
+        with np.errstate(invalid="ignore", over="ignore"):
+            for idx, w in zip(*ctx.taps):
+                part = gather_grad(shape, ctx.axis, xp.asarray(idx),
+                                   g * _along_axis(xp.asarray(w), g, ctx.axis))
+                gx = part if gx is None else gx + part
+        return gx, None, None, None
+
+
+def _finite(x) -> bool:
+    return bool(xp_of(x).isfinite(x.sum()))
+
+
+def _along_axis(w, x, axis: int):
+    """A 1-d ``w`` shaped to broadcast along ``axis`` of ``x``, in x's dtype."""
+    shape = [1] * x.ndim
+    shape[axis] = -1
+    return w.astype(x.dtype).reshape(shape)
 
 
 def _along(x, axis: int, a):
@@ -199,7 +235,8 @@ def _resample_axis(x: Tensor, axis: int, indices, weights, name: str) -> Tensor:
     rows = np.arange(n_out)
     for idx, w in zip(indices, weights):
         np.add.at(a, (rows, idx), w)  # taps clamped onto one input add up
-    return _matrix_function(name).apply(x, axis, wrap(a.astype(x._data.dtype), x)._data)
+    return _matrix_function(name).apply(x, axis, wrap(a.astype(x._data.dtype), x)._data,
+                                        (indices, weights))
 
 
 def _check_sizes(in_sizes, out_sizes) -> None:
