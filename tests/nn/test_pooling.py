@@ -8,7 +8,7 @@ import brickwork
 from brickwork import nn
 from brickwork.autograd import gradcheck
 from brickwork.nn import functional as F
-from helpers import check_error, check_op, host, pick, rand_array, requires_torch
+from helpers import check_error, check_op, host, pick, rand_array, requires_torch, torch
 
 MAX_CASES = [
     {"kernel_size": 2},
@@ -68,6 +68,27 @@ def test_adaptive_avg_pool2d_matches_torch(out):
 @pytest.mark.parametrize("name,shape", [("max_pool1d", (2, 3, 9)), ("avg_pool1d", (3, 9))])
 def test_pool1d_matches_torch(name, shape):
     check_op(lambda lib, x: getattr(lib.nn.functional, name)(x, 3, 2, 1), [shape])
+
+
+@requires_torch
+@pytest.mark.parametrize("name,shape,out", [("adaptive_avg_pool2d", (2, 3, 7, 6), (3, 4)),
+                                            ("adaptive_avg_pool1d", (2, 3, 7), 3)])
+def test_adaptive_avg_pool_keeps_inf_and_nan_in_their_windows(name, shape, out):
+    # an averaging-matrix product would multiply an inf by its row's zeros: NaN everywhere
+    a = rand_array(shape)
+    a.reshape(-1)[8], a.reshape(-1)[-5] = np.inf, np.nan
+    res = []
+    for lib in (brickwork, torch):
+        x = lib.tensor(a, requires_grad=True)
+        y = getattr(lib.nn.functional, name)(x, out)
+        up = np.ones(tuple(y.shape), np.float32)
+        up.reshape(-1)[4] = np.inf
+        y.backward(lib.tensor(up))
+        res.append((y.detach().numpy(), x.grad.numpy()))
+    (by, bg), (ty, tg) = res
+    assert 0 < np.isnan(ty).sum() + np.isinf(ty).sum() < ty.size // 2
+    np.testing.assert_allclose(by, ty, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(bg, tg, rtol=1e-5, atol=1e-6)
 
 
 @requires_torch
