@@ -98,10 +98,38 @@ def _gelu_f32(x, need_grad: bool):
     ``1 - erfc/2`` for ``x >= 0`` and ``erfc/2`` below, with no cancellation and no branch.
     ``exp(z^2)`` overflows to inf far out, where ``erfc / inf = 0`` is the right limit.
     The derivative ``Phi(x) + x * pdf(x)`` is formed here, so backward is one multiply.
+
+    NumPy arrays go by chunks of GELU_CHUNK values, on threads from 256K values: the passes
+    then stay in cache. Forward and derivative of 2M values 9.9 -> 4.4 ms, of 512K 1.39 ->
+    1.17 ms; the same operations on every value, so the same bits.
     """
     xp = xp_of(x)
     flat = xp.ascontiguousarray(x, dtype=np.float32).reshape(-1)
-    out, cdf, e = (xp.empty(flat.shape, np.float32) for _ in range(3))
+    out = xp.empty(flat.shape, np.float32)
+    d = xp.empty(flat.shape, np.float32) if need_grad else None
+    if xp is not np:
+        _gelu_passes(xp, flat, out, xp.empty(flat.shape, np.float32), d)
+    else:
+        def part(sl):
+            cdf = np.empty(min(GELU_CHUNK, sl.stop - sl.start), np.float32)
+            e = None if need_grad else np.empty_like(cdf)
+            for lo in range(sl.start, sl.stop, GELU_CHUNK):
+                hi = min(lo + GELU_CHUNK, sl.stop)
+                _gelu_passes(np, flat[lo:hi], out[lo:hi], cdf[:hi - lo],
+                             d[lo:hi] if need_grad else None, e if need_grad else e[:hi - lo])
+        run_slices(part, flat.size, flat.size, np)
+    return out.reshape(x.shape), (None if d is None else d.reshape(x.shape))
+
+
+# Values per chunk of _gelu_f32: smaller chunks cost more in calls than they save (64K: 4.9 ms
+# for 2M values on two threads, 16K: 13 ms), and each thread's calls wait for the GIL.
+GELU_CHUNK = 1 << 17
+
+
+def _gelu_passes(xp, flat, out, cdf, d, e=None) -> None:
+    """``out = gelu(flat)`` and, unless ``d`` is None, ``d = gelu'(flat)``; ``cdf`` and ``e``
+    (``d`` when given) are scratch of flat's size."""
+    e = d if d is not None else e
     with np.errstate(over="ignore", invalid="ignore"):  # inf/nan inputs: as PyTorch's
         z = xp.multiply(flat, np.float32(1 / math.sqrt(2)), out=e)  # e holds z for now
         t = xp.abs(z, out=out)  # out holds t until the end
@@ -118,12 +146,10 @@ def _gelu_f32(x, need_grad: bool):
         xp.subtract(flat >= 0, cdf, out=cdf, dtype=np.float32)
         xp.abs(cdf, out=cdf)
         xp.multiply(flat, cdf, out=out)
-        if not need_grad:
-            return out.reshape(x.shape), None
-        d = xp.divide(flat, e, out=e)  # inf / inf at x = +-inf: nan, as PyTorch
-        d *= np.float32(1 / math.sqrt(2 * math.pi))
-        d += cdf
-    return out.reshape(x.shape), d.reshape(x.shape)
+        if d is not None:
+            xp.divide(flat, e, out=d)  # inf / inf at x = +-inf: nan, as PyTorch
+            d *= np.float32(1 / math.sqrt(2 * math.pi))
+            d += cdf
 
 
 class Erf(Function):
