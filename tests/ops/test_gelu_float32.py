@@ -23,6 +23,27 @@ def test_gelu_float32_against_torch(shape):
     check_op(lambda L, t: L.nn.functional.gelu(t), [x], second_order=False)
 
 
+@pytest.mark.parametrize("grad", [True, False])
+def test_gelu_float32_without_grad_and_in_chunks_against_torch(grad):
+    # 700K values: chunks of 128K on two threads (the last one short); and the forward alone
+    x = _inputs(700_007 - SPECIAL.size).reshape(7, -1)
+    check_op(lambda L, t: L.nn.functional.gelu(t), [x], grad=[grad], second_order=False)
+
+
+def test_gelu_float32_chunks_equal_one_pass(monkeypatch):
+    from brickwork.ops import activation_extra
+
+    x = brickwork.tensor(_inputs(600_000), requires_grad=True)
+    chunked = brickwork.nn.functional.gelu(x)
+    chunked.sum().backward()
+    grad, x.grad = x.grad, None
+    monkeypatch.setattr(activation_extra, "GELU_CHUNK", 1 << 30)
+    whole = brickwork.nn.functional.gelu(x)
+    whole.sum().backward()
+    np.testing.assert_array_equal(chunked.detach().numpy(), whole.detach().numpy())
+    np.testing.assert_array_equal(grad.numpy(), x.grad.numpy())
+
+
 def test_gelu_float32_against_exact_erf_without_torch():
     x = _inputs()
     xb = brickwork.tensor(x, requires_grad=True)

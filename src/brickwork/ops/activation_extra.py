@@ -108,7 +108,8 @@ def _gelu_f32(x, need_grad: bool):
     out = xp.empty(flat.shape, np.float32)
     d = xp.empty(flat.shape, np.float32) if need_grad else None
     if xp is not np:
-        _gelu_passes(xp, flat, out, xp.empty(flat.shape, np.float32), d)
+        _gelu_passes(xp, flat, out, xp.empty(flat.shape, np.float32), d,
+                     None if need_grad else xp.empty(flat.shape, np.float32))
     else:
         def part(sl):
             cdf = np.empty(min(GELU_CHUNK, sl.stop - sl.start), np.float32)
