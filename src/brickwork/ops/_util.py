@@ -73,7 +73,8 @@ def gather_grad(shape, axis: int, idx, g):
                                                               // reads):
         # every input read ``reads`` times in a row (nearest upsampling by an integer
         # factor): the strided slices added in order, as the runs' sums below would be
-        # (a 2x upsampling's gradient of (4, 64, 128, 128) 4.4 -> 0.5 ms)
+        # (a 2x upsampling's gradient of (4, 64, 128, 128): along W 15.0 -> 1.8 ms, along H
+        # 6.1 -> 3.1 ms)
         out = g[lead + (slice(0, None, reads),)].copy()
         for j in range(1, reads):
             out += g[lead + (slice(j, None, reads),)]

@@ -137,7 +137,9 @@ class Convolution(Function):
                 y, _ = CHWN.conv_backward(x, w, None, y_shape, stride, pad, dilation, True,
                                           False)
                 if ni[0] or ni[1]:
-                    ctx.w, ctx.x4 = w, x
+                    ctx.w = w
+                if ni[1]:
+                    ctx.x4 = x
             else:
                 gm = K.gy_matrix(x)
                 y = K.conv_input_grad(gm, w, y_shape, x.shape[2], x.shape[3], stride, pad,

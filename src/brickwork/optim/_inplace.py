@@ -41,9 +41,9 @@ def _run_chunks(fn, size: int, dtype, temps: int = 1) -> None:
 def elementwise_(fn, arrays, temps: int = 1) -> None:
     """``fn(*arrays, *tmps)``, an update that writes some of ``arrays`` in place position by
     position (each value from the same position of the others), with ``temps`` scratch
-    arrays like the first (the parameter): on the whole arrays, or for large NumPy arrays of one shape and dtype on chunks
-    of them on every core. The same operations run on every value either way, so the
-    results are the same bits."""
+    arrays like the first (the parameter): on the whole arrays, or, for large NumPy arrays of
+    one shape and dtype, on chunks of them on every core. The same operations run on every
+    value either way, so the results are the same bits."""
     first = arrays[0]
     if not (_chunked(*arrays) and all(a.dtype == first.dtype for a in arrays)):
         empty_like = np.empty_like if first.__class__ is np.ndarray else xp_of(first).empty_like
