@@ -27,6 +27,14 @@ def _sigmoid_(x):
     return x
 
 
+def _recurrent_weight(xp, w_hh, steps: int):
+    """``w_hh.T`` for the per-step GEMMs ``h @ w_hh.T``, as a contiguous copy when several
+    steps read it: OpenBLAS ran (32, 256) @ (256, 1024) in 147 us from a contiguous matrix
+    and 202 us from the transposed view; the copy costs about two steps' worth once. A
+    (50, 32, 256) LSTM's forward 18.4-20.1 -> 17.7-18.2 ms (in process, alternating)."""
+    return xp.ascontiguousarray(w_hh.T) if steps > 4 else w_hh.T
+
+
 def _steps(n: int, reverse: bool):
     return range(n - 1, -1, -1) if reverse else range(n)
 
@@ -49,7 +57,7 @@ class LSTMLayer(Function):
         tc = xp.empty((T, N, H), gi.dtype)
         out = xp.empty((T, N, H), gi.dtype)
         hs[0], cs[0] = h0, c0
-        wt = w_hh.T
+        wt = _recurrent_weight(xp, w_hh, T)
         for k, t in enumerate(_steps(T, reverse)):
             a = gates[t]
             a += hs[k] @ wt
@@ -134,7 +142,7 @@ class GRULayer(Function):
         hn = xp.empty((T, N, H), gi.dtype)   # W_hn h + b_hn, which r multiplies
         out = xp.empty((T, N, H), gi.dtype)
         hs[0] = h0
-        wt = w_hh.T
+        wt = _recurrent_weight(xp, w_hh, T)
         for k, t in enumerate(_steps(T, reverse)):
             gh = hs[k] @ wt
             if b_hh is not None:
@@ -210,7 +218,7 @@ class ElmanLayer(Function):
         pre = gi + b_hh if b_hh is not None else gi.copy()
         hs = xp.empty((T + 1, N, H), gi.dtype)
         hs[0] = h0
-        wt = w_hh.T
+        wt = _recurrent_weight(xp, w_hh, T)
         for k, t in enumerate(_steps(T, reverse)):
             a = pre[t]
             a += hs[k] @ wt
