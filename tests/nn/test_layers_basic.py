@@ -107,6 +107,17 @@ def test_functional_linear(shape):
     check_op(lambda lib, x, w: lib.nn.functional.linear(x, w), [shape, (3, 4)])
 
 
+@pytest.mark.parametrize("rows", [2, 8, 48, 49])
+def test_functional_linear_few_rows_by_a_large_weight(rows):
+    # up to THIN_ROWS rows by a weight of 64K values or more: computed as (W @ x^T)^T
+    # (sums of 300 products of values up to ~20 in float32: an absolute tolerance to match)
+    tol = dict(atol=1e-4, grad_atol=1e-4, second_order=False)
+    check_op(lambda lib, x, w, b: lib.nn.functional.linear(x, w, b),
+             [(rows, 300), (256, 300), (256,)], **tol)
+    check_op(lambda lib, x, w: lib.nn.functional.linear(x, w), [(2, rows, 300), (256, 300)],
+             **tol)
+
+
 ACTS = [
     ("relu", {}), ("gelu", {}), ("gelu", {"approximate": "tanh"}), ("leaky_relu", {}),
     ("leaky_relu", {"negative_slope": 0.3}), ("elu", {"alpha": 2.0}), ("silu", {}),

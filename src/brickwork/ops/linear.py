@@ -28,6 +28,32 @@ _DTYPE_TITLE = {"float32": "Float", "float64": "Double", "float16": "Half", "int
                 "bool": "Bool"}
 
 
+# A product of a few rows by a large weight's transpose runs as (W @ x^T)^T, then copied
+# (with the bias added) into a row-major result: OpenBLAS packs W far faster in that
+# orientation. x (32, 784) @ W^T (784, 256): 140 -> 100 us; 8 rows 91 -> 47 us; (32, 4096) by
+# a 1024x4096 weight 2.95 -> 1.96 ms. From 64 rows the two are within 10%, and from 128 the
+# plain product wins; small weights gain nothing.
+THIN_ROWS = 48
+THIN_MIN_WEIGHT = 1 << 16
+
+
+def _matmul(x, wt, b=None):
+    """``x @ wt (+ b)`` for a 2-d x and ``wt = W.T``, a new row-major array."""
+    if x.__class__ is np.ndarray and 2 <= x.shape[0] <= THIN_ROWS and \
+            wt.size >= THIN_MIN_WEIGHT and wt.flags.f_contiguous and x.dtype == wt.dtype:
+        prod = (wt.T @ x.T).T
+        out = np.empty(prod.shape, dtype=prod.dtype)
+        if b is None:
+            out[...] = prod
+        else:
+            np.add(prod, b, out=out)
+        return out
+    out = np.matmul(x, wt)
+    if b is not None:
+        out += b
+    return out
+
+
 class Linear(Function):
     """``bias + x @ wt`` for a 2-D ``x`` and ``wt = W.t()``; the gradient of ``wt`` is
     produced as the transpose of a contiguous ``g^T x``, so ``W.grad`` comes out contiguous."""
@@ -37,9 +63,7 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, b, x, wt):
-        out = np.matmul(x, wt)
-        if b is not None:
-            out += b
+        out = _matmul(x, wt, b)
         need = ctx.needs_input_grad
         if need[1] or need[2]:
             ctx.x, ctx.wt = (x if need[2] else None), (wt if need[1] else None)
@@ -65,7 +89,7 @@ class _Mm(Function):
         nx, nw = ctx.needs_input_grad
         if nx or nw:
             ctx.x, ctx.wt = (x if nw else None), (wt if nx else None)
-        return np.matmul(x, wt)
+        return _matmul(x, wt)
 
     @staticmethod
     def backward(ctx, g):
