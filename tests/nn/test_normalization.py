@@ -8,7 +8,7 @@ import brickwork
 from brickwork import nn
 from brickwork.autograd import gradcheck
 from brickwork.nn import functional as F
-from helpers import check_error, check_op, host, pick, rand_array, requires_torch
+from helpers import check_error, check_op, host, pick, rand_array, requires_torch, torch
 
 
 @requires_torch
@@ -96,6 +96,34 @@ def test_batch_norm_gradcheck(training):
 def test_layer_norm_gradcheck():
     assert gradcheck(lambda x, w, b: F.layer_norm(x, (3,), w, b),
                      (_f64((2, 3), 0), _f64((3,), 1), _f64((3,), 2)))
+
+
+@requires_torch
+@pytest.mark.parametrize("shape,groups,affine", [
+    ((8, 32, 32, 32), 8, "both"),  # 262K values: the row passes on two threads
+    ((3, 8, 5, 4), 1, "weight"), ((3, 8, 5, 4), 8, "both"), ((2, 6, 9), 3, "none")])
+def test_group_norm_row_kernels_match_torch(shape, groups, affine):
+    c = shape[1]
+    # (a bias without a weight is left out: PyTorch's own backward fails on it)
+    params = {"both": [(c,), (c,)], "weight": [(c,)], "none": []}[affine]
+
+    def fn(lib, x, *wb):
+        return lib.nn.functional.group_norm(x, groups, *wb)
+    check_op(fn, [shape] + params, second_order=False)
+
+
+@requires_torch
+def test_group_norm_broadcast_gradient_matches_torch():
+    # .sum()'s gradient is a broadcast, not a contiguous array: the generic formulas
+    a = rand_array((2, 6, 3, 4))
+    grads = []
+    for lib in (brickwork, torch):
+        x = lib.tensor(a, requires_grad=True)
+        w = lib.tensor(np.linspace(0.5, 2, 6, dtype=np.float32), requires_grad=True)
+        (lib.nn.functional.group_norm(x, 3, w) * 3.0).sum().backward()
+        grads.append((x.grad.numpy(), w.grad.numpy()))
+    for b, t in zip(*grads):
+        np.testing.assert_allclose(b, t, rtol=1e-4, atol=1e-5)
 
 
 def test_group_norm_gradcheck():

@@ -25,14 +25,23 @@ def _rows(a):
     return a.reshape(n * c, -1)
 
 
+def row_sums(rows):
+    """The sum of each row of a 2-d array (a matrix-vector product with ones), in its dtype."""
+    return rows @ xp_of(rows).ones(rows.shape[1], dtype=rows.dtype)
+
+
+def row_dots(ra, rb):
+    """The dot product of each row of ``ra`` with the same row of ``rb`` (batched (1, L) @
+    (L, 1) products), in their dtype."""
+    return xp_of(ra).matmul(ra[:, None, :], rb[:, :, None]).reshape(ra.shape[0])
+
+
 def channel_sums(a):
     """``a.sum`` over every axis but 1, as float64 (C,)."""
     xp = xp_of(a)
     if a.ndim == 2:  # rows of one value: no row sums to make
         return a.sum(axis=0, dtype=xp.float64)
-    rows = _rows(a)
-    per_row = rows @ xp.ones(rows.shape[1], dtype=a.dtype)
-    return per_row.reshape(a.shape[:2]).sum(axis=0, dtype=xp.float64)
+    return row_sums(_rows(a)).reshape(a.shape[:2]).sum(axis=0, dtype=xp.float64)
 
 
 def channel_dots(a, b):
@@ -40,9 +49,7 @@ def channel_dots(a, b):
     xp = xp_of(a)
     if a.ndim == 2:
         return (a * b).sum(axis=0, dtype=xp.float64)
-    ra, rb = _rows(a), _rows(b)
-    per_row = xp.matmul(ra[:, None, :], rb[:, :, None])
-    return per_row.reshape(a.shape[:2]).sum(axis=0, dtype=xp.float64)
+    return row_dots(_rows(a), _rows(b)).reshape(a.shape[:2]).sum(axis=0, dtype=xp.float64)
 
 
 def batch_stats(x):
