@@ -18,7 +18,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..device import guard_functions
-from ..ops._util import gather_grad, wrap, xp_of
+from ..ops._util import gather_grad, sums_finite, wrap, xp_of
 from ..tensor import Tensor
 from ._functional_fold import dropout3d, fold, unfold
 
@@ -158,7 +158,7 @@ class _AxisMatrix(Function):
     @staticmethod
     def forward(ctx, x, axis, a, taps):
         ctx.axis, ctx.a, ctx.taps, ctx.n_in = axis, a, taps, x.shape[axis]
-        if _finite(x):
+        if sums_finite(x):
             return _along(x, axis, a)
         xp = xp_of(x)
         out = None
@@ -171,7 +171,7 @@ class _AxisMatrix(Function):
 
     @staticmethod
     def backward(ctx, g):
-        if _finite(g):
+        if sums_finite(g):
             return _along(g, ctx.axis, ctx.a.T), None, None, None
         xp = xp_of(g)
         shape = g.shape[:ctx.axis] + (ctx.n_in,) + g.shape[ctx.axis + 1:]
@@ -183,9 +183,6 @@ class _AxisMatrix(Function):
                 gx = part if gx is None else gx + part
         return gx, None, None, None
 
-
-def _finite(x) -> bool:
-    return bool(xp_of(x).isfinite(x.sum()))
 
 
 def _along_axis(w, x, axis: int):

@@ -12,7 +12,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._bf16 import float32_compute
-from ._util import xp_of
+from ._util import sums_finite, xp_of
 
 
 class AdaptiveAvgPool2d(Function):
@@ -29,7 +29,7 @@ class AdaptiveAvgPool2d(Function):
         ah = None if out[0] is None else xp.asarray(_avg_matrix(x.shape[-2], out[0]),
                                                     dtype=x.dtype)
         ctx.ah, ctx.aw = ah, aw
-        if not _finite(x):
+        if not sums_finite(x):
             return _by_windows(x, ah, aw)
         y = x @ aw.T
         return xp.ascontiguousarray(y if ah is None else ah @ y)
@@ -43,14 +43,11 @@ class AdaptiveAvgPool2d(Function):
                 raise RuntimeError(f"adaptive_avg_pool2d_backward(): Expected grad_output to have "
                                    f"non-zero size for non-batch dimensions, but grad_output has "
                                    f"sizes {list(shape)} with dimension {i} being empty")
-        if not _finite(g):
+        if not sums_finite(g):
             return _by_windows(g, None if ctx.ah is None else ctx.ah.T, ctx.aw.T), None
         g = g @ ctx.aw
         return (g if ctx.ah is None else ctx.ah.T @ g), None
 
-
-def _finite(x) -> bool:
-    return bool(xp_of(x).isfinite(x.sum()))
 
 
 def _by_windows(x, ah, aw):

@@ -150,6 +150,13 @@ def select_bits(mask, g, out) -> None:
     xp_of(g).bitwise_and(mask, int_view(g), out=int_view(out))
 
 
+def sums_finite(x) -> bool:
+    """Whether ``x`` holds no inf or NaN, told by its sum (one pass, no temporary): a sum that
+    overflows also says no, which only sends a caller to its slower, exact path. Matrix
+    products use it: they multiply every input by zeros, and inf * 0 is NaN."""
+    return bool(xp_of(x).isfinite(x.sum()))
+
+
 def numpy_floats(*arrays) -> bool:
     """Whether these are float32 or float64 NumPy arrays of one dtype, the first of at least
     one axis: the arrays the in-place NumPy kernels take (not CuPy's, whose ``where`` is
