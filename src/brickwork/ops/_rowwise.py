@@ -50,6 +50,25 @@ def _row_sums(a):
     return a.sum(axis=1, keepdims=True)
 
 
+# Column sums of a block take rows this many at a time: each group's sum in BLAS in the
+# array's precision (a matrix-vector product with ones), the groups' sums added in float64.
+# NumPy's float64 column sum casts every value: 48 against 9 us for (1024, 128); a float32
+# sum down all the rows drifted 2.5e-5 from PyTorch's on a value of 0.09 over 2560 rows.
+COLUMN_GROUP = 256
+
+
+def _column_sums(a):
+    """Sums over axis 0 of an (n, D) block, as float64 (D,)."""
+    n = a.shape[0] - a.shape[0] % COLUMN_GROUP
+    if n == 0:
+        return a.sum(axis=0, dtype=np.float64)
+    parts = np.ones(COLUMN_GROUP, dtype=a.dtype) @ a[:n].reshape(-1, COLUMN_GROUP, a.shape[1])
+    total = parts.sum(axis=0, dtype=np.float64)
+    if n < a.shape[0]:
+        total += a[n:].sum(axis=0, dtype=np.float64)
+    return total
+
+
 def _blocks(fn, *arrays) -> None:
     """``fn(start, *blocks)`` over blocks of rows of the (outer, ...) arrays, on threads
     (``start`` the block's first row)."""
@@ -166,9 +185,9 @@ def layer_norm_backward(g, xhat, invstd, w, needs, norm_shape):
 
     def block(start, gb_, hb, ib, ob):
         if needs[1]:
-            sums_w[start] = np.multiply(gb_, hb).sum(axis=0, dtype=np.float64)
+            sums_w[start] = _column_sums(np.multiply(gb_, hb))
         if needs[2]:
-            sums_b[start] = gb_.sum(axis=0, dtype=np.float64)
+            sums_b[start] = _column_sums(gb_)
         if gx is None:  # ob is a stand-in
             return
         if wr is None:
