@@ -19,6 +19,7 @@ from .. import dtypes as _dt
 from ..tensor import Tensor
 from . import _conv_composite as C
 from . import pooling as _pool
+from ._adaptive_pool import _avg_matrix
 from ._util import wrap, xp_of
 from .activation import relu
 from .conv import scalar_name
@@ -297,7 +298,7 @@ def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
     for axis, (n, o) in enumerate(zip(input.shape[-3:], out)):
         if n == o:
             continue
-        m = wrap(_pool._avg_matrix(n, o).astype(input.dtype.np), input)
+        m = wrap(_avg_matrix(n, o).astype(input.dtype.np), input)
         x = (x.transpose(axis - 3, -1) @ m.T).transpose(axis - 3, -1)
     return x
 

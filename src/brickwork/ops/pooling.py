@@ -18,8 +18,7 @@ from ..device import guard_functions
 from ..tensor import Tensor
 from . import _conv_composite as C
 from . import _im2col as K
-from ._adaptive_pool import (AdaptiveAvgPool2d, _avg_matrix,  # noqa: F401 (re-exported)
-                             adaptive_avg_pool1d, adaptive_avg_pool2d)
+from ._adaptive_pool import adaptive_avg_pool1d, adaptive_avg_pool2d
 from ._bf16 import float32_compute
 from ._util import bits_mask, int_view, select_bits, wrap, xp_of
 from .conv import scalar_name
