@@ -10,6 +10,8 @@ the matrix-vector form 0.17 ms; ``(a * b).sum(axis=(0, 2, 3))`` 2.1 ms, the row 
 """
 from __future__ import annotations
 
+import math
+
 from .._parallel import run_slices
 from ._util import xp_of
 
@@ -23,6 +25,24 @@ def _rows(a):
     """(N * C, L) rows of a (N, C, ...) array, L >= 1."""
     n, c = a.shape[:2]
     return a.reshape(n * c, -1)
+
+
+def channel_rows(v, shape):
+    """Per-channel values ``v`` (C,) laid along one image of an (N, C, ...) array of ``shape``:
+    a (C * inner,) row that broadcasts over its (N, C * inner) rows (``image_rows``).
+
+    Broadcasting a (1, C, 1, 1) factor makes NumPy run one inner loop per (n, c) plane, as
+    short as H * W; broadcasting this row runs one per image. One pass of a product, this
+    row against the (1, C, 1, 1) factor: (32, 512, 4, 4) 0.095 -> 0.039 ms, (32, 64, 32, 32)
+    0.62 -> 0.39 ms.
+    """
+    inner = math.prod(shape[2:])
+    return xp_of(v).repeat(v.reshape(-1), inner) if inner != 1 else v.reshape(-1)
+
+
+def image_rows(a):
+    """A C-contiguous (N, C, ...) array as (N, C * inner) rows (a view)."""
+    return a.reshape(a.shape[0], math.prod(a.shape[1:]))
 
 
 def row_sums(rows):
@@ -59,8 +79,12 @@ def batch_stats(x):
     xp = xp_of(x)
     m = x.size // x.shape[1]
     mean = (channel_sums(x) / m).astype(x.dtype)
-    mean_b = mean.reshape(channel_shape(x.ndim))
     xc = xp.empty(x.shape, dtype=x.dtype)
-    run_slices(lambda sl: xp.subtract(x[sl], mean_b, out=xc[sl]), len(x), x.size, xp)
+    if x.flags.c_contiguous:
+        xr, cr, mean_r = image_rows(x), image_rows(xc), channel_rows(mean, x.shape)
+        run_slices(lambda sl: xp.subtract(xr[sl], mean_r, out=cr[sl]), len(x), x.size, xp)
+    else:
+        mean_b = mean.reshape(channel_shape(x.ndim))
+        run_slices(lambda sl: xp.subtract(x[sl], mean_b, out=xc[sl]), len(x), x.size, xp)
     var = (channel_dots(xc, xc) / m).astype(x.dtype)
     return mean, var, xc

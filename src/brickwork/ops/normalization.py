@@ -62,14 +62,19 @@ class BatchNorm(Function):
         if xc is None:
             xc = x - mean.reshape(cs)
         # y = xc * (invstd * w) + b: the per-channel factors fold before touching the array
-        scale = (invstd if w is None else invstd * w).reshape(cs)
+        scale = invstd if w is None else invstd * w
         xp = xp_of(x)
         y = xp.empty(x.shape, dtype=x.dtype)
+        # one (C * H * W) row of each factor against rows of whole images (S.channel_rows)
+        xc = xp.ascontiguousarray(xc)
+        xr, yr = S.image_rows(xc), S.image_rows(y)
+        scale_r = S.channel_rows(scale, x.shape)
+        b_r = None if b is None else S.channel_rows(b, x.shape)
 
         def part(sl):
-            xp.multiply(xc[sl], scale, out=y[sl])
-            if b is not None:
-                y[sl] += b.reshape(cs)
+            xp.multiply(xr[sl], scale_r, out=yr[sl])
+            if b_r is not None:
+                yr[sl] += b_r
         run_slices(part, len(x), x.size, xp)
         ctx.xc, ctx.invstd, ctx.w = xc, invstd, w
         return y
@@ -81,7 +86,6 @@ class BatchNorm(Function):
         factors of g, xc and 1, so only two sums (of g and of g * xc) read the arrays."""
         ni = ctx.needs_input_grad
         xc, invstd, w = ctx.xc, ctx.invstd, ctx.w
-        cs = _channel_shape(g.ndim)
         sum_g = S.channel_sums(g)
         sum_gxc = S.channel_dots(g, xc)
         gw = (invstd * sum_gxc).astype(g.dtype) if ni[1] else None
@@ -90,16 +94,21 @@ class BatchNorm(Function):
         if ni[0]:
             a = invstd if w is None else invstd * w
             m = g.size // g.shape[1]
-            k = (-a * invstd * invstd * (sum_gxc / m)).astype(g.dtype).reshape(cs)
-            c0 = (-a * (sum_g / m)).astype(g.dtype).reshape(cs)
+            k = (-a * invstd * invstd * (sum_gxc / m)).astype(g.dtype)
+            c0 = (-a * (sum_g / m)).astype(g.dtype)
             xp = xp_of(g)
             gx = xp.empty(g.shape, dtype=g.dtype)
+            # per-channel factors as rows of whole images (S.channel_rows)
+            gr, xr, outr = S.image_rows(xp.ascontiguousarray(g)), S.image_rows(xc), \
+                S.image_rows(gx)
+            a_r, k_r, c0_r = (S.channel_rows(v, g.shape) for v in (a, k, c0))
 
             def part(sl):
-                xp.multiply(g[sl], a.reshape(cs), out=gx[sl])
+                xp.multiply(gr[sl], a_r, out=outr[sl])
                 if ctx.training:
-                    gx[sl] += xc[sl] * k
-                    gx[sl] += c0
+                    tmp = xr[sl] * k_r
+                    outr[sl] += tmp
+                    outr[sl] += c0_r
             run_slices(part, len(g), g.size, xp)
         return gx, gw, gb, None, None, None, None, None
 
