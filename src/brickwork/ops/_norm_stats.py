@@ -45,6 +45,26 @@ def image_rows(a):
     return a.reshape(a.shape[0], math.prod(a.shape[1:]))
 
 
+# From this many images per-channel factors go as rows (``channel_rows``): a row costs a
+# pass over one image to make. Instance norm runs as one image of N * C channels, where the
+# row would be a copy of the whole array; there the (1, C, 1, 1) broadcast stays.
+ROWS_FROM_IMAGES = 4
+
+
+def channel_view(a):
+    """``a`` (C-contiguous (N, C, ...)) as the operand that ``channel_factor``'s factors
+    broadcast against."""
+    return image_rows(a) if a.shape[0] >= ROWS_FROM_IMAGES else a
+
+
+def channel_factor(v, shape):
+    """Per-channel values ``v`` (C,) shaped to broadcast against ``channel_view`` of an
+    array of ``shape``."""
+    if shape[0] >= ROWS_FROM_IMAGES:
+        return channel_rows(v, shape)
+    return v.reshape(channel_shape(len(shape)))
+
+
 def row_sums(rows):
     """The sum of each row of a 2-d array (a matrix-vector product with ones), in its dtype."""
     return rows @ xp_of(rows).ones(rows.shape[1], dtype=rows.dtype)
@@ -80,11 +100,10 @@ def batch_stats(x):
     m = x.size // x.shape[1]
     mean = (channel_sums(x) / m).astype(x.dtype)
     xc = xp.empty(x.shape, dtype=x.dtype)
-    if x.flags.c_contiguous:
-        xr, cr, mean_r = image_rows(x), image_rows(xc), channel_rows(mean, x.shape)
-        run_slices(lambda sl: xp.subtract(xr[sl], mean_r, out=cr[sl]), len(x), x.size, xp)
-    else:
-        mean_b = mean.reshape(channel_shape(x.ndim))
-        run_slices(lambda sl: xp.subtract(x[sl], mean_b, out=xc[sl]), len(x), x.size, xp)
+    xr = channel_view(x) if x.flags.c_contiguous else x
+    cr = xc if xr is x else channel_view(xc)
+    mean_r = channel_factor(mean, x.shape) if xr is not x else \
+        mean.reshape(channel_shape(x.ndim))
+    run_slices(lambda sl: xp.subtract(xr[sl], mean_r, out=cr[sl]), len(x), x.size, xp)
     var = (channel_dots(xc, xc) / m).astype(x.dtype)
     return mean, var, xc

@@ -65,11 +65,11 @@ class BatchNorm(Function):
         scale = invstd if w is None else invstd * w
         xp = xp_of(x)
         y = xp.empty(x.shape, dtype=x.dtype)
-        # one (C * H * W) row of each factor against rows of whole images (S.channel_rows)
+        # each factor as one (C * H * W) row against rows of whole images (S.channel_rows)
         xc = xp.ascontiguousarray(xc)
-        xr, yr = S.image_rows(xc), S.image_rows(y)
-        scale_r = S.channel_rows(scale, x.shape)
-        b_r = None if b is None else S.channel_rows(b, x.shape)
+        xr, yr = S.channel_view(xc), S.channel_view(y)
+        scale_r = S.channel_factor(scale, x.shape)
+        b_r = None if b is None else S.channel_factor(b, x.shape)
 
         def part(sl):
             xp.multiply(xr[sl], scale_r, out=yr[sl])
@@ -98,10 +98,9 @@ class BatchNorm(Function):
             c0 = (-a * (sum_g / m)).astype(g.dtype)
             xp = xp_of(g)
             gx = xp.empty(g.shape, dtype=g.dtype)
-            # per-channel factors as rows of whole images (S.channel_rows)
-            gr, xr, outr = S.image_rows(xp.ascontiguousarray(g)), S.image_rows(xc), \
-                S.image_rows(gx)
-            a_r, k_r, c0_r = (S.channel_rows(v, g.shape) for v in (a, k, c0))
+            # the factors as rows of whole images (S.channel_rows)
+            gr, xr, outr = (S.channel_view(v) for v in (xp.ascontiguousarray(g), xc, gx))
+            a_r, k_r, c0_r = (S.channel_factor(v, g.shape) for v in (a, k, c0))
 
             def part(sl):
                 xp.multiply(gr[sl], a_r, out=outr[sl])
