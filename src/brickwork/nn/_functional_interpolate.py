@@ -2,11 +2,13 @@
 
 Every resampling mode is separable, so it runs one spatial axis at a time: the source indices
 and weights of each output position are computed on the host, following ATen's coordinate
-rules (``UpSample.h``) in the same floating-point type ATen uses, and applied as
-``index_select`` taps summed with their weights. ``area`` is ``adaptive_avg_pool``. Gradients
-therefore come from autograd (``index_select``'s backward scatters into the clamped indices,
-as ATen's ``upsample_*_backward`` does). ``fold`` / ``unfold`` are one ``index_add`` /
-``index_select`` on the flattened, zero-padded image.
+rules (``UpSample.h``) in the same floating-point type ATen uses. The floating-point modes
+apply them to an axis of at most ``MATRIX_MAX_IN`` inputs as one dense interpolation matrix
+(a GEMM forward and backward, ``_AxisMatrix``); nearest modes, and longer axes, as
+``index_select`` taps summed with their weights, whose gradients come from autograd
+(``index_select``'s backward scatters into the clamped indices, as ATen's
+``upsample_*_backward`` does). ``area`` is ``adaptive_avg_pool``. ``fold`` / ``unfold`` are
+one ``index_add`` / ``index_select`` on the flattened, zero-padded image.
 """
 from __future__ import annotations
 
@@ -182,7 +184,6 @@ class _AxisMatrix(Function):
                                    g * _along_axis(xp.asarray(w), g, ctx.axis))
                 gx = part if gx is None else gx + part
         return gx, None, None, None
-
 
 
 def _along_axis(w, x, axis: int):
