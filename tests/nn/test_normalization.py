@@ -126,6 +126,23 @@ def test_group_norm_broadcast_gradient_matches_torch():
         np.testing.assert_allclose(b, t, rtol=1e-4, atol=1e-5)
 
 
+@requires_torch
+def test_group_norm_retained_graph_takes_both_gradients():
+    # a broadcast gradient first (the generic formulas), then a contiguous one (the row
+    # kernels) through the same retained graph: the first must leave the saved state as it was
+    a = rand_array((2, 6, 3, 4))
+    up = rand_array((2, 6, 3, 4), seed=5)
+    grads = []
+    for lib in (brickwork, torch):
+        x = lib.tensor(a, requires_grad=True)
+        y = lib.nn.functional.group_norm(x, 3)
+        y.sum().backward(retain_graph=True)
+        x.grad = None
+        y.backward(lib.tensor(up))
+        grads.append(x.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-4, atol=1e-5)
+
+
 def test_group_norm_gradcheck():
     assert gradcheck(lambda x, w, b: F.group_norm(x, 2, w, b),
                      (_f64((2, 4, 2), 0), _f64((4,), 1), _f64((4,), 2)))

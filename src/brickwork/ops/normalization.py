@@ -289,18 +289,18 @@ class GroupNorm(Function):
         if ctx.fast and numpy_floats(g) and g.flags.c_contiguous:
             return GN.backward(g, ctx.xc, ctx.invstd, ctx.w, ctx.groups, ni) + (None, None)
         if ctx.fast:  # an unusual gradient: the generic formulas, from the kept statistics
-            n = g.shape[0]
-            xhat = (ctx.xc.reshape(n, ctx.groups, -1) * ctx.invstd[:, :, None]).reshape(
-                g.shape)
-            ctx.xhat, ctx.invstd = xhat, ctx.invstd[:, :, None]
-        xhat = ctx.xhat
+            # (locals, not ctx: a retained graph's next backward takes the fast path again)
+            invstd = ctx.invstd[:, :, None]
+            xhat = (ctx.xc.reshape(invstd.shape[:2] + (-1,)) * invstd).reshape(g.shape)
+        else:
+            xhat, invstd = ctx.xhat, ctx.invstd
         axes = (0,) + tuple(range(2, g.ndim))
         gx = None
         gw, gb, h = _affine_grads(g, xhat, ctx.w, axes, ni)
         if ni[0]:
             n, m = g.shape[0], g.size // max(g.shape[0] * ctx.groups, 1)
             gx = _norm_input_grad(h.reshape(n, ctx.groups, m), xhat.reshape(n, ctx.groups, m),
-                                  ctx.invstd, (2,)).reshape(g.shape)
+                                  invstd, (2,)).reshape(g.shape)
         return gx, gw, gb, None, None
 
 
