@@ -65,6 +65,25 @@ def channel_factor(v, shape):
     return v.reshape(channel_shape(len(shape)))
 
 
+def scaled_sum(out, x, a, y=None, k=None, c=None) -> None:
+    """``out = x * a (+ y * k) (+ c)``, in that order, on threads by slices of the leading
+    (batch) axis: batch and group norm's scale-and-shift and input gradients. The factors
+    broadcast against the arrays; one that has the arrays' leading axis is sliced with them."""
+    xp = xp_of(out)
+    n = len(out)
+
+    def cut(f, sl):
+        return f[sl] if f.ndim == out.ndim and f.shape[0] == n else f
+
+    def part(sl):
+        xp.multiply(x[sl], cut(a, sl), out=out[sl])
+        if y is not None:
+            out[sl] += y[sl] * cut(k, sl)
+        if c is not None:
+            out[sl] += cut(c, sl)
+    run_slices(part, n, out.size, xp)
+
+
 def row_sums(rows):
     """The sum of each row of a 2-d array (a matrix-vector product with ones), in its dtype."""
     return rows @ xp_of(rows).ones(rows.shape[1], dtype=rows.dtype)

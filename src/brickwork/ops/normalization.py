@@ -16,7 +16,6 @@ import numpy as np
 from ..autograd.function import Function
 from ..device import guard_functions
 from ..tensor import Tensor
-from .._parallel import run_slices
 from . import _norm_stats as S
 from . import _group_norm as GN
 from . import _rowwise
@@ -68,14 +67,8 @@ class BatchNorm(Function):
         # each factor as one (C * H * W) row against rows of whole images (S.channel_rows)
         xc = xp.ascontiguousarray(xc)
         xr, yr = S.channel_view(xc), S.channel_view(y)
-        scale_r = S.channel_factor(scale, x.shape)
-        b_r = None if b is None else S.channel_factor(b, x.shape)
-
-        def part(sl):
-            xp.multiply(xr[sl], scale_r, out=yr[sl])
-            if b_r is not None:
-                yr[sl] += b_r
-        run_slices(part, len(x), x.size, xp)
+        S.scaled_sum(yr, xr, S.channel_factor(scale, x.shape),
+                     c=None if b is None else S.channel_factor(b, x.shape))
         ctx.xc, ctx.invstd, ctx.w = xc, invstd, w
         return y
 
@@ -101,14 +94,10 @@ class BatchNorm(Function):
             # the factors as rows of whole images (S.channel_rows)
             gr, xr, outr = (S.channel_view(v) for v in (xp.ascontiguousarray(g), xc, gx))
             a_r, k_r, c0_r = (S.channel_factor(v, g.shape) for v in (a, k, c0))
-
-            def part(sl):
-                xp.multiply(gr[sl], a_r, out=outr[sl])
-                if ctx.training:
-                    tmp = xr[sl] * k_r
-                    outr[sl] += tmp
-                    outr[sl] += c0_r
-            run_slices(part, len(g), g.size, xp)
+            if ctx.training:
+                S.scaled_sum(outr, gr, a_r, xr, k_r, c0_r)
+            else:
+                S.scaled_sum(outr, gr, a_r)
         return gx, gw, gb, None, None, None, None, None
 
     @staticmethod
