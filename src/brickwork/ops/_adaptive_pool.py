@@ -49,7 +49,6 @@ class AdaptiveAvgPool2d(Function):
         return (g if ctx.ah is None else ctx.ah.T @ g), None
 
 
-
 def _by_windows(x, ah, aw):
     """``ah @ x @ aw.T`` (``ah`` None: the identity) reading only each row's nonzero entries:
     a sum of weighted slices per output row and column, so inf and NaN stay in their

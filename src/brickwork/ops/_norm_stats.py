@@ -119,10 +119,10 @@ def batch_stats(x):
     m = x.size // x.shape[1]
     mean = (channel_sums(x) / m).astype(x.dtype)
     xc = xp.empty(x.shape, dtype=x.dtype)
-    xr = channel_view(x) if x.flags.c_contiguous else x
-    cr = xc if xr is x else channel_view(xc)
-    mean_r = channel_factor(mean, x.shape) if xr is not x else \
-        mean.reshape(channel_shape(x.ndim))
+    if x.flags.c_contiguous:
+        xr, cr, mean_r = channel_view(x), channel_view(xc), channel_factor(mean, x.shape)
+    else:  # no rows view of a strided input
+        xr, cr, mean_r = x, xc, mean.reshape(channel_shape(x.ndim))
     run_slices(lambda sl: xp.subtract(xr[sl], mean_r, out=cr[sl]), len(x), x.size, xp)
     var = (channel_dots(xc, xc) / m).astype(x.dtype)
     return mean, var, xc
