@@ -122,9 +122,13 @@ def _blocks(length: int, rows: int, itemsize: int, most: int = BLOCK_BYTES,
 
 def input_layout(x, w_shape, stride, pad, dilation) -> list:
     """x (N, C, H, W) laid out as one (C, base + N*hs*ws) matrix per phase (``_layout``)."""
+    return _laid_out(x, _layout(x.shape, w_shape, stride, pad, dilation), stride)
+
+
+def _laid_out(x, lay: Layout, stride) -> list:
+    """``input_layout`` for a layout already made."""
     xp = xp_of(x)
     n, c = x.shape[:2]
-    lay = _layout(x.shape, w_shape, stride, pad, dilation)
     bufs = []
     for pr, pc in lay.phases:
         buf = xp.empty((c, lay.base + n * lay.hs * lay.ws), dtype=x.dtype)
@@ -141,7 +145,7 @@ def conv_forward(x, w, stride, pad, dilation, bias=None):
     n = x.shape[0]
     o = w.shape[0]
     lay = _layout(x.shape, w.shape, stride, pad, dilation)
-    bufs = input_layout(x, w.shape, stride, pad, dilation)
+    bufs = _laid_out(x, lay, stride)
     wt = _offset_weights(xp, w)
     y = xp.empty((o, n * lay.hs * lay.ws), dtype=x.dtype)
     for a, b in _blocks(lay.length, o, y.itemsize):
