@@ -22,6 +22,17 @@ def test_matmul(sa, sb):
     check_op(lambda lib, a, b: lib.matmul(a, b), [sa, sb])
 
 
+@pytest.mark.parametrize("rows", [2, 32, 48, 49])
+def test_matmul_few_rows_by_a_large_matrix(rows):
+    # up to THIN_ROWS rows by a matrix of 64K values or more: a transposed right operand (the
+    # forward) and the left gradient (g @ b^T of a row-major b) run as (b^T @ x^T)^T
+    tol = dict(atol=1e-4, grad_atol=1e-4, second_order=False)
+    check_op(lambda lib, a, b: a @ b, [(rows, 300), (300, 256)], **tol)
+    check_op(lambda lib, a, w: lib.mm(a, w.t()), [(rows, 300), (256, 300)], **tol)
+    check_op(lambda lib, a, b: lib.matmul(a, b), [rand_array((rows, 300), "float64"),
+                                                  rand_array((300, 256), "float64")])
+
+
 @pytest.mark.parametrize("sa,sb,name", [
     ((3,), (3,), "DotBackward0"), ((2, 3), (3,), "MvBackward0"),
     ((2, 3), (3, 4), "MmBackward0"), ((5, 2, 3), (5, 3, 4), "UnsafeViewBackward0"),

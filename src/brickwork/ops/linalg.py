@@ -20,6 +20,33 @@ from ._util import normalize_dim, unbroadcast, xp_of
 from .reduction import _axes, _expand, _torch_type_name
 
 
+# A product of a few rows by a large weight's transpose runs as (W @ x^T)^T, then copied
+# (with the bias added) into a row-major result: OpenBLAS packs W far faster in that
+# orientation. x (32, 784) @ W^T (784, 256): 140 -> 100 us; 8 rows 91 -> 47 us; (32, 4096) by
+# a 1024x4096 weight 2.95 -> 1.96 ms. From 64 rows the two are within 10%, and from 128 the
+# plain product wins; small weights gain nothing.
+THIN_ROWS = 48
+THIN_MIN_WEIGHT = 1 << 16
+
+
+def matmul_2d(x, wt, b=None):
+    """``x @ wt (+ b)`` for 2-d arrays, a new row-major array; for few rows by a large
+    ``wt`` stored as a transpose (``W.T`` of a row-major W) as ``(W @ x^T)^T``."""
+    if x.__class__ is np.ndarray and 2 <= x.shape[0] <= THIN_ROWS and \
+            wt.size >= THIN_MIN_WEIGHT and wt.flags.f_contiguous and x.dtype == wt.dtype:
+        prod = (wt.T @ x.T).T
+        out = np.empty(prod.shape, dtype=prod.dtype)
+        if b is None:
+            out[...] = prod
+        else:
+            np.add(prod, b, out=out)
+        return out
+    out = np.matmul(x, wt)
+    if b is not None:
+        out += b
+    return out
+
+
 # -- matmul and its named special cases --------------------------------------------------------
 class Matmul(Function):
     """``a @ b`` for any ranks >= 1; the backward handles 1-D operands and batch broadcasting."""
@@ -34,6 +61,8 @@ class Matmul(Function):
             # Each operand only for the other's gradient, as PyTorch saves them: an in-place
             # update of the other one must not fail backward (see autograd/_saved.py).
             ctx.a, ctx.b, ctx.shapes = a if nb else None, b if na else None, (a.shape, b.shape)
+        if a.ndim == 2 and b.ndim == 2:
+            return matmul_2d(a, b)
         return np.matmul(a, b)
 
     @staticmethod
@@ -44,7 +73,9 @@ class Matmul(Function):
         if len(sb) == 1:
             g = np.expand_dims(g, -1)
         ga = gb = None
-        if ctx.needs_input_grad[0]:
+        if ctx.needs_input_grad[0] and len(sa) == len(sb) == 2:
+            ga = matmul_2d(g, cj(b.T))  # b^T of a row-major b: the few-rows orientation
+        elif ctx.needs_input_grad[0]:
             b2 = b[:, None] if len(sb) == 1 else b
             ga = unbroadcast(np.matmul(g, cj(np.swapaxes(b2, -1, -2))),
                              (1,) + sa if len(sa) == 1 else sa).reshape(sa)

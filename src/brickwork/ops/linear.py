@@ -20,38 +20,12 @@ from ..autograd.grad_mode import STATE
 from ..device import guard_functions
 from ..tensor import Tensor, _make
 from ._bf16 import float32_compute
-from .linalg import T
+from .linalg import T, matmul_2d
 from .shape import UnsafeView, Unsqueeze, View
 
 _DTYPE_TITLE = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
                 "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
                 "bool": "Bool"}
-
-
-# A product of a few rows by a large weight's transpose runs as (W @ x^T)^T, then copied
-# (with the bias added) into a row-major result: OpenBLAS packs W far faster in that
-# orientation. x (32, 784) @ W^T (784, 256): 140 -> 100 us; 8 rows 91 -> 47 us; (32, 4096) by
-# a 1024x4096 weight 2.95 -> 1.96 ms. From 64 rows the two are within 10%, and from 128 the
-# plain product wins; small weights gain nothing.
-THIN_ROWS = 48
-THIN_MIN_WEIGHT = 1 << 16
-
-
-def _matmul(x, wt, b=None):
-    """``x @ wt (+ b)`` for a 2-d x and ``wt = W.T``, a new row-major array."""
-    if x.__class__ is np.ndarray and 2 <= x.shape[0] <= THIN_ROWS and \
-            wt.size >= THIN_MIN_WEIGHT and wt.flags.f_contiguous and x.dtype == wt.dtype:
-        prod = (wt.T @ x.T).T
-        out = np.empty(prod.shape, dtype=prod.dtype)
-        if b is None:
-            out[...] = prod
-        else:
-            np.add(prod, b, out=out)
-        return out
-    out = np.matmul(x, wt)
-    if b is not None:
-        out += b
-    return out
 
 
 class Linear(Function):
@@ -63,7 +37,7 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, b, x, wt):
-        out = _matmul(x, wt, b)
+        out = matmul_2d(x, wt, b)
         need = ctx.needs_input_grad
         if need[1] or need[2]:
             ctx.x, ctx.wt = (x if need[2] else None), (wt if need[1] else None)
@@ -89,7 +63,7 @@ class _Mm(Function):
         nx, nw = ctx.needs_input_grad
         if nx or nw:
             ctx.x, ctx.wt = (x if nw else None), (wt if nx else None)
-        return _matmul(x, wt)
+        return matmul_2d(x, wt)
 
     @staticmethod
     def backward(ctx, g):
