@@ -92,3 +92,33 @@ def test_one_hot_numpy_and_errors():
         F.one_hot(brickwork.tensor([-1]), 3)
     with pytest.raises(RuntimeError, match="LongTensor"):
         F.one_hot(brickwork.tensor([0.0]), 3)
+
+
+@pytest.mark.parametrize("n,rows,dim", [(7, 300, 5), (50, 20000, 4), (1000, 5000, 3)])
+def test_embedding_gradient_adds_repeats_in_order(n, rows, dim):
+    # many repeats of each row: the gradient adds them one by one in index order, as
+    # ``np.add.at`` on the rows does (and PyTorch's embedding backward), to the bit
+    rng = np.random.default_rng(n)
+    idx = rng.integers(0, n, rows)
+    g = (rng.standard_normal((rows, dim)) * np.exp(3 * rng.standard_normal((rows, dim))))
+    g = g.astype(np.float32)
+    w = brickwork.zeros(n, dim, requires_grad=True)
+    F.embedding(brickwork.tensor(idx), w).backward(brickwork.tensor(g))
+    expected = np.zeros((n, dim), np.float32)
+    np.add.at(expected, idx, g)
+    np.testing.assert_array_equal(host(w.grad).view(np.int32), expected.view(np.int32))
+
+
+@requires_torch
+def test_embedding_gradient_bits_match_torch():
+    import torch
+
+    rng = np.random.default_rng(5)
+    idx = rng.integers(0, 40, (64, 30))
+    g = (rng.standard_normal((64, 30, 6)) * np.exp(3 * rng.standard_normal((64, 30, 6))))
+    g = g.astype(np.float32)
+    w = brickwork.zeros(40, 6, requires_grad=True)
+    F.embedding(brickwork.tensor(idx), w).backward(brickwork.tensor(g))
+    tw = torch.zeros(40, 6, requires_grad=True)
+    torch.nn.functional.embedding(torch.from_numpy(idx), tw).backward(torch.from_numpy(g))
+    np.testing.assert_array_equal(host(w.grad).view(np.int32), tw.grad.numpy().view(np.int32))

@@ -37,3 +37,31 @@ def test_gather_grad_equals_add_at(case, axis):
     assert got.dtype == np.float32 and got.shape == tuple(shape)
     # add.at adds in index order, as every path does: the same bits
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("case", ["rows", "rows3d", "negative", "strided", "chunks", "float64"])
+def test_add_at_rows_equals_add_at(case, monkeypatch):
+    # ``add_at`` with a 1-d row key runs NumPy's flat 1-d ``at`` in chunks: the same additions
+    # in the same order as ``np.add.at`` on the rows, so the same bits; negative keys take the
+    # general path
+    from brickwork.ops import _util
+
+    rng = np.random.default_rng(1)
+    shape, dtype = (9, 4), np.float32
+    key = rng.integers(0, 9, 200)
+    if case == "rows3d":
+        shape = (9, 3, 2)
+    elif case == "negative":
+        key = key - 9
+    elif case == "chunks":
+        monkeypatch.setattr(_util, "ROWS_AT_CHUNK", 8)
+    elif case == "float64":
+        dtype = np.float64
+    values = (rng.standard_normal((200,) + shape[1:]) * 1e3).astype(dtype)
+    if case == "strided":
+        values = np.asfortranarray(values)
+    assert _util._rows_add_at(np.ones(shape, dtype), key, values) == (case != "negative")
+    out, expected = np.ones(shape, dtype), np.ones(shape, dtype)
+    _util.add_at(out, key, values)
+    np.add.at(expected, key, values)
+    np.testing.assert_array_equal(out, expected)

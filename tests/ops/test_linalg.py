@@ -200,3 +200,14 @@ def test_hypothesis_batched_matmul_vs_numpy(batch, n, k, m, vec_a, vec_b):
     np.testing.assert_allclose(out._host(), np.matmul(a._host(), b._host()))
     out.sum().backward()
     assert a.grad.shape == a.shape and b.grad.shape == b.shape
+
+
+@pytest.mark.parametrize("sa,sb", [((6, 1, 40), (6, 40, 30)), ((6, 40, 1), (6, 1, 30)),
+                                   ((2, 3, 5, 1), (3, 1, 4))])
+def test_batched_outer_products(sa, sb):
+    # a contraction over one value (the right gradient of single-row products, or such a
+    # forward) runs as a broadcast multiply: the same single roundings as a GEMM
+    check_op(lambda lib, a, b: lib.matmul(a, b), [sa, sb])
+    a, b = rand_array(sa, seed=3), rand_array(sb, seed=4)
+    got = (brickwork.tensor(a) @ brickwork.tensor(b))._host()
+    np.testing.assert_array_equal(got, np.matmul(a, b))

@@ -29,12 +29,40 @@ def add_at(out, key, values) -> None:
     index order instead: slower, the same bits every run, as that mode promises.
     """
     xp = xp_of(out)
+    if xp is np and _rows_add_at(out, key, values):
+        return
     if xp is np or not _deterministic_mode():
         xp.add.at(out, key, values)
         return
     host = out.get()
     np.add.at(host, _host_key(key), values.get() if hasattr(values, "get") else values)
     out[...] = xp.asarray(host)
+
+
+# Index values per ufunc.at call of _rows_add_at: its flat keys stay in cache (4K: 8.6 ms, 64K:
+# 6.0 ms, all at once: 6.9 ms for 30720 rows of 100).
+ROWS_AT_CHUNK = 1 << 16
+
+
+def _rows_add_at(out, key, values) -> bool:
+    """``add.at(out, key, values)`` for whole rows (a 1-d ``key`` of non-negative rows of a
+    contiguous ``out``, ``values`` one row per key) as ``add.at`` on the flat array, with one
+    key per value: NumPy's fast loop for 1-d ``at``, where rows go through its general
+    indexing. The same additions in the same order, so the same bits; an embedding's gradient
+    of 30720 rows of 100 into 6719: 27.4 -> 6.0 ms. False where this does not apply."""
+    if not (key.__class__ is np.ndarray and key.ndim == 1 and key.dtype.kind in "iu"
+            and out.ndim >= 2 and out.flags.c_contiguous and values.__class__ is np.ndarray
+            and values.dtype == out.dtype and values.shape == key.shape + out.shape[1:]
+            and key.size and out.size and key.min() >= 0):
+        return False
+    d = out.size // out.shape[0]
+    flat, rows = out.reshape(-1), values.reshape(key.size, d)
+    cols = np.arange(d, dtype=np.intp)
+    step = max(1, ROWS_AT_CHUNK // max(d, 1))
+    for a in range(0, key.size, step):
+        keys = key[a:a + step].astype(np.intp, copy=False)[:, None] * d + cols
+        np.add.at(flat, keys.reshape(-1), rows[a:a + step].reshape(-1))
+    return True
 
 
 def _host_key(key):
