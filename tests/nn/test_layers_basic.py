@@ -233,3 +233,12 @@ def test_activation_reprs_match_torch():
               lambda lib: lib.nn.Bilinear(2, 3, 4), lambda lib: lib.nn.LogSoftmax(dim=1)]
     for make in makers:
         assert repr(make(brickwork)) == repr(make(torch))
+
+
+@pytest.mark.parametrize("shapes", [[(1, 7), (5, 7), (5,)], [(4, 1), (3, 1), (3,)]])
+def test_linear_outer_product_gradients(shapes):
+    # a batch of one (the weight gradient) or one input feature (the forward) contracts over
+    # one value: a broadcast multiply instead of a GEMM, the same values
+    check_op(lambda lib, x, w, b: lib.nn.functional.linear(x, w, b), shapes)
+    check_op(lambda lib, x, w: lib.nn.functional.linear(x, w), shapes[:2])
+    check_op(lambda lib, x, w: x @ w.t(), shapes[:2])

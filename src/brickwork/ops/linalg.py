@@ -29,6 +29,17 @@ THIN_ROWS = 48
 THIN_MIN_WEIGHT = 1 << 16
 
 
+def matmul_nd(a, b):
+    """``np.matmul(a, b)``; outer products (a contraction over one value: the weight gradient
+    of a batch of one, or of a stack of single-row products) as a broadcast multiply, with
+    the same single roundings, where NumPy calls a GEMM per matrix: (1, 128) by (1, 185)
+    27 -> 8 us, (512, 100, 1) @ (512, 1, 60) 3.5 -> 1.1 ms."""
+    if a.ndim >= 2 and a.shape[-1] == 1 and b.ndim >= 2 and a.__class__ is np.ndarray and \
+            b.__class__ is np.ndarray and a.dtype == b.dtype and a.dtype.kind == "f":
+        return np.multiply(a, b)
+    return np.matmul(a, b)
+
+
 def matmul_2d(x, wt, b=None):
     """``x @ wt (+ b)`` for 2-d arrays, a new row-major array; for few rows by a large
     ``wt`` stored as a transpose (``W.T`` of a row-major W) as ``(W @ x^T)^T``."""
@@ -41,21 +52,10 @@ def matmul_2d(x, wt, b=None):
         else:
             np.add(prod, b, out=out)
         return out
-    out = np.matmul(x, wt)
+    out = matmul_nd(x, wt)
     if b is not None:
         out += b
     return out
-
-
-def _matmul_nd(a, b):
-    """``np.matmul(a, b)``; a stack of outer products (a contraction over one value, as in
-    the weight gradient of a batch of single-row products) as a broadcast multiply: the same
-    single roundings, where NumPy calls a GEMM per matrix. (512, 100, 1) @ (512, 1, 60):
-    3.5 -> 1.1 ms."""
-    if a.ndim > 2 and a.shape[-1] == 1 and b.ndim >= 2 and a.__class__ is np.ndarray and \
-            b.__class__ is np.ndarray and a.dtype == b.dtype and a.dtype.kind == "f":
-        return np.multiply(a, b)
-    return np.matmul(a, b)
 
 
 # -- matmul and its named special cases --------------------------------------------------------
@@ -74,7 +74,7 @@ class Matmul(Function):
             ctx.a, ctx.b, ctx.shapes = a if nb else None, b if na else None, (a.shape, b.shape)
         if a.ndim == 2 and b.ndim == 2:
             return matmul_2d(a, b)
-        return _matmul_nd(a, b)
+        return matmul_nd(a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -88,11 +88,11 @@ class Matmul(Function):
             ga = matmul_2d(g, cj(b.T))  # b^T of a row-major b: the few-rows orientation
         elif ctx.needs_input_grad[0]:
             b2 = b[:, None] if len(sb) == 1 else b
-            ga = unbroadcast(_matmul_nd(g, cj(np.swapaxes(b2, -1, -2))),
+            ga = unbroadcast(matmul_nd(g, cj(np.swapaxes(b2, -1, -2))),
                              (1,) + sa if len(sa) == 1 else sa).reshape(sa)
         if ctx.needs_input_grad[1]:
             a2 = a[None, :] if len(sa) == 1 else a
-            gb = unbroadcast(_matmul_nd(cj(np.swapaxes(a2, -1, -2)), g),
+            gb = unbroadcast(matmul_nd(cj(np.swapaxes(a2, -1, -2)), g),
                              sb + (1,) if len(sb) == 1 else sb).reshape(sb)
         return ga, gb
 

@@ -20,7 +20,7 @@ from ..autograd.grad_mode import STATE
 from ..device import guard_functions
 from ..tensor import Tensor, _make
 from ._bf16 import float32_compute
-from .linalg import T, matmul_2d
+from .linalg import T, matmul_2d, matmul_nd
 from .shape import UnsafeView, Unsqueeze, View
 
 _DTYPE_TITLE = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
@@ -46,8 +46,8 @@ class Linear(Function):
     @staticmethod
     def backward(ctx, g):
         need = ctx.needs_input_grad
-        gx = np.matmul(g, ctx.wt.T) if need[1] else None
-        gwt = np.matmul(g.T, ctx.x).T if need[2] else None
+        gx = matmul_nd(g, ctx.wt.T) if need[1] else None
+        gwt = matmul_nd(g.T, ctx.x).T if need[2] else None
         gb = g.sum(axis=0) if need[0] else None
         return gb, gx, gwt
 
@@ -68,8 +68,8 @@ class _Mm(Function):
     @staticmethod
     def backward(ctx, g):
         nx, nw = ctx.needs_input_grad
-        return (np.matmul(g, ctx.wt.T) if nx else None), \
-            (np.matmul(g.T, ctx.x).T if nw else None)
+        return (matmul_nd(g, ctx.wt.T) if nx else None), \
+            (matmul_nd(g.T, ctx.x).T if nw else None)
 
 
 _Squeeze4 = type("Squeeze4", (View,), {"_backward_name": "SqueezeBackward4"})
