@@ -213,3 +213,11 @@ def test_categorical_never_draws_zero_probability_categories():
     c = Categorical(t([[0.0, 0.5, 0.0, 0.5, 0.0], [1.0, 0.0, 0.0, 0.0, 0.0]]))
     x = c.sample((20000,))._host()
     assert set(np.unique(x[:, 0])) == {1, 3} and set(np.unique(x[:, 1])) == {0}
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda:1"])
+def test_categorical_sample_dtype_shape_and_device(device, sim_cuda):
+    probs = brickwork.tensor([[0.2, 0.8], [0.7, 0.3]], requires_grad=True).to(device)
+    x = Categorical(probs).sample((3,))
+    assert x.dtype == brickwork.int64 and tuple(x.shape) == (3, 2) and not x.requires_grad
+    assert str(x.device) == device and set(np.unique(x.cpu()._host())) <= {0, 1}

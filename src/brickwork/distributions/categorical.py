@@ -1,8 +1,12 @@
 """The categorical distribution. See: torch.distributions.Categorical."""
 from __future__ import annotations
 
+import numpy as np
+
+from ..device import runs_on_input_device
+from ..ops._util import xp_of
 from ..size import Size
-from ..tensor import Tensor
+from ..tensor import Tensor, _make
 from . import constraints
 from .distribution import Distribution
 from .utils import (_expand_probs_logits, _finfo, _finish_expand, _one_of, lazy_property,
@@ -75,16 +79,11 @@ class Categorical(Distribution):
         return self.mean
 
     def sample(self, sample_shape=Size()) -> Tensor:
-        from .. import float64, no_grad, rand
+        from .. import float64, rand
 
         shape = tuple(self._extended_shape(sample_shape))
-        with no_grad():
-            # inverse cdf, vectorized over every draw: the index is the number of cumulative
-            # probabilities at or below u (zero-probability categories are never chosen)
-            cdf = self.probs.to(float64).cumsum(-1)
-            u = rand(shape, dtype=float64, device=cdf.device).unsqueeze(-1) * cdf[..., -1:]
-            index = (cdf <= u).sum(-1)
-            return index.clamp(max=self._num_events - 1)
+        return _inverse_cdf(self.probs, rand(shape, dtype=float64, device=self.probs.device),
+                            self._num_events)
 
     def log_prob(self, value: Tensor) -> Tensor:
         if self._validate_args:
@@ -111,9 +110,18 @@ class Categorical(Distribution):
         return values
 
 
-def _broadcast(a, b):
-    import numpy as np
+@runs_on_input_device
+def _inverse_cdf(probs: Tensor, u: Tensor, n: int) -> Tensor:
+    """Category indices for uniform draws ``u``: the number of cumulative probabilities at or
+    below ``u`` times the total (zero-probability categories are never chosen). On the arrays:
+    a draw per step of a policy (batch 1) paid ~90 us for eight tensor ops."""
+    p = probs._data
+    cdf = p.astype(np.float64).cumsum(-1)
+    index = (cdf <= u._data[..., None] * cdf[..., -1:]).sum(-1, dtype=np.int64)
+    return _make(xp_of(p).minimum(index, n - 1), probs.device)
 
+
+def _broadcast(a, b):
     return np.broadcast_shapes(tuple(a), tuple(b))
 
 
