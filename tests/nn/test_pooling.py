@@ -72,7 +72,9 @@ def test_pool1d_matches_torch(name, shape):
 
 @requires_torch
 @pytest.mark.parametrize("name,shape,out", [("adaptive_avg_pool2d", (2, 3, 7, 6), (3, 4)),
-                                            ("adaptive_avg_pool1d", (2, 3, 7), 3)])
+                                            ("adaptive_avg_pool1d", (2, 3, 7), 3),
+                                            ("adaptive_avg_pool3d", (2, 2, 5, 7, 6), (2, 3, 4)),
+                                            ("adaptive_avg_pool3d", (2, 5, 7, 6), (None, 3, 6))])
 def test_adaptive_avg_pool_keeps_inf_and_nan_in_their_windows(name, shape, out):
     # an averaging-matrix product would multiply an inf by its row's zeros: NaN everywhere
     a = rand_array(shape)
@@ -89,6 +91,27 @@ def test_adaptive_avg_pool_keeps_inf_and_nan_in_their_windows(name, shape, out):
     assert 0 < np.isnan(ty).sum() + np.isinf(ty).sum() < ty.size // 2
     np.testing.assert_allclose(by, ty, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(bg, tg, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name,shape,out,grad_fn", [
+    ("adaptive_avg_pool3d", (2, 3, 4, 5, 6), (2, 3, 4), "AdaptiveAvgPool3DBackward0"),
+    ("adaptive_avg_pool3d", (2, 3, 4, 5, 6), (4, 5, 6), "AdaptiveAvgPool3DBackward0"),
+    ("adaptive_avg_pool3d", (3, 4, 5, 6), 1, "MeanBackward1"),
+    ("adaptive_avg_pool2d", (2, 3, 4, 5), (2, 3), "AdaptiveAvgPool2DBackward0")])
+def test_adaptive_avg_pool_dtypes_and_grad_fn(name, shape, out, grad_fn):
+    # PyTorch's names and dtypes: bfloat16 stays bfloat16 (computed in float32), integers and
+    # bool have no kernel
+    fn = getattr(F, name)
+    x = brickwork.ones(*shape, requires_grad=True)
+    assert type(fn(x, out).grad_fn).__name__ == grad_fn
+    assert fn(x.to(brickwork.bfloat16), out).dtype == brickwork.bfloat16
+    kernel = "adaptive_avg_pool3d_cpu" if name.endswith("3d") else "adaptive_avg_pool2d"
+    for dtype, title in ((brickwork.int64, "Long"), (brickwork.bool, "Bool")):
+        with pytest.raises(NotImplementedError, match=f'"{kernel}" not implemented for '
+                                                      f"'{title}'"):
+            fn(brickwork.ones(*shape, dtype=dtype), out)
+    assert F.adaptive_avg_pool1d(brickwork.ones(2, 5, dtype=brickwork.bfloat16), 2).dtype == \
+        brickwork.bfloat16
 
 
 @requires_torch

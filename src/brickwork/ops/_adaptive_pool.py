@@ -1,7 +1,7 @@
-"""Adaptive average pooling (1-d and 2-d) as products with averaging matrices.
+"""Adaptive average pooling (1-d, 2-d and 3-d) as products with averaging matrices.
 
-``out = A_h @ x @ A_w^T``, A's rows averaging PyTorch's bins ``[floor(i*n/o),
-ceil((i+1)*n/o))``: two GEMMs forward, two backward. A product multiplies every input by
+``out = A_h @ x @ A_w^T`` (and ``A_d`` along depth), A's rows averaging PyTorch's bins
+``[floor(i*n/o), ceil((i+1)*n/o))``: one product per axis forward and backward. A product multiplies every input by
 its row's zeros, which turns one inf or NaN into a row of NaN; arrays holding one (their sum
 is not finite) are averaged window by window instead, as PyTorch does.
 """
@@ -16,43 +16,64 @@ from ._util import sums_finite, xp_of
 
 
 class AdaptiveAvgPool2d(Function):
-    """out = A_h @ x @ A_w^T with averaging matrices: two GEMMs forward, two backward."""
+    """An averaging-matrix product along each trailing axis: ``out`` gives each axis's output
+    size, None for an axis left as it is (a 1-d pool's height)."""
 
     _array_level = True
     _backward_name = "AdaptiveAvgPool2DBackward0"
 
     @staticmethod
     def forward(ctx, x, out):
-        # out[0] None: a 1-d pool, only the last axis is averaged.
         xp = xp_of(x)
-        aw = xp.asarray(_avg_matrix(x.shape[-1], out[1]), dtype=x.dtype)
-        ah = None if out[0] is None else xp.asarray(_avg_matrix(x.shape[-2], out[0]),
-                                                    dtype=x.dtype)
-        ctx.ah, ctx.aw = ah, aw
+        k = len(out)
+        ctx.mats = [None if o is None else xp.asarray(_avg_matrix(x.shape[x.ndim - k + i], o),
+                                                      dtype=x.dtype)
+                    for i, o in enumerate(out)]
         if not sums_finite(x):
-            return _by_windows(x, ah, aw)
-        y = x @ aw.T
-        return xp.ascontiguousarray(y if ah is None else ah @ y)
+            return _by_windows(x, ctx.mats)
+        return xp.ascontiguousarray(_products(x, ctx.mats))
 
     @staticmethod
     def backward(ctx, g):
-        # PyTorch's backward refuses what its forward let through: an empty channel axis.
-        shape = tuple(g.shape) if ctx.ah is not None else g.shape[:-1] + (1,) + g.shape[-1:]
-        for i in range(1, len(shape)):
+        # PyTorch's 2-d backward refuses what its forward let through: an empty channel axis.
+        shape = tuple(g.shape) if ctx.mats[0] is not None else \
+            g.shape[:-1] + (1,) + g.shape[-1:]
+        for i in range(1, len(shape) if len(ctx.mats) == 2 else 0):
             if shape[i] == 0:
                 raise RuntimeError(f"adaptive_avg_pool2d_backward(): Expected grad_output to have "
                                    f"non-zero size for non-batch dimensions, but grad_output has "
                                    f"sizes {list(shape)} with dimension {i} being empty")
+        mats = [None if a is None else a.T for a in ctx.mats]
         if not sums_finite(g):
-            return _by_windows(g, None if ctx.ah is None else ctx.ah.T, ctx.aw.T), None
-        g = g @ ctx.aw
-        return (g if ctx.ah is None else ctx.ah.T @ g), None
+            return _by_windows(g, mats), None
+        return _products(g, mats), None
 
 
-def _by_windows(x, ah, aw):
-    """``ah @ x @ aw.T`` (``ah`` None: the identity) reading only each row's nonzero entries:
-    a sum of weighted slices per output row and column, so inf and NaN stay in their
-    windows."""
+class AdaptiveAvgPool3d(AdaptiveAvgPool2d):
+    _backward_name = "AdaptiveAvgPool3DBackward0"
+
+
+def _products(x, mats):
+    """x with each trailing axis multiplied by its (o, n) matrix (None: left alone): a GEMM
+    along the last axis, a stacked product of (lead, n, trailing) views along the others."""
+    xp = xp_of(x)
+    for i, a in enumerate(mats):
+        if a is None:
+            continue
+        axis = x.ndim - len(mats) + i
+        if axis == x.ndim - 1:
+            x = x @ a.T
+            continue
+        shape = x.shape
+        lead, trail = int(np.prod(shape[:axis])), int(np.prod(shape[axis + 1:]))
+        y = a @ xp.ascontiguousarray(x).reshape(lead, shape[axis], trail)
+        x = y.reshape(shape[:axis] + (a.shape[0],) + shape[axis + 1:])
+    return x
+
+
+def _by_windows(x, mats):
+    """``_products`` reading only each matrix row's nonzero entries: a sum of weighted slices
+    per output position along each axis, so inf and NaN stay in their windows."""
     def along(v, a, axis):
         xp = xp_of(v)
         shape = v.shape[:axis] + (a.shape[0],) + v.shape[axis + 1:]
@@ -65,8 +86,19 @@ def _by_windows(x, ah, aw):
         return out
 
     with np.errstate(invalid="ignore", over="ignore"):  # inf - inf and inf * 0: NaN
-        y = along(x, aw, x.ndim - 1)
-        return y if ah is None else along(y, ah, x.ndim - 2)
+        for i, a in enumerate(mats):
+            if a is not None:
+                x = along(x, a, x.ndim - len(mats) + i)
+        return x
+
+
+def refuse_integers(kernel: str, input: Tensor) -> None:
+    """PyTorch's adaptive average pools have no integer or bool kernels."""
+    if input._data.dtype.kind in "biu":
+        from .conv import scalar_name
+
+        raise NotImplementedError(f'"{kernel}" not implemented for '
+                                  f"'{scalar_name(input.dtype)}'")
 
 
 def _check_adaptive_sizes(shape: tuple) -> None:
@@ -96,6 +128,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
         raise RuntimeError(f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got "
                            f"{list(input.shape)}")
     _check_adaptive_sizes(tuple(input.shape))
+    refuse_integers("adaptive_avg_pool2d", input)
     out = (output_size,) * 2 if not isinstance(output_size, (tuple, list)) else output_size
     out = tuple(input.shape[-2 + i] if o is None else o for i, o in enumerate(out))
     if out == (1, 1):
@@ -104,6 +137,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     return AdaptiveAvgPool2d.apply(input, out)
 
 
+@float32_compute
 def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
     """1-d adaptive average pooling. See: torch.nn.functional.adaptive_avg_pool1d."""
     o = output_size[0] if isinstance(output_size, (tuple, list)) else output_size
@@ -113,5 +147,6 @@ def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
                            f"adaptive_avg_pool1d)")
     shape = tuple(input.shape)
     _check_adaptive_sizes(shape[:-1] + (1,) + shape[-1:])  # PyTorch's (N, C, 1, L) view
+    refuse_integers("adaptive_avg_pool2d", input)
     # (..., L) is a 2-d pool over (1, L): the averaging matrix on the height axis is [[1]].
     return AdaptiveAvgPool2d.apply(input, (None, o))

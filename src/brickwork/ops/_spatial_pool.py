@@ -19,7 +19,8 @@ from .. import dtypes as _dt
 from ..tensor import Tensor
 from . import _conv_composite as C
 from . import pooling as _pool
-from ._adaptive_pool import _avg_matrix
+from ._adaptive_pool import AdaptiveAvgPool3d, refuse_integers
+from ._bf16 import float32_compute
 from ._util import wrap, xp_of
 from .activation import relu
 from .conv import scalar_name
@@ -287,20 +288,20 @@ def avg_pool3d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     return y if input.ndim == 5 else y.squeeze(0)
 
 
+@float32_compute
 def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
     """Average pooling to a fixed (D, H, W) (None keeps that axis).
 
-    Three averaging-matrix products, one per axis. See: torch.nn.functional.adaptive_avg_pool3d.
+    One averaging-matrix product per axis (``_adaptive_pool.py``). See:
+    torch.nn.functional.adaptive_avg_pool3d.
     """
     _check_adaptive_input("adaptive_avg_pool3d", input, 3)
+    refuse_integers("adaptive_avg_pool3d_cpu", input)
     out = _adaptive_sizes("adaptive_avg_pool3d", 3, output_size, tuple(input.shape))
-    x = input
-    for axis, (n, o) in enumerate(zip(input.shape[-3:], out)):
-        if n == o:
-            continue
-        m = wrap(_avg_matrix(n, o).astype(input.dtype.np), input)
-        x = (x.transpose(axis - 3, -1) @ m.T).transpose(axis - 3, -1)
-    return x
+    if out == (1, 1, 1):  # PyTorch takes the mean here (grad_fn MeanBackward1)
+        return input.mean(dim=(-3, -2, -1), keepdim=True)
+    return AdaptiveAvgPool3d.apply(input, tuple(None if n == o else o for n, o in
+                                                zip(input.shape[-3:], out)))
 
 
 # -- power-average pooling -------------------------------------------------------------------
