@@ -211,3 +211,13 @@ def test_batched_outer_products(sa, sb):
     a, b = rand_array(sa, seed=3), rand_array(sb, seed=4)
     got = (brickwork.tensor(a) @ brickwork.tensor(b))._host()
     np.testing.assert_array_equal(got, np.matmul(a, b))
+
+
+@pytest.mark.parametrize("sa,sb", [((3, 4, 5), (5, 6)), ((2, 3, 4, 5), (5, 6)), ((0, 4, 5), (5, 6)),
+                                   ((3, 0, 5), (5, 6)), ((3, 4, 0), (0, 6)), ((3, 1, 5), (5, 1))])
+def test_stack_by_matrix(sa, sb):
+    # a stack of matrices by one matrix runs as one product of the stack's rows, and the
+    # matrix's gradient as one product over all rows
+    check_op(lambda lib, a, b: a @ b, [sa, sb])
+    check_op(lambda lib, a, w: a @ w.t(), [sa, sb[::-1]])
+    check_op(lambda lib, a, b: lib.matmul(a.transpose(0, 1), b), [sa[1:2] + sa[:1] + sa[2:], sb])
