@@ -551,3 +551,23 @@ def test_forms_follow_the_device(device):
 def test_axis_alias_on_the_newer_families(name):
     # PyTorch's argument parser takes axis= for dim= on these too.
     check_behaviour(lambda L: getattr(L, name)(L.arange(12.).reshape(3, 4), axis=0))
+
+
+def test_float_of_a_tensor_that_requires_grad_warns_once(monkeypatch):
+    # PyTorch's TORCH_WARN_ONCE: the first float() of such a tensor in a process warns;
+    # int(), .item() and float() of a detached tensor never do
+    import sys
+
+    monkeypatch.setattr(sys.modules["brickwork.tensor"], "_FLOAT_WARNED", False)
+    x = brickwork.ones((), requires_grad=True) * 2
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        int(x), x.item(), float(x.detach())
+        assert not seen
+        float(x)
+        float(x)
+    assert len(seen) == 1 and seen[0].category is UserWarning
+    # the text PyTorch prints, up to its "(Triggered internally at ...)" source location
+    assert str(seen[0].message).startswith(
+        "Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
+        "behavior.\nConsider using tensor.detach() first.")

@@ -326,6 +326,8 @@ class Tensor:
         return bool(self._data.reshape(()).item())
 
     def __float__(self) -> float:
+        if self._requires_grad and not _FLOAT_WARNED:
+            _warn_float_of_grad()
         return float(_real_scalar(self._scalar(), "double"))
 
     def __int__(self) -> int:
@@ -572,6 +574,21 @@ _DETACH_VIEW = (
 __all__ = ["Tensor", "Size", "device_of_array"]
 
 # Views, version counters and the in-place rule; imported last, as it builds on Tensor.
+_FLOAT_WARNED = False
+
+
+def _warn_float_of_grad() -> None:
+    """``float()`` of a tensor that requires grad warns once per process, as PyTorch's
+    TORCH_WARN_ONCE (``int()`` and ``.item()`` do not)."""
+    global _FLOAT_WARNED
+    import warnings
+
+    _FLOAT_WARNED = True
+    warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to "
+                  "unexpected behavior.\nConsider using tensor.detach() first.", UserWarning,
+                  stacklevel=3)
+
+
 from .autograd import _views  # noqa: E402
 from .autograd.engine import backward as _engine_backward  # noqa: E402
 # Installs type(), type_as() and the dtype casts on Tensor.
