@@ -8,7 +8,8 @@ from __future__ import annotations
 from .ops import FAMILIES
 from .ops.comparison import (bitwise_and, bitwise_not, bitwise_or, bitwise_xor, eq, ge, gt, le,
                              lt, ne)
-from .ops.elementwise import add, div, floor_divide, mul, neg, pow, remainder, rsub, sub
+from .ops.elementwise import (add, div, floor_divide, mul, neg, pow, reciprocal, remainder, rsub,
+                             sub)
 from .tensor import Tensor
 
 
@@ -29,6 +30,12 @@ def _reflected(fn):
     return method
 
 
+def _rtruediv(self, other):
+    """``other / self`` for a number ``other``: PyTorch computes ``self.reciprocal() *
+    other``, two roundings (MulBackward0), not one division."""
+    return mul(reciprocal(self), other)
+
+
 def install() -> None:
     for family in FAMILIES:
         for name, fn in family.TENSOR_METHODS.items():
@@ -46,6 +53,7 @@ def install() -> None:
     Tensor.__radd__ = add  # commutative: skip the extra frame
     Tensor.__rmul__ = mul
     Tensor.__rsub__ = rsub
+    Tensor.__rtruediv__ = _rtruediv
     Tensor.__neg__ = neg
     Tensor.__pos__ = lambda self: self
     Tensor.__abs__ = Tensor.abs

@@ -9,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 
 import brickwork
 from brickwork.autograd import gradcheck
-from helpers import check_error, check_op, rand_array, to_brick
+from helpers import check_error, check_op, rand_array, requires_torch, to_brick, torch
 
 SHAPES = [(), (0,), (3,), (2, 3), (2, 0, 3)]
 BROADCAST = [((2, 3), (3,)), ((2, 1), (1, 3)), ((), (2, 3)), ((4, 1, 3), (2, 1)),
@@ -234,3 +234,21 @@ def _broadcastable_shapes(draw):
 def test_hypothesis_broadcasting_vs_torch(shapes, op):
     f = BINARY[op]
     check_op(lambda lib, a, b: f(a, b), [_positive(shapes[0]), _positive(shapes[1], 1)])
+
+
+@requires_torch
+@pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16", "int64", "bool"])
+@pytest.mark.parametrize("number", [0.75, 3, -2.5, True])
+def test_number_divided_by_tensor_is_reciprocal_times_number(dtype, number):
+    # PyTorch's ``number / tensor`` is ``tensor.reciprocal() * number``: two roundings, so
+    # 0.75 / sqrt(2) differs from a division in the last bit (the book's anchor boxes)
+    values = np.array([1.4142135, 0.70710677, 3.0, 7.0, 1e-30, 0.0, -0.0, np.inf, np.nan, -3])
+    got = []
+    for lib in (brickwork, torch):
+        x = lib.tensor(values).to(getattr(lib, dtype))
+        y = number / x
+        got.append((str(y.dtype).split(".")[-1], y.to(lib.float64).numpy()))
+    assert got[0][0] == got[1][0]
+    np.testing.assert_array_equal(got[0][1].view(np.int64), got[1][1].view(np.int64))
+    x = brickwork.tensor([2.0], requires_grad=True)
+    assert type((number / x).grad_fn).__name__ == "MulBackward0"
