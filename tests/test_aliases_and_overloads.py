@@ -555,7 +555,7 @@ def test_axis_alias_on_the_newer_families(name):
 
 def test_float_of_a_tensor_that_requires_grad_warns_once(monkeypatch):
     # PyTorch's TORCH_WARN_ONCE: the first float() of such a tensor in a process warns;
-    # int(), .item() and float() of a detached tensor never do
+    # int(), .item(), float() of a detached tensor or under no_grad never do
     import sys
 
     monkeypatch.setattr(sys.modules["brickwork.tensor"], "_FLOAT_WARNED", False)
@@ -563,6 +563,8 @@ def test_float_of_a_tensor_that_requires_grad_warns_once(monkeypatch):
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         int(x), x.item(), float(x.detach())
+        with brickwork.no_grad():
+            float(x)
         assert not seen
         float(x)
         float(x)

@@ -578,11 +578,16 @@ _FLOAT_WARNED = False
 
 
 def _warn_float_of_grad() -> None:
-    """``float()`` of a tensor that requires grad warns once per process, as PyTorch's
-    TORCH_WARN_ONCE (``int()`` and ``.item()`` do not)."""
+    """``float()`` of a tensor that requires grad, with grad mode on, warns once per process,
+    as PyTorch's TORCH_WARN_ONCE (``int()`` and ``.item()`` do not; under no_grad, as in an
+    optimizer's step, nothing is said)."""
     global _FLOAT_WARNED
     import warnings
 
+    from .autograd.grad_mode import STATE
+
+    if not STATE.enabled:
+        return
     _FLOAT_WARNED = True
     warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to "
                   "unexpected behavior.\nConsider using tensor.detach() first.", UserWarning,
