@@ -573,3 +573,25 @@ def test_float_of_a_tensor_that_requires_grad_warns_once(monkeypatch):
     assert str(seen[0].message).startswith(
         "Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
         "behavior.\nConsider using tensor.detach() first.")
+
+
+def test_floating_point_exceptions_pass_silently_as_in_pytorch():
+    # NumPy warns of inf - inf or an overflow from the line running the ufunc; PyTorch says
+    # nothing, and neither does a script on brickwork (a filter installed at import, for its
+    # own modules; an import inside warnings.catch_warnings, as pytest's, loses it on exit);
+    # the script's own NumPy code keeps its warnings
+    import subprocess
+    import sys
+
+    script = (
+        "import numpy as np\n"
+        "import brickwork as torch\n"
+        "z = torch.tensor([0.0, -1.0, float('inf'), float('nan')])\n"
+        "z - z, z * torch.zeros(4), torch.tensor([60000.0]).half() * 10\n"
+        "torch.softmax(torch.tensor([float('inf'), 1.0]), 0)\n"
+        "torch.tensor([float('nan')]).long(), torch.tensor([1e10]).half()\n"
+        "np.array([np.inf]) - np.array([np.inf])\n")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.count("RuntimeWarning") == 1
+    assert "<string>:7: RuntimeWarning: invalid value encountered in subtract" in run.stderr

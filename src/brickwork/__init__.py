@@ -7,6 +7,14 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import warnings as _warnings
+
+# NumPy reports floating-point exceptions (inf - inf, an overflow to inf, 0 / 0) as
+# RuntimeWarnings from the line that ran the ufunc; PyTorch's kernels say nothing. One filter
+# for those raised in brickwork's own modules (the user's NumPy code keeps its warnings), looked
+# at only when NumPy warns, where an np.errstate around every op would cost ~1 us each.
+_warnings.filterwarnings("ignore", r"(invalid value|overflow|divide by zero|underflow) "
+                         r"encountered", RuntimeWarning, r"brickwork\.")
 from . import _malloc
 
 _malloc.tune()  # keep large freed arrays in the heap between steps (see _malloc.py)
