@@ -252,3 +252,37 @@ def test_number_divided_by_tensor_is_reciprocal_times_number(dtype, number):
     np.testing.assert_array_equal(got[0][1].view(np.int64), got[1][1].view(np.int64))
     x = brickwork.tensor([2.0], requires_grad=True)
     assert type((number / x).grad_fn).__name__ == "MulBackward0"
+
+
+def test_pow_rounds_as_pytorch_kernels():
+    # PyTorch's float kernels: x ** 2 is x * x, ** 3 is x * x * x, ** -2 is 1 / (x * x),
+    # ** -1 a reciprocal, ** 0.5 a square root; any other float32 power correctly rounded
+    # (computed in float64), for a number or a tensor of exponents alike
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal(5000) * 3).astype(np.float32)
+    t = brickwork.tensor(x)
+    with np.errstate(all="ignore"):
+        for e, want in ((2, x * x), (3, x * x * x), (-2, np.float32(1) / (x * x)),
+                        (-1, np.float32(1) / x), (0.5, np.sqrt(x)), (-0.5, 1 / np.sqrt(x))):
+            np.testing.assert_array_equal((t ** e).numpy(), want)
+        e = rng.random(5000).astype(np.float32) * 4
+        want = np.power(np.abs(x).astype(np.float64), e.astype(np.float64)).astype(np.float32)
+        np.testing.assert_array_equal(t.abs().pow(brickwork.tensor(e)).numpy(), want)
+    line = brickwork.linspace(-3, 3, 2001).unsqueeze(-1).pow(brickwork.tensor([1, 2, 3]))
+    cols = line.numpy()
+    np.testing.assert_array_equal(cols[:, 1], cols[::-1, 1])  # (-x) ** 2 == x ** 2
+    np.testing.assert_array_equal(cols[:1000, 2], -cols[:1000:-1, 2])  # (the middle is not 0)
+
+
+@requires_torch
+@pytest.mark.parametrize("e", [2, 3, -2, -1, -0.5, 2.0, 3.0])
+def test_pow_special_exponents_match_torch_bits(e):
+    x = (np.random.default_rng(1).standard_normal(4000) * 3).astype(np.float32)
+    got = (brickwork.tensor(x) ** e).numpy()
+    want = (torch.tensor(x) ** e).numpy()
+    np.testing.assert_array_equal(got, want)
+    xg = brickwork.tensor(x[:50], requires_grad=True)
+    tg = torch.tensor(x[:50], requires_grad=True)
+    (xg ** e).sum().backward()
+    (tg ** e).sum().backward()
+    np.testing.assert_allclose(xg.grad.numpy(), tg.grad.numpy(), rtol=1e-6)
