@@ -9,6 +9,11 @@ Targets (sequence-models issue): LSTM language-model step <= 1.5, GPT step <= 1.
 - ``gpt``: nanoGPT's architecture: 4 layers, 4 heads, width 128, block 64, vocabulary 65,
   dropout 0, no biases, batch 16, AdamW.
 - ``sdpa``: batch 8, 8 heads, sequence 256, head dim 64, causal, forward+backward.
+- ``word2vec``: the book's skip-gram with negative sampling: two embeddings 6719 x 100, batch
+  512 of one center and 60 contexts/negatives, ``bmm``, masked binary cross-entropy, Adam.
+- ``char_rnn``: PyTorch's name-classification tutorial's RNN cell (``Linear`` on the concatenated
+  one-hot letter and hidden state, 185 -> 128 -> 18, log-softmax), batch 1, eight letters, NLL
+  loss, a hand-written SGD update: a step of small ops.
 - ``gpt_peak_mem``: the growth of the process's peak resident memory over building the GPT
   model and running its first two steps (``ru_maxrss``, measured first in a fresh process).
 """
@@ -21,7 +26,7 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import framework, main, time_call  # noqa: E402
 
-WORKLOADS = ["gpt_peak_mem", "lstm_lm", "gpt", "sdpa"]
+WORKLOADS = ["gpt_peak_mem", "lstm_lm", "gpt", "sdpa", "word2vec", "char_rnn"]
 TARGETS = {"lstm_lm": "<=1.5", "gpt": "<=1.5", "sdpa": "<=2.0"}
 
 
@@ -110,6 +115,47 @@ def _sdpa_step(lib):
     return step
 
 
+def _word2vec_step(lib):
+    nn = lib.nn
+    lib.manual_seed(0)
+    embed_v, embed_u = nn.Embedding(6719, 100), nn.Embedding(6719, 100)
+    opt = lib.optim.Adam(list(embed_v.parameters()) + list(embed_u.parameters()), lr=0.002)
+    center, contexts = lib.randint(0, 6719, (512, 1)), lib.randint(0, 6719, (512, 60))
+    mask, label = (lib.rand(512, 60) > 0.2).float(), (lib.rand(512, 60) > 0.8).float()
+
+    def step():
+        opt.zero_grad()
+        pred = lib.bmm(embed_v(center), embed_u(contexts).permute(0, 2, 1)).reshape(512, 60)
+        loss = nn.functional.binary_cross_entropy_with_logits(pred, label, weight=mask,
+                                                              reduction="none").mean(dim=1)
+        (loss / mask.sum(dim=1) * 60).sum().backward()
+        opt.step()
+    return step
+
+
+def _char_rnn_step(lib):
+    nn = lib.nn
+    lib.manual_seed(0)
+    i2h, h2o = nn.Linear(57 + 128, 128), nn.Linear(128, 18)
+    params = list(i2h.parameters()) + list(h2o.parameters())
+    letters = lib.zeros(8, 1, 57)
+    for i in range(8):
+        letters[i, 0, (7 * i) % 57] = 1
+    target = lib.tensor([3])
+
+    def step():
+        for p in params:
+            p.grad = None
+        hidden = lib.zeros(1, 128)
+        for i in range(8):
+            hidden = i2h(lib.cat((letters[i], hidden), 1))
+            output = nn.functional.log_softmax(h2o(hidden), dim=1)
+        nn.functional.nll_loss(output, target).backward()
+        for p in params:
+            p.data.add_(p.grad.data, alpha=-0.005)
+    return step
+
+
 def run_worker(fw_name: str, names, extra) -> dict:
     lib = framework(fw_name)
     if fw_name == "torch":
@@ -128,6 +174,10 @@ def run_worker(fw_name: str, names, extra) -> dict:
         out["gpt"] = time_call(_gpt_step(lib), min_time=2.0, repeat=3)
     if "sdpa" in names:
         out["sdpa"] = time_call(_sdpa_step(lib), min_time=2.0, repeat=3)
+    if "word2vec" in names:
+        out["word2vec"] = time_call(_word2vec_step(lib), min_time=2.0, repeat=3)
+    if "char_rnn" in names:
+        out["char_rnn"] = time_call(_char_rnn_step(lib), min_time=2.0, repeat=3)
     return out
 
 

@@ -195,7 +195,10 @@ def test_backward_matches_torch(k, largest):
     e_b, g_b = _loss_and_grad(brickwork, A, X, k, largest, w1, w2)
     e_t, g_t = _loss_and_grad(torch, A, X, k, largest, w1, w2)
     np.testing.assert_allclose(e_b, e_t, rtol=1e-10)
-    np.testing.assert_allclose(g_b, g_t, atol=1e-8)
+    # the eigenvectors converge to the solver's tolerance (sqrt of float64's eps, 1.5e-8), not
+    # to the last bit, so the projector's gradient agrees to about that: one rounding changed
+    # (x ** -0.5 as PyTorch's 1 / sqrt(x)) moved one case by 4e-8
+    np.testing.assert_allclose(g_b, g_t, atol=1e-7)
     np.testing.assert_allclose(g_b, g_b.T, atol=1e-10)  # symmetrized, as PyTorch's
 
 
