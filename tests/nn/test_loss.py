@@ -79,6 +79,18 @@ def test_nll_loss_matches_torch(reduction):
              [(2, 5, 3, 4), t])
 
 
+@requires_torch
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("target,ignore", [([1, 0, 4, 3], -100), ([1, -100, 4, -100], -100),
+                                           ([2, 2, 2, 2], 2), ([1, 2, 4, 3], 2)])
+def test_nll_loss_of_class_indices_matches_torch(reduction, target, ignore):
+    # (N, C) log-probabilities with int64 targets pick each row's entry (no coefficient array):
+    # ignored rows, everything ignored (a mean of nan) and every reduction, to second order
+    t = np.array(target, dtype=np.int64)
+    check_op(lambda lib, x, t: lib.nn.functional.nll_loss(x.log_softmax(1), t, reduction=reduction,
+                                                          ignore_index=ignore), [(4, 5), t])
+
+
 def test_cross_entropy_is_stable_for_huge_logits():
     x = brickwork.tensor([[1000.0, -1000.0, 0.0], [-5e4, 5e4, 0.0]], requires_grad=True)
     loss = F.cross_entropy(x, brickwork.tensor([0, 0]))

@@ -218,17 +218,19 @@ def _cross_entropy_probs(input, target, weight, ignore_index, reduction, smoothi
 
 
 class _CrossEntropyIndices(Function):
-    """The common case (N, C) logits with int64 class indices, no weight or smoothing.
+    """The common case (N, C) logits with int64 class indices, no weight or smoothing; with
+    ``fused`` False, nll_loss's (N, C) log-probabilities.
 
     Picks each row's log-probability instead of building the dense coefficient array of the
-    general path: in a training step of a small MLP that array cost more than the loss itself.
+    general path: in a training step of a small MLP that array cost more than the loss itself
+    (nll_loss of one row by the general path: 31 us against PyTorch's 5).
     """
 
     _array_level = True
     _backward_name = "NllLossBackward0"
 
     @staticmethod
-    def forward(ctx, x, t, ignore_index, reduction):
+    def forward(ctx, x, t, ignore_index, reduction, fused=True):
         n, n_cls = x.shape
         valid = t != ignore_index
         # One host read in the common case (every target a valid class): on a GPU each read
@@ -242,13 +244,13 @@ class _CrossEntropyIndices(Function):
             all_valid = bool(valid.all())
         tc = t if all_valid else np.where(valid, t, 0)
         rows = xp_of(x).arange(n)
-        z = _log_softmax(x, 1)
+        z = _log_softmax(x, 1) if fused else x
         per = -z[rows, tc]
         if not all_valid:
             per = per * valid
         count = n if all_valid else int(valid.sum())
         ctx.z, ctx.tc, ctx.rows, ctx.valid = z, tc, rows, None if all_valid else valid
-        ctx.reduction, ctx.count = reduction, count
+        ctx.reduction, ctx.count, ctx.fused = reduction, count, fused
         if reduction == "none":
             return per
         total = per.sum()
@@ -261,13 +263,15 @@ class _CrossEntropyIndices(Function):
 
     @staticmethod
     def backward(ctx, g):
+        if not ctx.fused:  # d(-z[row, t])/dz: one entry per counted row
+            return _picked_grad(ctx, g), None, None, None, None
         if ctx.valid is None and (ctx.reduction == "sum" or
                                   (ctx.reduction == "mean" and ctx.count)):
             # the common case (every target counted, one scale): exp and scale in one sweep
             scale = (g if ctx.reduction == "sum" else g / ctx.count).astype(ctx.z.dtype)
             gx = _exp_scaled(ctx.z, scale)
             gx[ctx.rows, ctx.tc] -= scale
-            return gx, None, None, None
+            return gx, None, None, None, None
         gx = np.exp(ctx.z)
         gx[ctx.rows, ctx.tc] -= 1
         if ctx.valid is not None:
@@ -280,7 +284,25 @@ class _CrossEntropyIndices(Function):
         elif ctx.count:
             gx *= (g / ctx.count).astype(gx.dtype)
         # else nothing was counted: every row is already 0 (masked above), as in PyTorch
-        return gx, None, None, None
+        return gx, None, None, None, None
+
+
+def _picked_grad(ctx, g):
+    """nll_loss's input gradient: minus the output gradient (per row, or scaled by the count
+    of a mean) at each counted row's target, zero elsewhere."""
+    z = ctx.z
+    if ctx.reduction == "none":
+        vals = -g.astype(z.dtype, copy=False)
+    elif ctx.reduction == "mean" and not ctx.count:  # nothing counted: no terms, as PyTorch
+        return xp_of(z).zeros_like(z)
+    else:
+        scale = g if ctx.reduction == "sum" else g / ctx.count
+        vals = xp_of(z).full(z.shape[:1], -scale, dtype=z.dtype)
+    if ctx.valid is not None:
+        vals = vals * ctx.valid
+    gx = xp_of(z).zeros_like(z)
+    gx[ctx.rows, ctx.tc] = vals
+    return gx
 
 
 def _apply_nll(input, x, coef, reduction, unbatched, fused, denom=None):
@@ -332,6 +354,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     """
     reduction = _reduction(reduction, size_average, reduce)
     x, t, unbatched = checks.index_target(input, target, weight, kernel_check=True)
+    if x.ndim == 2 and weight is None and t.dtype == np.int64 and not unbatched:
+        return _CrossEntropyIndices.apply(input, t, ignore_index, reduction, False)
     coef = _index_coef(x, t, None if weight is None else weight._data, ignore_index, reduction,
                        0.0)
     return _apply_nll(input, x, coef, reduction, unbatched, fused=False)
