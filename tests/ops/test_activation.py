@@ -200,3 +200,21 @@ def test_pointwise_activations_special_values_as_torch(name, dtype, size):
             np.testing.assert_array_equal(got, want)
         else:
             np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(1, 18), (3, 7, 5), (100, 600), (200, 400)])
+def test_small_softmax_path_equals_blocks(shape, monkeypatch):
+    # below SMALL_VALUES over the last dimension the whole array goes through the same
+    # operations as the block path: the same bits, forward and backward
+    from brickwork.ops import _rowwise
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(np.float32)
+    g = rng.standard_normal(shape).astype(np.float32)
+    for log in (True, False):
+        y = _rowwise.softmax(x, x.ndim - 1, log)
+        gx = _rowwise.softmax_backward(g, y, x.ndim - 1, log)
+        with monkeypatch.context() as m:
+            m.setattr(_rowwise, "SMALL_VALUES", 0)
+            np.testing.assert_array_equal(_rowwise.softmax(x, x.ndim - 1, log), y)
+            np.testing.assert_array_equal(_rowwise.softmax_backward(g, y, x.ndim - 1, log), gx)

@@ -86,10 +86,24 @@ def _blocks(fn, *arrays) -> None:
     run_slices(part, outer, outer * per_row, np)
 
 
+# Below this many values, over the last dimension, the block machinery (views, closures) is
+# skipped: the same operations on the whole array (a loss over one row of 18: 7.7 -> 4.5 us).
+SMALL_VALUES = 1 << 16
+
+
 def softmax(x, dim: int, log: bool):
     """softmax (or log_softmax) of ``x`` along ``dim``: ``exp(x - max) / sum`` (or
     ``x - max - log(sum(exp(x - max)))``)."""
     x = np.ascontiguousarray(x)
+    if x.size < SMALL_VALUES and dim == x.ndim - 1:
+        out = np.subtract(x, x.max(axis=dim, keepdims=True))
+        if log:
+            s = np.exp(out).sum(axis=dim, keepdims=True)
+            out -= np.log(s, out=s)
+        else:
+            np.exp(out, out=out)
+            out /= out.sum(axis=dim, keepdims=True)
+        return out
     out = np.empty_like(x)
 
     def block(_, xb, ob):
@@ -120,6 +134,15 @@ def softmax_backward(g, y, dim: int, log: bool):
     """The input gradient of softmax (``y * (g - sum(g * y))``) or of log_softmax
     (``g - exp(y) * sum(g)``), ``y`` the forward's output."""
     g = np.ascontiguousarray(g)
+    if g.size < SMALL_VALUES and dim == g.ndim - 1 and y.flags.c_contiguous:
+        if log:
+            gx = np.exp(y)
+            gx *= g.sum(axis=dim, keepdims=True)
+            return np.subtract(g, gx, out=gx)
+        gx = np.multiply(g, y)
+        np.subtract(g, gx.sum(axis=dim, keepdims=True), out=gx)
+        gx *= y
+        return gx
     gx = np.empty_like(y)
 
     def block(_, gb, yb, ob):
