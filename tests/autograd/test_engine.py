@@ -199,3 +199,32 @@ def test_create_graph_backward_leaves_differentiable_grad():
     x.grad = None
     g.sum().backward()
     assert x.grad.tolist() == [6.0, 12.0]  # d/dx of 3x^2
+
+
+def _graph_names(lib):
+    """Each node's name and its next_functions' names, for a few ops with non-tensor
+    arguments (an exponent, a dim, bounds, a reduction) and a user Function."""
+    class Scale(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, k):
+            return x * k
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2, None
+
+    x = lib.ones(3, requires_grad=True)
+    outs = [x ** 2, lib.cat((x, x), 0), lib.clamp(x, 0, 1), Scale.apply(x, 2.0),
+            lib.nn.functional.mse_loss(x * 2, lib.zeros(3)), x.sum(dim=0),
+            lib.nn.functional.linear(x[None], lib.ones(2, 3))]
+    return [(type(o.grad_fn).__name__,
+             [type(f).__name__ for f, _ in o.grad_fn.next_functions]) for o in outs]
+
+
+@requires_torch
+def test_next_functions_list_tensor_inputs_only():
+    # PyTorch lists one edge per tensor input ((None, 0) for one without a gradient), none
+    # for a dim, an exponent or a flag
+    got = _graph_names(brickwork)
+    want = _graph_names(torch)
+    assert [names for _, names in got] == [names for _, names in want]

@@ -308,7 +308,7 @@ def after_user_forward(ctx, args: tuple, outs) -> None:
             if j is None:
                 continue
             # apply gave t this node already; judge the update against t's history before it.
-            old_fn, old_nr = ctx.next_functions[j]
+            old_fn, old_nr = ctx._edges[j]
             leaf = isinstance(old_fn, AccumulateGrad)
             t.grad_fn = None if leaf else old_fn
             t._output_nr = old_nr
@@ -432,7 +432,7 @@ def _new_node(cls, edges: tuple, metas: tuple, needs: tuple):
     histories, not the tensors an ``apply`` call would take)."""
     node = cls._node_cls()
     node.needs_input_grad = needs
-    node.next_functions = edges
+    node._edges = edges
     node._input_meta = metas
     node._epoch = CLOCK.n
     return node

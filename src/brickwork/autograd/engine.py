@@ -54,7 +54,7 @@ def _topo_dependencies(roots) -> dict:
     seen = set(stack)
     while stack:
         node = stack.pop()
-        for nxt, _ in node.next_functions:
+        for nxt, _ in node._edges:
             if nxt is None:
                 continue
             deps[nxt] = deps.get(nxt, 0) + 1
@@ -275,7 +275,7 @@ def run_backward(roots, root_grads, retain_graph: bool, capture=None,
                     in_grads = call(node, grads)
                 for hook in node.__dict__.get("_node_hooks", ()):
                     hook(in_grads, grads)
-            for i, (nxt, nr) in enumerate(node.next_functions):
+            for i, (nxt, nr) in enumerate(node._edges):
                 if nxt is None:
                     continue
                 g = in_grads[i] if in_grads is not None and i < len(in_grads) else None
@@ -327,18 +327,18 @@ def _leading_to(roots, targets) -> set:
         if root in leads:
             continue
         leads[root] = False
-        stack = [(root, iter(root.next_functions))]
+        stack = [(root, iter(root._edges))]
         while stack:  # iterative post-order: a node is decided after all its children
             node, edges = stack[-1]
             for nxt, _ in edges:
                 if nxt is not None and nxt not in leads:
                     leads[nxt] = False
-                    stack.append((nxt, iter(nxt.next_functions)))
+                    stack.append((nxt, iter(nxt._edges)))
                     break
             else:
                 stack.pop()
                 leads[node] = any(nxt in targets or leads.get(nxt, False)
-                                  for nxt, _ in node.next_functions if nxt is not None)
+                                  for nxt, _ in node._edges if nxt is not None)
     return {n for n, ok in leads.items() if ok}
 
 

@@ -26,15 +26,16 @@ class Node:
     """A node of the backward graph; the ``ctx`` of a Function and a tensor's ``grad_fn``.
 
     Attributes:
-        next_functions: one ``(node, output_nr)`` pair per input, ``(None, 0)`` for inputs that
-            need no gradient; leaves that require grad are reached through ``AccumulateGrad``.
+        next_functions: one ``(node, output_nr)`` pair per tensor input, ``(None, 0)`` for
+            inputs that need no gradient; leaves that require grad are reached through
+            ``AccumulateGrad``. (``_edges`` holds one per argument of forward, for the engine.)
         needs_input_grad: one bool per input of forward.
     """
 
     # Slots for the fields every recorded node gets (measurably faster than dict entries;
     # _epoch: the in-place clock when it was recorded, see _saved.py); whatever an op saves
     # goes into __dict__, freed by _release.
-    __slots__ = ("needs_input_grad", "next_functions", "_epoch", "__dict__", "__weakref__")
+    __slots__ = ("needs_input_grad", "_edges", "_epoch", "__dict__", "__weakref__")
     _forward_cls = None
     _n_out = 1
     _released = False
@@ -49,6 +50,12 @@ class Node:
     _out_versions = ()
     _saved_checks = ()
     _dirty = ()
+
+    @property
+    def next_functions(self) -> tuple:
+        """One ``(node, output_nr)`` pair per tensor input, as PyTorch lists them: the graph's
+        edges less the places of non-tensor arguments (a dim, a flag)."""
+        return tuple([e for e in self._edges if e is not _ARG_EDGE])
 
     def name(self) -> str:
         return type(self).__name__
@@ -103,7 +110,7 @@ class Node:
         self._released = True
 
 
-_STRUCTURAL = frozenset(("next_functions", "needs_input_grad", "_n_out", "_hooks", "_input_meta",
+_STRUCTURAL = frozenset(("needs_input_grad", "_n_out", "_hooks", "_input_meta",
                          "_out_meta", "_node_hooks", "_materialize"))
 _SECOND_BACKWARD = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "
@@ -117,7 +124,7 @@ _SECOND_BACKWARD = (
 class AccumulateGrad(Node):
     """The node that adds an incoming gradient into a leaf tensor's ``.grad``."""
 
-    next_functions = ()
+    _edges = ()
 
     def __init__(self, variable) -> None:
         self.variable = variable
@@ -188,7 +195,7 @@ class Function:
         ctx._args = (a, b)
         ctx._epoch = _CLOCK.n
         fa, fb = a.grad_fn, b.grad_fn
-        ctx.next_functions = (
+        ctx._edges = (
             ((fa, a._output_nr) if fa is not None else _edge(a)) if ra else _NO_EDGE,
             ((fb, b._output_nr) if fb is not None else _edge(b)) if rb else _NO_EDGE)
         if out.dtype.kind in "fVc":  # integer results carry no gradient
@@ -224,7 +231,7 @@ class Function:
             else:
                 arrays.append(a)
                 needs.append(False)
-                edges.append(_NO_EDGE)
+                edges.append(_ARG_EDGE)
         if dev is not None and dev.index is not None and dev.index != _cuda_index():
             # On a GPU that is not CuPy's current one: run there (see device.on_device).
             with _on_device(dev):
@@ -270,7 +277,7 @@ class Function:
         if kwargs:
             ctx._kwargs = kwargs
         ctx._epoch = _CLOCK.n  # in-place updates after this one may invalidate what it saves
-        ctx.next_functions = tuple(edges)
+        ctx._edges = tuple(edges)
         if isinstance(outs, tuple):
             ctx._n_out = len(outs)
             ctx._out_meta = tuple([(o._data.shape, o._data.dtype) for o in outs])
@@ -291,6 +298,9 @@ class Function:
 
 _NO_GRADS = tuple((False,) * n for n in range(8))
 _NO_EDGE = (None, 0)
+# A non-tensor argument's place: equal to _NO_EDGE, told apart by identity (built at run time:
+# the compiler would fold two equal tuple constants into one object).
+_ARG_EDGE = tuple([None, 0])
 _new = object.__new__
 
 

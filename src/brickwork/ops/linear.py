@@ -81,7 +81,7 @@ def _transposed(w: Tensor) -> Tensor:
     if w._requires_grad and STATE.enabled:
         node = T._node_cls()
         node.needs_input_grad = (True,)
-        node.next_functions = (_edge(w),)
+        node._edges = (_edge(w),)
         node._args = (w,)  # what create_graph replays
         node._epoch = CLOCK.n
         wt._requires_grad = True

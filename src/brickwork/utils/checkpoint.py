@@ -281,7 +281,7 @@ def _inner_nodes(outputs: list, start: int) -> list:
             continue
         seen.add(id(node))
         order.append(node)
-        todo.extend(fn for fn, _ in reversed(node.next_functions) if fn is not None)
+        todo.extend(fn for fn, _ in reversed(node._edges) if fn is not None)
     return order
 
 

@@ -413,7 +413,7 @@ def _reached_leaves(outputs: list[Tensor]) -> set[int]:
         if isinstance(node, AccumulateGrad):
             leaves.add(id(node.variable))
             continue
-        for nxt, _ in node.next_functions:
+        for nxt, _ in node._edges:
             if nxt is not None and nxt not in seen_nodes:
                 stack.append(nxt)
     return leaves
