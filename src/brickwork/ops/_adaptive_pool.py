@@ -1,9 +1,10 @@
 """Adaptive average pooling (1-d, 2-d and 3-d) as products with averaging matrices.
 
 ``out = A_h @ x @ A_w^T`` (and ``A_d`` along depth), A's rows averaging PyTorch's bins
-``[floor(i*n/o), ceil((i+1)*n/o))``: one product per axis forward and backward. A product multiplies every input by
-its row's zeros, which turns one inf or NaN into a row of NaN; arrays holding one (their sum
-is not finite) are averaged window by window instead, as PyTorch does.
+``[floor(i*n/o), ceil((i+1)*n/o))``: one product per axis forward and backward. A product
+multiplies every input by its row's zeros, which turns one inf or NaN into a row of NaN;
+arrays holding one (their sum is not finite) are averaged window by window instead, as
+PyTorch does.
 """
 from __future__ import annotations
 

@@ -7,8 +7,6 @@ share a dtype (PyTorch does not promote here); shape errors carry PyTorch's mess
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .._sparse_coo import SparseCOO as _SparseCOO
@@ -19,45 +17,8 @@ from ._bf16 import float32_compute
 from ._complex_grad import cj, real_part
 from ._complex_grad import sgn_of as _sgn_of
 from ._util import normalize_dim, unbroadcast, xp_of
+from ._products import matmul_2d, matmul_nd, rows, stacked_rows
 from .reduction import _axes, _expand, _torch_type_name
-
-
-# A product of a few rows by a large weight's transpose runs as (W @ x^T)^T, then copied
-# (with the bias added) into a row-major result: OpenBLAS packs W far faster in that
-# orientation. x (32, 784) @ W^T (784, 256): 140 -> 100 us; 8 rows 91 -> 47 us; (32, 4096) by
-# a 1024x4096 weight 2.95 -> 1.96 ms. From 64 rows the two are within 10%, and from 128 the
-# plain product wins; small weights gain nothing.
-THIN_ROWS = 48
-THIN_MIN_WEIGHT = 1 << 16
-
-
-def matmul_nd(a, b):
-    """``np.matmul(a, b)``; outer products (a contraction over one value: the weight gradient
-    of a batch of one, or of a stack of single-row products) as a broadcast multiply, with
-    the same single roundings, where NumPy calls a GEMM per matrix: (1, 128) by (1, 185)
-    27 -> 8 us, (512, 100, 1) @ (512, 1, 60) 3.5 -> 1.1 ms."""
-    if a.ndim >= 2 and a.shape[-1] == 1 and b.ndim >= 2 and a.__class__ is np.ndarray and \
-            b.__class__ is np.ndarray and a.dtype == b.dtype and a.dtype.kind == "f":
-        return np.multiply(a, b)
-    return np.matmul(a, b)
-
-
-def matmul_2d(x, wt, b=None):
-    """``x @ wt (+ b)`` for 2-d arrays, a new row-major array; for few rows by a large
-    ``wt`` stored as a transpose (``W.T`` of a row-major W) as ``(W @ x^T)^T``."""
-    if x.__class__ is np.ndarray and 2 <= x.shape[0] <= THIN_ROWS and \
-            wt.size >= THIN_MIN_WEIGHT and wt.flags.f_contiguous and x.dtype == wt.dtype:
-        prod = (wt.T @ x.T).T
-        out = np.empty(prod.shape, dtype=prod.dtype)
-        if b is None:
-            out[...] = prod
-        else:
-            np.add(prod, b, out=out)
-        return out
-    out = matmul_nd(x, wt)
-    if b is not None:
-        out += b
-    return out
 
 
 # -- matmul and its named special cases --------------------------------------------------------
@@ -76,8 +37,8 @@ class Matmul(Function):
             ctx.a, ctx.b, ctx.shapes = a if nb else None, b if na else None, (a.shape, b.shape)
         if a.ndim == 2 and b.ndim == 2:
             return matmul_2d(a, b)
-        if _stacked_rows(a, b):
-            return matmul_2d(_rows(a), b).reshape(a.shape[:-1] + b.shape[-1:])
+        if stacked_rows(a, b):
+            return matmul_2d(rows(a), b).reshape(a.shape[:-1] + b.shape[-1:])
         return matmul_nd(a, b)
 
     @staticmethod
@@ -86,9 +47,9 @@ class Matmul(Function):
         if len(sa) > 2 and len(sb) == 2 and g.__class__ is np.ndarray:
             # (..., K) @ (K, N) as one (M, K) @ (K, N) product (as forward): b's gradient is
             # one GEMM over all M rows, not one per matrix of the stack summed afterwards
-            g2 = _rows(g)
+            g2 = rows(g)
             ga = matmul_2d(g2, cj(b.T)).reshape(sa) if ctx.needs_input_grad[0] else None
-            gb = matmul_nd(cj(_rows(a).T), g2) if ctx.needs_input_grad[1] else None
+            gb = matmul_nd(cj(rows(a).T), g2) if ctx.needs_input_grad[1] else None
             return ga, gb
         if len(sa) == 1:
             g = np.expand_dims(g, -2 if len(sb) > 1 else 0)
@@ -106,19 +67,6 @@ class Matmul(Function):
             gb = unbroadcast(matmul_nd(cj(np.swapaxes(a2, -1, -2)), g),
                              sb + (1,) if len(sb) == 1 else sb).reshape(sb)
         return ga, gb
-
-
-def _stacked_rows(a, b) -> bool:
-    """Whether ``a @ b`` is a stack of matrices by one matrix on NumPy: NumPy runs one GEMM
-    per matrix of the stack, where the stack's rows make one product. (64, 32, 256) by
-    (256, 256): 1.80 -> 1.29 ms; by a transposed weight 2.64 -> 1.32 ms."""
-    return a.ndim > 2 and b.ndim == 2 and a.__class__ is np.ndarray and \
-        b.__class__ is np.ndarray
-
-
-def _rows(a):
-    """A (..., K) array as (M, K) rows (a view when it can be)."""
-    return a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
 
 
 class Dot(Matmul):

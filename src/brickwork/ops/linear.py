@@ -20,7 +20,8 @@ from ..autograd.grad_mode import STATE
 from ..device import guard_functions
 from ..tensor import Tensor, _make
 from ._bf16 import float32_compute
-from .linalg import T, matmul_2d, matmul_nd
+from ._products import matmul_2d, matmul_nd
+from .linalg import T
 from .shape import UnsafeView, Unsqueeze, View
 
 _DTYPE_TITLE = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
