@@ -56,9 +56,10 @@ class AdaptiveAvgPool3d(AdaptiveAvgPool2d):
 
 def _products(x, mats):
     """x with each trailing axis multiplied by its (o, n) matrix (None: left alone): a GEMM
-    along the last axis, a stacked product of (lead, n, trailing) views along the others."""
+    along the last axis, a stacked product of (lead, n, trailing) views along the others; the
+    last axis first, so that the stacked products read the reduced array."""
     xp = xp_of(x)
-    for i, a in enumerate(mats):
+    for i, a in reversed(list(enumerate(mats))):
         if a is None:
             continue
         axis = x.ndim - len(mats) + i
@@ -87,7 +88,7 @@ def _by_windows(x, mats):
         return out
 
     with np.errstate(invalid="ignore", over="ignore"):  # inf - inf and inf * 0: NaN
-        for i, a in enumerate(mats):
+        for i, a in reversed(list(enumerate(mats))):  # the last axis first, as _products
             if a is not None:
                 x = along(x, a, x.ndim - len(mats) + i)
         return x
