@@ -221,3 +221,6 @@ def test_categorical_sample_dtype_shape_and_device(device, sim_cuda):
     x = Categorical(probs).sample((3,))
     assert x.dtype == brickwork.int64 and tuple(x.shape) == (3, 2) and not x.requires_grad
     assert str(x.device) == device and set(np.unique(x.cpu()._host())) <= {0, 1}
+    one = Categorical(brickwork.tensor([0.2, 0.8]).to(device)).sample()  # 0-d
+    assert tuple(one.shape) == () and one.dtype == brickwork.int64 and int(one) in (0, 1)
+    assert repr(one).startswith("tensor(") and (one + 1).item() in (1, 2)

@@ -116,9 +116,11 @@ def _inverse_cdf(probs: Tensor, u: Tensor, n: int) -> Tensor:
     below ``u`` times the total (zero-probability categories are never chosen). On the arrays:
     a draw per step of a policy (batch 1) paid ~90 us for eight tensor ops."""
     p = probs._data
+    xp = xp_of(p)
     cdf = p.astype(np.float64).cumsum(-1)
     index = (cdf <= u._data[..., None] * cdf[..., -1:]).sum(-1, dtype=np.int64)
-    return _make(xp_of(p).minimum(index, n - 1), probs.device)
+    # asarray: one draw of an unbatched distribution sums to a NumPy scalar
+    return _make(xp.asarray(xp.minimum(index, n - 1)), probs.device)
 
 
 def _broadcast(a, b):
