@@ -420,7 +420,7 @@ def _cov(input: Tensor, correction, fweights, aweights, op: str) -> Tensor:
         norm = w_sum - correction * (w * aweights).sum() / w_sum
     else:
         norm = w_sum - correction
-    if float(norm) <= 0:
+    if float(norm.detach() if isinstance(norm, Tensor) else norm) <= 0:  # (no float() warning)
         warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less "
                       "than the number of observations.", UserWarning, stacklevel=2)
         norm = norm * 0
