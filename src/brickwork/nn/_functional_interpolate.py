@@ -20,6 +20,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..device import guard_functions
+from ..ops._products import along_axis
 from ..ops._util import gather_grad, sums_finite, wrap, xp_of
 from ..tensor import Tensor
 from ._functional_fold import dropout3d, fold, unfold
@@ -161,46 +162,36 @@ class _AxisMatrix(Function):
     def forward(ctx, x, axis, a, taps):
         ctx.axis, ctx.a, ctx.taps, ctx.n_in = axis, a, taps, x.shape[axis]
         if sums_finite(x):
-            return _along(x, axis, a)
+            return along_axis(x, axis, a)
         xp = xp_of(x)
         out = None
         with np.errstate(invalid="ignore", over="ignore"):  # inf * 0 is NaN, as in PyTorch
             for idx, w in zip(*taps):
                 term = xp.take(x, xp.asarray(idx), axis=axis) * \
-                    _along_axis(xp.asarray(w), x, axis)
+                    _broadcast_along(xp.asarray(w), x, axis)
                 out = term if out is None else out + term
         return out
 
     @staticmethod
     def backward(ctx, g):
         if sums_finite(g):
-            return _along(g, ctx.axis, ctx.a.T), None, None, None
+            return along_axis(g, ctx.axis, ctx.a.T), None, None, None
         xp = xp_of(g)
         shape = g.shape[:ctx.axis] + (ctx.n_in,) + g.shape[ctx.axis + 1:]
         gx = None
         with np.errstate(invalid="ignore", over="ignore"):
             for idx, w in zip(*ctx.taps):
                 part = gather_grad(shape, ctx.axis, xp.asarray(idx),
-                                   g * _along_axis(xp.asarray(w), g, ctx.axis))
+                                   g * _broadcast_along(xp.asarray(w), g, ctx.axis))
                 gx = part if gx is None else gx + part
         return gx, None, None, None
 
 
-def _along_axis(w, x, axis: int):
+def _broadcast_along(w, x, axis: int):
     """A 1-d ``w`` shaped to broadcast along ``axis`` of ``x``, in x's dtype."""
     shape = [1] * x.ndim
     shape[axis] = -1
     return w.astype(x.dtype).reshape(shape)
-
-
-def _along(x, axis: int, a):
-    """``a`` (n_out, n_in) applied along ``axis`` of ``x``."""
-    lead, rest = x.shape[:axis], x.shape[axis + 1:]
-    if not rest:
-        y = x.reshape(-1, x.shape[axis]) @ a.T
-    else:
-        y = a @ x.reshape((-1, x.shape[axis], math.prod(rest)))
-    return y.reshape(lead + (a.shape[0],) + rest)
 
 
 _MATRIX_FUNCTIONS: dict = {}

@@ -13,6 +13,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._bf16 import float32_compute
+from ._products import along_axis
 from ._util import sums_finite, xp_of
 
 
@@ -55,21 +56,12 @@ class AdaptiveAvgPool3d(AdaptiveAvgPool2d):
 
 
 def _products(x, mats):
-    """x with each trailing axis multiplied by its (o, n) matrix (None: left alone): a GEMM
-    along the last axis, a stacked product of (lead, n, trailing) views along the others; the
-    last axis first, so that the stacked products read the reduced array."""
-    xp = xp_of(x)
+    """x with each trailing axis multiplied by its (o, n) matrix (None: left alone,
+    ``_products.along_axis``); the last axis first, so that the stacked products of the others
+    read the reduced array."""
     for i, a in reversed(list(enumerate(mats))):
-        if a is None:
-            continue
-        axis = x.ndim - len(mats) + i
-        if axis == x.ndim - 1:
-            x = x @ a.T
-            continue
-        shape = x.shape
-        lead, trail = int(np.prod(shape[:axis])), int(np.prod(shape[axis + 1:]))
-        y = a @ xp.ascontiguousarray(x).reshape(lead, shape[axis], trail)
-        x = y.reshape(shape[:axis] + (a.shape[0],) + shape[axis + 1:])
+        if a is not None:
+            x = along_axis(x, x.ndim - len(mats) + i, a)
     return x
 
 

@@ -57,3 +57,16 @@ def stacked_rows(a, b) -> bool:
 def rows(a):
     """A (..., K) array as (M, K) rows (a view when it can be)."""
     return a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
+
+
+def along_axis(x, axis: int, a):
+    """``a`` (n_out, n_in) applied along ``axis`` of ``x``: for the last axis one GEMM of all
+    rows by ``a.T`` (not one per matrix of a stack), for the others one stacked product of
+    (lead, n_in, trailing) views (interpolation's and adaptive pooling's axis matrices)."""
+    shape = x.shape
+    lead, rest = shape[:axis], shape[axis + 1:]
+    if not rest:
+        y = rows(x) @ a.T
+    else:
+        y = a @ x.reshape(math.prod(lead), shape[axis], math.prod(rest))
+    return y.reshape(lead + (a.shape[0],) + rest)
