@@ -23,6 +23,7 @@ import math
 import numpy as np
 
 from .._parallel import run_slices
+from ._norm_stats import row_sums
 
 # Values per block. Each NumPy call on a block costs microseconds, and a reduction along short
 # rows runs one inner loop per row, so blocks that fit a core's L2 (16K values) made a softmax
@@ -46,7 +47,7 @@ def _row_sums(a):
     short inner loop per row, 8x slower for D = 128; below 64K values the BLAS call costs
     more than it saves)."""
     if a.ndim == 2 and a.size >= 1 << 16:
-        return np.matmul(a, np.ones(a.shape[1], dtype=a.dtype))[:, None]
+        return row_sums(a)[:, None]
     return a.sum(axis=1, keepdims=True)
 
 
