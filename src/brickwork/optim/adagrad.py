@@ -67,9 +67,8 @@ class Adagrad(Optimizer):
                 # The sum is made when the optimizer is built; follow a model moved since, so
                 # an optimizer built before .to(device) still works (as the lazy ones do).
                 state["sum"] = state["sum"].to(p._device)
-            arrays = [arr, g, _arr(state["sum"])]
-            if arr.dtype.kind == "c":  # as PyTorch's view_as_real: parts tracked separately
-                arrays = [real(a) for a in arrays]
+            # complex as PyTorch's view_as_real: the parts tracked separately
+            arrays = [real(a) for a in (arr, g, _arr(state["sum"]))]
             elementwise_(_adagrad_update(clr, eps), arrays)
 
 

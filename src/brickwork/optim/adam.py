@@ -63,8 +63,7 @@ class Adam(Optimizer):
             arrays = [arr, g, _arr(state["exp_avg"]), _arr(state["exp_avg_sq"])]
             if amsgrad:
                 arrays.append(_arr(state["max_exp_avg_sq"]))
-            if arr.dtype.kind == "c":
-                arrays = [real(a) for a in arrays]
+            arrays = [real(a) for a in arrays]
             if step not in updates:
                 updates[step] = _adam_update(lr, beta1, beta2, eps, wd if decoupled else 0,
                                              step)

@@ -60,8 +60,8 @@ class RMSprop(Optimizer):
                 arrays.append(_arr(state["grad_avg"]))
             if momentum > 0:
                 arrays.append(_arr(state["momentum_buffer"]))
-            if arr.dtype.kind == "c":  # as PyTorch's view_as_real: parts tracked separately
-                arrays = [real(a) for a in arrays]
+            # complex as PyTorch's view_as_real: the parts tracked separately
+            arrays = [real(a) for a in arrays]
             elementwise_(update, arrays)
 
 
