@@ -573,7 +573,6 @@ _DETACH_VIEW = (
 
 __all__ = ["Tensor", "Size", "device_of_array"]
 
-# Views, version counters and the in-place rule; imported last, as it builds on Tensor.
 _FLOAT_WARNED = False
 
 
@@ -594,6 +593,7 @@ def _warn_float_of_grad() -> None:
                   stacklevel=3)
 
 
+# Views, version counters and the in-place rule; imported last, as it builds on Tensor.
 from .autograd import _views  # noqa: E402
 from .autograd.engine import backward as _engine_backward  # noqa: E402
 # Installs type(), type_as() and the dtype casts on Tensor.
