@@ -161,6 +161,11 @@ def test_numpy_expectations():
 _POINTWISE = {
     "leaky_relu": lambda L, x: L.nn.functional.leaky_relu(x, 0.1),
     "leaky_relu_0": lambda L, x: L.nn.functional.leaky_relu(x, 0.0),
+    # slopes in (0, 1] take max(x, x * slope) and a 0/1-mask factor; the others the select
+    "leaky_relu_third": lambda L, x: L.nn.functional.leaky_relu(x, 1 / 3),
+    "leaky_relu_1": lambda L, x: L.nn.functional.leaky_relu(x, 1.0),
+    "leaky_relu_big": lambda L, x: L.nn.functional.leaky_relu(x, 1.7),
+    "leaky_relu_neg": lambda L, x: L.nn.functional.leaky_relu(x, -0.3),
     "elu": lambda L, x: L.nn.functional.elu(x, 1.3),
     "silu": lambda L, x: L.nn.functional.silu(x),
     "softplus": lambda L, x: L.nn.functional.softplus(x, 2.0, 10.0),
@@ -169,7 +174,8 @@ _POINTWISE = {
     "mish": lambda L, x: L.nn.functional.mish(x),
 }
 # the selects and clamps: bit for bit; the rest through exp, whose last bit differs
-_BITWISE = {"leaky_relu", "leaky_relu_0", "hardtanh", "relu6"}
+_BITWISE = {"leaky_relu", "leaky_relu_0", "leaky_relu_third", "leaky_relu_1", "leaky_relu_big",
+            "leaky_relu_neg", "hardtanh", "relu6"}
 
 
 @pytest.mark.parametrize("size", [40, 600_000])
@@ -218,3 +224,20 @@ def test_small_softmax_path_equals_blocks(shape, monkeypatch):
             m.setattr(_rowwise, "SMALL_VALUES", 0)
             np.testing.assert_array_equal(_rowwise.softmax(x, x.ndim - 1, log), y)
             np.testing.assert_array_equal(_rowwise.softmax_backward(g, y, x.ndim - 1, log), gx)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_leaky_relu_fast_kernels_equal_the_select(dtype):
+    # the factor mask * (1 - s) + s is exactly 1 or s for every slope in [0, 1], so the fast
+    # kernels give the select's values bit for bit (no torch needed)
+    from brickwork.ops.activation_extra import _leaky_fast, _leaky_grad_fast
+
+    rng = np.random.default_rng(3)
+    x = rand_array((4000,), dtype, -3, 3)
+    g = rand_array((4000,), dtype, seed=5)
+    slopes = np.concatenate([rng.random(300), [0.0, 1.0, 0.5, 1e-8, 1 - 1e-8, 0.01, 0.2]])
+    for s in slopes.astype(dtype):
+        s = float(s)
+        np.testing.assert_array_equal(_leaky_fast(x, s), np.where(x > 0, x, x * x.dtype.type(s)))
+        np.testing.assert_array_equal(_leaky_grad_fast(g, x, s),
+                                      np.where(x > 0, g, g * g.dtype.type(s)))
