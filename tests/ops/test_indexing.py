@@ -285,6 +285,10 @@ OPS = [
     ("topk", lambda L, x: x.topk(2), [(3, 5)]),
     ("topk_smallest", lambda L, x: L.topk(x, 3, dim=0, largest=False), [(4, 2)]),
     ("topk_zero", lambda L, x: x.topk(0), [(4,)]),
+    # long rows: k taken from the groups with the largest maxima (sorting._first_k)
+    ("topk_long_rows", lambda L, x: x.topk(10), [(16, 1024)]),
+    ("topk_long_padded", lambda L, x: L.topk(x, 5, dim=0, largest=False), [(1000, 3)]),
+    ("topk_long_many", lambda L, x: x.topk(40), [(2, 5000)]),
     ("nonzero", lambda L, x: L.nonzero(x > 0), [(3, 4)]),
     ("nonzero_tuple", lambda L, x: (x > 0).nonzero(as_tuple=True), [(3, 4)]),
     ("nonzero_scalar", lambda L, x: L.nonzero(x), [()]),
@@ -404,3 +408,35 @@ def test_errors_without_torch():
         brickwork.zeros(2, requires_grad=True)[0] = 1.0
     with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
         brickwork.zeros(3).expand(2, 3)[0] = 1.0
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "int32"])
+@pytest.mark.parametrize("largest", [True, False])
+def test_topk_candidates_equal_the_stable_sort(dtype, largest):
+    # the group-maxima shortcut gives the stable sort's first k, or None (ties at the k-th
+    # group maximum, NaN, a k-th value at the padding's floor); never a different answer
+    from brickwork.ops.sorting import _first_k, _order
+
+    rng = np.random.default_rng(7)
+    taken = 0
+    for n, k, high in [(128, 2, 10**6), (1000, 5, 10**6), (1000, 100, 10**6), (777, 40, 10**6),
+                       (4096, 10, 50), (300, 16, 3), (5000, 33, 10**6)]:
+        if dtype.startswith("float"):
+            a = rng.standard_normal((6, n)).astype(dtype)
+            a[0, ::7] = a[0, 3]  # repeated values
+        else:
+            a = rng.integers(-high, high, (6, n)).astype(dtype)
+        for axis in (1, 0):
+            arr = a if axis == 1 else np.ascontiguousarray(a.T)
+            got = _first_k(arr, axis, k, largest)
+            want = np.take(_order(arr, axis, largest), np.arange(k), axis=axis)
+            if got is not None:
+                np.testing.assert_array_equal(got, want)
+                taken += 1
+    assert taken >= 8  # the shortcut ran, not only the fallback
+    nan = rng.standard_normal((2, 500))
+    nan[1, 3] = np.nan
+    assert _first_k(nan, 1, 4, True) is None
+    floor = np.full((1, 500), -np.inf)
+    floor[0, :2] = 1.0  # the 4th value is the padding's floor: ties it cannot order
+    assert _first_k(floor, 1, 4, True) is None
