@@ -117,6 +117,13 @@ def test_t(shape):
     ("i,j->ij", [(2,), (3,)]), ("bij,bjk->bik", [(2, 2, 3), (2, 3, 4)]), ("ij->", [(2, 3)]),
     ("ij->ji", [(2, 3)]), ("...ij,...jk->...ik", [(5, 2, 3), (3, 4)]),
     ("...ij,...jk", [(1, 2, 3), (4, 3, 2)]), ("ijk,k->ij", [(2, 3, 4), (4,)]),
+    # through one batched product (einsum._pair): batch, free and summed letters in any order,
+    # letters summed away alone, size-1 letters broadcast, and three operands left to right
+    ("bij,bkj->bik", [(3, 4, 5), (3, 2, 5)]), ("bhqd,bhkd->bhqk", [(2, 3, 4, 5), (2, 3, 6, 5)]),
+    ("ijb,jkb->bki", [(2, 3, 4), (3, 5, 4)]), ("ijk,jl->li", [(2, 3, 4), (3, 5)]),
+    ("bij,bjk->bik", [(1, 2, 3), (4, 3, 2)]), ("bi,bi->b", [(4, 3), (4, 3)]),
+    ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 5)]), ("bn,anm,bm->ba", [(2, 3), (4, 3, 5), (2, 5)]),
+    ("ij,kl->ijkl", [(2, 3), (4, 2)]), ("ij,ij->", [(0, 3), (0, 3)]),
 ])
 def test_einsum(eq, shapes):
     check_op(lambda lib, *ops: lib.einsum(eq, *ops), shapes)
@@ -128,6 +135,8 @@ def test_einsum_list_form_and_errors():
     check_error(lambda lib, a, b: lib.einsum("ij,jk->ik", a, b), [(2, 3), (4, 5)])
     check_error(lambda lib, a: lib.einsum("ij,jk->ik", a), [(2, 3)])
     check_error(lambda lib, a: lib.einsum("ij->i", a), [(3,)])
+    check_error(lambda lib, a, b: lib.einsum("ij,jk->ikl", a, b), [(2, 3), (3, 4)])
+    check_error(lambda lib, a, b: lib.einsum("ij,jk->ii", a, b), [(2, 3), (3, 4)])
     check_error(lambda lib, a, b: lib.einsum("ij,jk->ik", a, b),
                 [(2, 3), rand_array((3, 4), "float64")])
 

@@ -18,6 +18,7 @@ from ._complex_grad import cj, real_part
 from ._complex_grad import sgn_of as _sgn_of
 from ._util import normalize_dim, unbroadcast, xp_of
 from ._products import matmul_2d, matmul_nd, rows, stacked_rows
+from .einsum import einsum  # noqa: F401 (a Tensor method and a brickwork function)
 from .reduction import _axes, _expand, _torch_type_name
 
 
@@ -351,115 +352,6 @@ def t(input: Tensor) -> Tensor:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
                            f"{input._data.ndim}D")
     return view_apply(T, input)
-
-
-# -- einsum ------------------------------------------------------------------------------------
-def _parse_einsum(equation: str, shapes):
-    """Spell out an equation with explicit letters (no ellipsis, explicit output).
-
-    Returns the input subscripts (one string per operand) and the output subscripts.
-    """
-    import string
-
-    eq = equation.replace(" ", "")
-    lhs, arrow, rhs = eq.partition("->")
-    ins = lhs.split(",")
-    if len(ins) > len(shapes):
-        raise RuntimeError("einsum(): fewer operands were provided than specified in the "
-                           "equation")
-    if len(ins) < len(shapes):
-        raise RuntimeError("einsum(): more operands were provided than specified in the "
-                           "equation")
-    free = [c for c in string.ascii_letters if c not in eq]
-    n_ell = max([len(s) - (len(sub) - 3) for sub, s in zip(ins, shapes) if "..." in sub],
-                default=0)
-    ell = "".join(free[:n_ell])
-    out_ins = []
-    for i, (sub, s) in enumerate(zip(ins, shapes)):
-        if "..." in sub:
-            k = len(s) - (len(sub) - 3)
-            sub = sub.replace("...", ell[n_ell - k:] if k else "")
-        elif len(sub) != len(s):
-            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(sub)}) "
-                               f"does not match the number of dimensions ({len(s)}) for operand "
-                               f"{i} and no ellipsis was given")
-        out_ins.append(sub)
-    if arrow:
-        out = rhs.replace("...", ell)
-    else:
-        letters = "".join(out_ins)
-        out = ell + "".join(sorted(c for c in set(letters) if letters.count(c) == 1
-                                   and c not in ell))
-    return out_ins, out
-
-
-class Einsum(Function):
-    _array_level = True
-    _backward_name = "EinsumBackward0"  # PyTorch's graph shows the ops einsum lowers to
-
-    @staticmethod
-    def forward(ctx, equation, *ops):
-        ins, out = _parse_einsum(equation, [o.shape for o in ops])
-        sizes = {}
-        for sub, o in zip(ins, ops):
-            for c, n in zip(sub, o.shape):
-                if sizes.get(c, 1) != n and n != 1:
-                    if c in sizes and sizes[c] != 1:
-                        raise RuntimeError(f"einsum(): subscript {c} has size {n} for operand "
-                                           f"{ins.index(sub)} which does not broadcast with "
-                                           f"previously seen size {sizes[c]}")
-                sizes[c] = n if sizes.get(c, 1) == 1 else sizes[c]
-        if ctx.needs_input_grad and any(ctx.needs_input_grad):
-            ctx.ops, ctx.ins, ctx.out, ctx.sizes = ops, ins, out, sizes
-        # The spelled-out equation: NumPy refuses to sum over '...' dims ("...i->i"); torch not.
-        return np.einsum(",".join(ins) + "->" + out, *ops)
-
-    @staticmethod
-    def backward(ctx, g):
-        ops, ins, out, sizes = ctx.ops, ctx.ins, ctx.out, ctx.sizes
-        # Broadcast size-1 (ellipsis) dims to full size so explicit letters agree everywhere.
-        full = [np.broadcast_to(o, tuple(sizes[c] for c in sub)) for o, sub in zip(ops, ins)]
-        grads = [None]
-        for i, sub in enumerate(ins):
-            if not ctx.needs_input_grad[i + 1]:
-                grads.append(None)
-                continue
-            if len(set(sub)) != len(sub):
-                raise NotImplementedError(f"einsum backward: repeated subscript in operand {i} "
-                                          f"('{sub}') is not supported")
-            others = [(s, o) for j, (s, o) in enumerate(zip(ins, full)) if j != i]
-            present = set(out).union(*[set(s) for s, _ in others])
-            keep = "".join(c for c in sub if c in present)
-            eq = ",".join([out] + [s for s, _ in others]) + "->" + keep
-            gi = np.einsum(eq, g, *[cj(o) for _, o in others])
-            # Letters only this operand had were summed away: their gradient is broadcast.
-            for axis, c in enumerate(sub):
-                if c not in present:
-                    gi = np.expand_dims(gi, axis)
-            gi = np.broadcast_to(gi, tuple(sizes[c] for c in sub))
-            grads.append(unbroadcast(gi, ops[i].shape))
-        return tuple(grads)
-
-
-@float32_compute
-def einsum(equation: str, *operands) -> Tensor:
-    """Einstein summation over the operands, as ``numpy.einsum``/``torch.einsum``.
-
-    Example:
-        >>> brickwork.einsum("ij,jk->ik", brickwork.ones(2, 3), brickwork.ones(3, 4)).shape
-        brickwork.Size([2, 4])
-
-    See: torch.einsum.
-    """
-    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
-        operands = tuple(operands[0])
-    dtypes = {o._data.dtype for o in operands}
-    if len(dtypes) > 1:
-        first = operands[0].dtype
-        other = next(o.dtype for o in operands if o.dtype is not first)
-        raise RuntimeError(f"expected scalar type {_torch_type_name(first)} but found "
-                           f"{_torch_type_name(other)}")
-    return Einsum.apply(equation, *operands)
 
 
 # -- norms -------------------------------------------------------------------------------------
