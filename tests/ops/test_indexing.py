@@ -440,3 +440,30 @@ def test_topk_candidates_equal_the_stable_sort(dtype, largest):
     floor = np.full((1, 500), -np.inf)
     floor[0, :2] = 1.0  # the 4th value is the padding's floor: ties it cannot order
     assert _first_k(floor, 1, 4, True) is None
+
+
+@requires_torch
+@pytest.mark.parametrize("dim,shape,reads", [(0, (40, 32), 300), (1, (3, 50, 20), 400),
+                                             (0, (6, 17), 1000), (1, (8, 300), 900)])
+def test_index_select_gradient_bits_as_torch(dim, shape, reads):
+    # repeated indices: each input position's readers added onto zeros in reading order, as
+    # PyTorch's index_add_ does (the rounds of _util.gather_grad), so the same bits, signed
+    # zeros included; (6, 17) read 1000 times (too many rounds) and reads along the last axis
+    # take the reduceat path, which need only agree to rounding
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(shape).astype(np.float32)
+    idx = rng.integers(0, shape[dim], reads)
+    g_shape = list(shape)
+    g_shape[dim] = reads
+    g = (rng.standard_normal(g_shape) * 10.0 ** rng.integers(-3, 4, g_shape)).astype(np.float32)
+    g.reshape(-1)[::13] = -0.0
+    bx = brickwork.tensor(x, requires_grad=True)
+    brickwork.index_select(bx, dim, brickwork.tensor(idx)).backward(brickwork.tensor(g))
+    tx = torch.tensor(x, requires_grad=True)
+    torch.index_select(tx, dim, torch.tensor(idx)).backward(torch.tensor(g))
+    got, want = bx.grad.numpy(), tx.grad.numpy()
+    if reads // shape[dim] < 64 and int(np.prod(shape[dim + 1:])) >= 16:
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+    else:
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * np.abs(g).max())
