@@ -189,7 +189,7 @@ class Cumsum(Function):
         ctx.axis = axis
         if axis is None:
             return x.astype(np.int64) if x.dtype.kind in "biu" else x.copy()
-        return np.cumsum(x, axis=axis, dtype=np.int64 if x.dtype.kind in "biu" else None)
+        return _running_sum(x, axis)
 
     @staticmethod
     def backward(ctx, g):
@@ -197,7 +197,22 @@ class Cumsum(Function):
             return g, None
         # The gradient of a prefix sum is the suffix sum of the gradient.
         rev = np.flip(g, axis=ctx.axis)
-        return np.flip(np.cumsum(rev, axis=ctx.axis), axis=ctx.axis), None
+        return np.flip(_running_sum(rev, ctx.axis), axis=ctx.axis), None
+
+
+# PyTorch's CPU cumsum runs its sum in double for float32 (complex<double> for complex64) and
+# rounds each output: a float32 running sum differed from it in 92% of (64, 2000)'s values.
+_ACCUMULATE = {np.dtype(np.float32): np.float64, np.dtype(np.complex64): np.complex128}
+
+
+def _running_sum(x, axis: int):
+    """cumsum along ``axis`` with PyTorch's accumulator; integers and bools give int64."""
+    if x.dtype.kind in "biu":
+        return np.cumsum(x, axis=axis, dtype=np.int64)
+    wide = _ACCUMULATE.get(x.dtype)
+    if wide is None:
+        return np.cumsum(x, axis=axis)
+    return np.cumsum(x, axis=axis, dtype=wide).astype(x.dtype)
 
 
 class Cumprod(Function):
