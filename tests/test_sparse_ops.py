@@ -126,6 +126,29 @@ def test_mm_gradient_to_the_dense_operand_matches_torch():
 
 
 @requires_torch
+@pytest.mark.parametrize("cols", [16, 7])
+def test_spmm_of_a_graph_bits_as_torch(cols):
+    # a GCN layer's product: each output row's terms added in entry order by fused
+    # multiply-adds, as PyTorch's kernel adds them (rounds of whole rows), forward and the
+    # dense operand's gradient (the transposed product)
+    rng = np.random.default_rng(4)
+    n, e = 300, 2500
+    ij = rng.integers(0, n, (2, e))
+    vals = (rng.standard_normal(e) * 10.0 ** rng.integers(-2, 3, e)).astype(np.float32)
+    d = rng.standard_normal((n, cols)).astype(np.float32)
+    g = rng.standard_normal((n, cols)).astype(np.float32)
+    out = []
+    for lib in (bw, torch):
+        sp = lib.sparse_coo_tensor(lib.tensor(ij), lib.tensor(vals), (n, n)).coalesce()
+        x = lib.tensor(d, requires_grad=True)
+        y = lib.spmm(sp, x)
+        y.backward(lib.tensor(g))
+        out.append((y.detach().numpy(), x.grad.numpy()))
+    for got, want in zip(*out):
+        np.testing.assert_array_equal(got, want)
+
+
+@requires_torch
 def test_sparse_sparse_mm_gradients_match_torch():
     got = {}
     for lib in (bw, torch):
