@@ -305,3 +305,23 @@ def test_hypothesis_sum_mean_vs_numpy(case, keepdim):
     if a.size:
         m = x.mean(dims, keepdim) if dims else x.mean()
         np.testing.assert_allclose(m._host(), a.mean(axis=axis, keepdims=keepdim and bool(dims)))
+
+
+@pytest.mark.parametrize("shape,dim", [((2, 4), 1), ((3, 4, 2), 1), ((5,), 0), ((3, 2000), 1),
+                                       ((4, 3, 1500), 1)])
+@pytest.mark.parametrize("op", ["max", "min"])
+def test_max_min_dim_values_are_the_elements_at_the_index(shape, dim, op):
+    # the values are read at the indices (signed zeros as PyTorch returns them, first of equal
+    # values), by one fancy index for small inputs and take_along_axis for large ones
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    a = rng.integers(-2, 3, shape).astype(np.float32) * 0.0  # +0.0 and -0.0 only
+    a.reshape(-1)[::3] = rng.standard_normal(a.size)[::3].astype(np.float32)
+    a.reshape(-1)[::7] = -0.0
+    for keepdim in (False, True):
+        got = getattr(brickwork, op)(brickwork.tensor(a), dim, keepdim)
+        want = getattr(torch, op)(torch.tensor(a), dim, keepdim)
+        np.testing.assert_array_equal(got.indices.numpy(), want.indices.numpy())
+        np.testing.assert_array_equal(got.values.numpy(), want.values.numpy())
+        np.testing.assert_array_equal(np.signbit(got.values.numpy()),
+                                      np.signbit(want.values.numpy()))

@@ -328,11 +328,9 @@ class _SelectDim(Function):
             values = x.copy()
         else:
             idx = arg(x, axis)
-            values = np.take_along_axis(x, np.expand_dims(idx, axis), axis=axis)
-            if not keepdim:
-                values = values.squeeze(axis)
-            else:
-                idx = np.expand_dims(idx, axis)
+            values = _at_index(x, idx, axis)
+            if keepdim:
+                values, idx = _kept(values, axis), _kept(idx, axis)
         if ctx.needs_input_grad[0]:
             ctx.shape, ctx.idx, ctx.axis, ctx.keepdim = x.shape, idx, axis, keepdim
         return values, idx  # int64 indices never require grad (see Function.apply)
@@ -343,10 +341,32 @@ class _SelectDim(Function):
         if axis is None:
             return g.copy(), None, None, None
         gx = xp_of(g).zeros(ctx.shape, dtype=g.dtype)
-        idx = ctx.idx if ctx.keepdim else np.expand_dims(ctx.idx, axis)
-        gv = g if ctx.keepdim else np.expand_dims(g, axis)
+        idx = ctx.idx if ctx.keepdim else _kept(ctx.idx, axis)
+        gv = g if ctx.keepdim else _kept(g, axis)
         np.put_along_axis(gx, idx, gv, axis=axis)
         return gx, None, None, None
+
+
+def _kept(a, axis: int):
+    """``a`` with a length-1 axis inserted at ``axis`` (``np.expand_dims``, whose checks cost
+    more than the reshape on small arrays)."""
+    return a.reshape(a.shape[:axis] + (1,) + a.shape[axis:])
+
+
+# Up to this many values max/min along a dim read their values at the indices by one fancy
+# index of the rows; above, take_along_axis (which builds an index per axis, about 6 us, but
+# needs no copy of a moved axis).
+AT_INDEX_SMALL = 1 << 12
+
+
+def _at_index(x, idx, axis: int):
+    """``x``'s values at the indices ``idx`` along ``axis`` (idx has x's shape without it):
+    exactly the elements, signed zeros and NaN payloads included, where ``max`` would compute
+    its own. A (1, 5) row: 8.8 -> 1.7 us."""
+    if x.__class__ is not np.ndarray or x.size > AT_INDEX_SMALL:
+        return np.take_along_axis(x, _kept(idx, axis), axis=axis).squeeze(axis)
+    rows = np.moveaxis(x, axis, -1).reshape(-1, x.shape[axis])
+    return rows[np.arange(rows.shape[0]), idx.reshape(-1)].reshape(idx.shape)
 
 
 class MaxDim(_SelectDim):

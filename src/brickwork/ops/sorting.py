@@ -152,7 +152,7 @@ def _first_k(a, axis: int, k: int, largest: bool):
     largest maximum, and k kept values are at least that, so the first k lie in the kept
     groups unless another group's maximum ties it (then None). The kept values, in position
     order, go through k argmax passes (each takes the first of equal values, as the stable
-    sort does) or one stable sort. (256, 1024) float32, k = 10: 13 -> 0.4 ms.
+    sort does) or one stable sort. (256, 1024) float32, k = 10: 13 -> 1.0 ms.
     """
     n = a.shape[axis]
     groups = max(4 * k, 64)
