@@ -83,7 +83,7 @@ _install_out(globals())  # out= on each function that has it in PyTorch (see _ou
 
 from . import func, nn, optim, training, utils  # noqa: E402,F401
 from . import accelerator, amp, backends, distributions, special, version  # noqa: E402,F401
-from . import cpu, distributed, fft, futures, sparse  # noqa: E402,F401
+from . import cpu, distributed, fft, futures, sparse, testing  # noqa: E402,F401
 from .amp.autocast_mode import *  # noqa: E402,F401,F403
 GradScaler = amp.GradScaler
 from ._settings import *  # noqa: E402,F401,F403
