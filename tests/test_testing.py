@@ -59,7 +59,8 @@ CASES = [
     lambda L: _ac(L)(L.ones(2), L.ones(2) * 2, rtol=1e-3, msg="ignored"),
     lambda L: _ac(L)([[L.ones(1)], {'k': [1.0, 2.0]}], [[L.ones(1)], {'k': [1.0, 2.5]}]),
     lambda L: _ac(L)(L.tensor([3., -0.0, 5.]), L.tensor([3., 0.0, 5.001])),
-    lambda L: _ac(L)(L.arange(6.).reshape(2, 3), L.arange(6.).reshape(2, 3) + L.tensor([0., 0., 1e-4])),
+    lambda L: _ac(L)(L.arange(6.).reshape(2, 3),
+                     L.arange(6.).reshape(2, 3) + L.tensor([0., 0., 1e-4])),
 ]
 
 
