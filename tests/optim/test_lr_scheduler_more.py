@@ -284,3 +284,39 @@ def test_cycle_momentum_needs_momentum_and_mixed_optimizers():
     # The message names the optimizer's repr, which differs between the libraries.
     err = check_error(mixed, match_message=False)
     assert "expects all schedulers to belong to the same optimizer" in str(err)
+
+
+_GET_LR_WARNS = {
+    "LambdaLR": lambda S, o: S.LambdaLR(o, lambda e: 0.9 ** e),
+    "MultiplicativeLR": lambda S, o: S.MultiplicativeLR(o, lambda e: 0.9),
+    "StepLR": lambda S, o: S.StepLR(o, 2), "MultiStepLR": lambda S, o: S.MultiStepLR(o, [2]),
+    "ConstantLR": lambda S, o: S.ConstantLR(o), "LinearLR": lambda S, o: S.LinearLR(o),
+    "ExponentialLR": lambda S, o: S.ExponentialLR(o, 0.9),
+    "PolynomialLR": lambda S, o: S.PolynomialLR(o), "CosineAnnealingLR": lambda S, o:
+    S.CosineAnnealingLR(o, 5), "CyclicLR": lambda S, o: S.CyclicLR(o, 0.01, 0.1),
+    "CosineAnnealingWarmRestarts": lambda S, o: S.CosineAnnealingWarmRestarts(o, 3),
+    "OneCycleLR": lambda S, o: S.OneCycleLR(o, 1.0, total_steps=10),
+    "SequentialLR": lambda S, o: S.SequentialLR(o, [S.ConstantLR(o), S.StepLR(o, 2)], [2]),
+}
+
+
+@requires_torch
+@pytest.mark.parametrize("name", sorted(_GET_LR_WARNS))
+def test_get_lr_outside_step_warns_and_state_keys_as_torch(name):
+    # get_lr() outside step() warns as PyTorch's schedulers do (step() itself never does), and
+    # the flag that tells them apart is in the state_dict as in PyTorch's
+    seen = []
+    for lib in (brickwork, torch):
+        opt = lib.optim.SGD([lib.nn.Parameter(lib.zeros(1))], lr=0.1, momentum=0.9)
+        with warnings.catch_warnings(record=True) as during_step:
+            warnings.simplefilter("always")
+            sched = _GET_LR_WARNS[name](lib.optim.lr_scheduler, opt)
+            opt.step()
+            sched.step()
+        with warnings.catch_warnings(record=True) as outside:
+            warnings.simplefilter("always")
+            if name != "SequentialLR":
+                sched.get_lr()
+        seen.append(([str(w.message) for w in during_step], [str(w.message) for w in outside],
+                     sorted(sched.state_dict())))
+    assert seen[0] == seen[1]
