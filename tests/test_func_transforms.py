@@ -62,6 +62,13 @@ CASES = {
         L.tensor(0.7, dtype=L.float64)),
     "grad_keeps_outer_graph": lambda L: L.func.grad(lambda x: (x ** 3).sum())(
         _x(L, 3, grad=True)),
+    # a closure tensor that requires grad keeps the gradient differentiable (MAML's pattern)
+    "grad_through_closure": lambda L: (lambda w: (lambda g: (g, L.autograd.grad(
+        g.sum(), w)[0]))(L.func.grad(lambda x: (w * x.sin() ** 2).sum())(_x(L, 3))))(
+        _x(L, 3, seed=7, grad=True)),
+    "jacrev_through_closure": lambda L: (lambda w: (lambda j: (j, L.autograd.grad(
+        j.sum(), w)[0]))(L.func.jacrev(lambda x: w * x.exp())(_x(L, 3))))(
+        _x(L, 3, seed=7, grad=True)),
     "vjp": lambda L: (lambda o, f: (o, f(_x(L, 3, seed=4))))(
         *L.func.vjp(lambda x, y: x * y.sin(), _x(L, 3), _x(L, 3, seed=1))),
     "vjp_aux_tuple_out": lambda L: (lambda o, f, a: (o, a, f((_x(L, 3, seed=5),

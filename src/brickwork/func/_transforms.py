@@ -84,7 +84,8 @@ class _Scope:
         new = [self.stand_in(t) for t in leaves]
         return _unflatten_out(tree, new), new
 
-    def _reaches_outside(self, t) -> bool:
+    def reaches_outside(self, t) -> bool:
+        """Whether ``t``'s graph reaches a leaf other than this call's fresh ones."""
         stack, seen = [t.grad_fn], set()
         while stack:
             node = stack.pop()
@@ -103,7 +104,7 @@ class _Scope:
             return _unflatten_out(x, [self.result(t) for t in _flatten_out(x, [])])
         if isinstance(x, Tensor) and x.requires_grad and (
                 x.grad_fn is None and id(x) in self.fresh or
-                x.grad_fn is not None and not self._reaches_outside(x)):
+                x.grad_fn is not None and not self.reaches_outside(x)):
             return x.detach()
         return x
 
@@ -171,7 +172,10 @@ def grad_and_value(func: Callable, argnums=0, has_aux: bool = False) -> Callable
                 raise RuntimeError(f"grad_and_value(f)(*args): Expected f(*args) to return a "
                                    f"scalar Tensor, got tensor with {output.dim()} dims. Maybe "
                                    f"you wanted to use the vjp or jacrev APIs instead?")
-            grads = _autograd_grad((output,), leaves)
+            # a graph for the gradient only where something outside this call can use it
+            # (recording the backward costs several times the backward itself)
+            grads = _autograd_grad((output,), leaves,
+                                   create_graph=scope.reaches_outside(output))
         gradient = scope.result(_unflatten_out(diff, list(grads)))
         value = scope.result(output)
         if has_aux:
@@ -225,7 +229,8 @@ def _vjp(func: Callable, primals: tuple, argnums, has_aux: bool, scope=None):
 
     def vjp_fn(cotangents, retain_graph: bool = True, create_graph: bool | None = None):
         if create_graph is None:
-            create_graph = is_grad_enabled()
+            create_graph = is_grad_enabled() and (raw or any(
+                scope.reaches_outside(o) for o in flat_out))
         flat_cot = _flatten_out(cotangents, [])
         if len(flat_cot) != len(flat_out) or _spec(cotangents) != _spec(output):
             raise RuntimeError(f"Expected pytree structure of cotangents to be the same as "
