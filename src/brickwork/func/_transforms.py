@@ -403,14 +403,13 @@ def jacfwd(func: Callable, argnums=0, has_aux: bool = False, *,
 
     @functools.wraps(func)
     def wrapper(*args):
-        from .. import random as _random
-        from ..ops._extra_vmap import _RANDOM_ERROR, _drew
+        from ..ops._extra_vmap import _RANDOM_ERROR, rng_mark
 
         # PyTorch's jacfwd runs f once per tangent under vmap; here f runs once, so its random
         # values are shared by every row: 'same', checked for 'error', refused for 'different'
-        before = _random.get_rng_state()
+        before = rng_mark()
         result = _jacobian(func, args, argnums, has_aux, "jacfwd")
-        if randomness != "same" and _drew(before, _random.get_rng_state()):
+        if randomness != "same" and rng_mark() != before:
             if randomness == "error":
                 raise RuntimeError(_RANDOM_ERROR)
             raise NotImplementedError("jacfwd(randomness='different'): brickwork computes the "
