@@ -346,6 +346,10 @@ def test_vmap_grad_and_randomness():
     diff = brickwork.vmap(lambda a: a + brickwork.rand(()),
                           randomness="different")(brickwork.zeros(3))
     assert len(set(diff.tolist())) == 3
+    # the default randomness='error' notices a draw inside the function (one element is enough)
+    with pytest.raises(RuntimeError, match="randomness error mode"):
+        brickwork.vmap(lambda a: a + brickwork.rand(()))(brickwork.zeros(3))
+    assert brickwork.vmap(lambda a: a * 2)(brickwork.ones(3)).tolist() == [2.0, 2.0, 2.0]
 
 
 # -- cond and while_loop ---------------------------------------------------------------------------
