@@ -130,6 +130,31 @@ class AccumulateGrad(Node):
         self.variable = variable
 
 
+def reached_leaves(outputs) -> set:
+    """``id`` of every leaf tensor whose gradient the outputs' graph reaches (an output that
+    is itself a leaf requiring grad counts)."""
+    seen: set = set()
+    leaves: set = set()
+    stack = []
+    for t in outputs:
+        if t.grad_fn is not None:
+            stack.append(t.grad_fn)
+        elif t.requires_grad:
+            leaves.add(id(t))
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        if isinstance(node, AccumulateGrad):
+            leaves.add(id(node.variable))
+            continue
+        for nxt, _ in node._edges:
+            if nxt is not None and nxt not in seen:
+                stack.append(nxt)
+    return leaves
+
+
 class Function:
     """Base class for differentiable operations. See: torch.autograd.Function.
 

@@ -21,6 +21,7 @@ import functools
 from typing import Callable
 
 from ..autograd.engine import grad as _autograd_grad_raw
+from ..autograd.function import reached_leaves
 from ..autograd.grad_mode import enable_grad, is_grad_enabled
 from ..ops._extra_vmap import _flatten_out, _unflatten_out
 from ..tensor import Tensor
@@ -86,25 +87,13 @@ class _Scope:
 
     def reaches_outside(self, t) -> bool:
         """Whether ``t``'s graph reaches a leaf other than this call's fresh ones."""
-        stack, seen = [t.grad_fn], set()
-        while stack:
-            node = stack.pop()
-            if node is None or id(node) in seen:
-                continue
-            seen.add(id(node))
-            var = getattr(node, "variable", None)
-            if var is not None and id(var) not in self.fresh:
-                return True
-            stack.extend(n for n, _ in node.next_functions)
-        return False
+        return not reached_leaves([t]) <= self.fresh
 
     def result(self, x):
         """``x`` detached where its graph stays within this call (tensors in a tree too)."""
         if isinstance(x, (tuple, list, dict)):
             return _unflatten_out(x, [self.result(t) for t in _flatten_out(x, [])])
-        if isinstance(x, Tensor) and x.requires_grad and (
-                x.grad_fn is None and id(x) in self.fresh or
-                x.grad_fn is not None and not self.reaches_outside(x)):
+        if isinstance(x, Tensor) and x.requires_grad and not self.reaches_outside(x):
             return x.detach()
         return x
 

@@ -16,7 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ...autograd import Variable
-from ...autograd.function import AccumulateGrad
+from ...autograd.function import reached_leaves
 from ...tensor import Tensor, _make
 
 _DEFAULT_FIRST_BUCKET_BYTES = 1024 * 1024  # PyTorch's dist._DEFAULT_FIRST_BUCKET_BYTES
@@ -214,7 +214,7 @@ class Reducer:
         if self.static_graph and self.static_unused is not None:
             self.unused = list(self.static_unused)
             return
-        reached = _reached_leaves(outputs)
+        reached = reached_leaves(outputs)
         self.unused = [i for i, p in enumerate(self.params) if id(p) not in reached]
         if self.static_graph:
             self.static_unused = list(self.unused)
@@ -393,27 +393,3 @@ def _shares(a, b) -> bool:
     if isinstance(a, np.ndarray):
         return a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
     return a.data.ptr == b.data.ptr
-
-
-def _reached_leaves(outputs: list[Tensor]) -> set[int]:
-    """``id`` of every leaf tensor whose gradient the outputs' graph reaches."""
-    seen_nodes: set = set()
-    leaves: set[int] = set()
-    stack = []
-    for t in outputs:
-        if t.grad_fn is not None:
-            stack.append(t.grad_fn)
-        elif t.requires_grad:
-            leaves.add(id(t))
-    while stack:
-        node = stack.pop()
-        if node in seen_nodes:
-            continue
-        seen_nodes.add(node)
-        if isinstance(node, AccumulateGrad):
-            leaves.add(id(node.variable))
-            continue
-        for nxt, _ in node._edges:
-            if nxt is not None and nxt not in seen_nodes:
-                stack.append(nxt)
-    return leaves
