@@ -10,12 +10,15 @@ operand (diagonals), go to ``numpy.einsum``.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._bf16 import float32_compute
 from ._complex_grad import cj
+from ._products import matmul_nd
 from ._util import unbroadcast, xp_of
 from .reduction import _torch_type_name
 
@@ -108,17 +111,13 @@ def _pair(sa: str, sb: str, out: str, a, b):
     summed = [c for c in sa if c in sb and c not in out]
     left = [c for c in sa if c not in sb]
     right = [c for c in sb if c not in sa]
-
-    def count(letters):
-        n = 1
-        for c in letters:
-            n *= size[c]
-        return n
-    nb, nl, nc, nr = count(batch), count(left), count(summed), count(right)
+    nb, nl, nc, nr = (math.prod(size[c] for c in group) for group in (batch, left, summed,
+                                                                      right))
     am = a.transpose([sa.index(c) for c in batch + left + summed]).reshape(nb, nl, nc)
     bm = b.transpose([sb.index(c) for c in batch + summed + right]).reshape(nb, nc, nr)
     order = batch + left + right
-    product = xp.matmul(am, bm).reshape([size[c] for c in order])
+    # matmul_nd: an outer product (nothing summed) as a broadcast multiply, not a GEMM each
+    product = matmul_nd(am, bm).reshape([size[c] for c in order])
     return product.transpose([order.index(c) for c in out])
 
 
