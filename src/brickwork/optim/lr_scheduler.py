@@ -101,18 +101,22 @@ class LRScheduler:
             warnings.warn(_EPOCH_DEPRECATION, UserWarning, stacklevel=2)
         self._update_lr(epoch)
 
-    def _update_lr(self, epoch: int | None = None) -> None:
+    def _within_step(self, compute: Callable[[], list]) -> list:
+        """``compute()`` (``get_lr`` or the closed form) as step() calls it: without the
+        warning get_lr() gives when called from outside."""
         self._get_lr_called_within_step = True
         try:
-            if epoch is None:
-                self.last_epoch += 1
-                values = self.get_lr()
-            else:
-                self.last_epoch = epoch
-                values = (self._get_closed_form_lr() if hasattr(self, "_get_closed_form_lr")
-                          else self.get_lr())
+            return compute()
         finally:
             self._get_lr_called_within_step = False
+
+    def _update_lr(self, epoch: int | None = None) -> None:
+        if epoch is None:
+            self.last_epoch += 1
+            values = self._within_step(self.get_lr)
+        else:
+            self.last_epoch = epoch
+            values = self._within_step(getattr(self, "_get_closed_form_lr", self.get_lr))
         for group, lr in zip(self.optimizer.param_groups, values):
             group["lr"] = lr
         self._last_lr = _lrs(self.optimizer)
